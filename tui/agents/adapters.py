@@ -1,0 +1,73 @@
+"""Output adapters: what an agent CLI prints, turned into loop events.
+
+The command backend reads the CLI's output line by line and hands each
+complete line to the adapter chosen by ``agent.format``:
+
+- ``text``: every line is transcript text, as it comes.
+- ``claude-stream-json``: Claude Code's ``-p --output-format stream-json
+  --verbose`` (see :mod:`tui.agents.adapter_claude`).
+- ``codex-json``: ``codex exec --json`` (see :mod:`tui.agents.adapter_codex`).
+
+Adapters are pure: they turn a line into events and :class:`Spend` records
+and never touch the engine, so they are tested with plain strings. A line an
+adapter does not understand becomes an ``AgentText`` of kind ``raw``; no line
+ever stops the loop.
+"""
+
+from __future__ import annotations
+
+from tui.agents.adapter_base import (
+    FINAL_TEXT_CHARS,
+    RAW_LINE_CHARS,
+    Item,
+    OutputAdapter,
+    Spend,
+    clip,
+    strip_ansi,
+)
+from tui.agents.adapter_claude import ClaudeStreamAdapter
+from tui.agents.adapter_codex import CodexJsonAdapter
+from tui.events import AgentText
+
+__all__ = [
+    "ClaudeStreamAdapter",
+    "CodexJsonAdapter",
+    "Item",
+    "OutputAdapter",
+    "Spend",
+    "TextAdapter",
+    "make_adapter",
+]
+
+
+class TextAdapter(OutputAdapter):
+    """Plain output: each line is transcript text; the tail is the final text."""
+
+    format = "text"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tail = ""
+
+    def feed(self, line: str) -> list[Item]:
+        # Colour codes and carriage-return progress bars are for terminals;
+        # keep what a person would have seen last on the line.
+        text = strip_ansi(line).rsplit("\r", 1)[-1]
+        self._tail = (self._tail + text + "\n")[-FINAL_TEXT_CHARS:]
+        self.final_text = self._tail.strip()
+        return [AgentText(text=clip(text, RAW_LINE_CHARS) + "\n")]
+
+
+ADAPTERS: dict[str, type[OutputAdapter]] = {
+    "text": TextAdapter,
+    "claude-stream-json": ClaudeStreamAdapter,
+    "codex-json": CodexJsonAdapter,
+}
+
+
+def make_adapter(fmt: str) -> OutputAdapter:
+    """A fresh adapter for one iteration's output in format ``fmt``."""
+    try:
+        return ADAPTERS[fmt]()
+    except KeyError:
+        raise ValueError(f"unknown output format {fmt!r}") from None

@@ -1,0 +1,135 @@
+"""The agent protocol: what every backend (anthropic, command, scripted) does.
+
+The runner hands an agent an :class:`AgentContext` for each iteration. The
+agent works on the workspace (through ``ctx.call_tool`` or its own CLI),
+publishes what happens with ``ctx.emit``, charges model usage to the budget
+with ``ctx.charge``, and returns an :class:`AgentResult`. Agents never import
+the engine: the context is all they see of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from tui.events import ToolCall, ToolResult, Usage
+
+if TYPE_CHECKING:
+    from tui.agents.tools import Toolbox
+    from tui.events import Event
+    from tui.spec import LoopSpec
+
+
+class AgentConfigError(Exception):
+    """The agent cannot start as configured (no API key, CLI not found).
+
+    Reported before the run starts; the command line exits 2.
+    """
+
+
+class AgentFatal(Exception):
+    """The agent cannot go on at all (e.g. the API rejected the key).
+
+    The run ends with outcome "error" and this message.
+    """
+
+
+@dataclass
+class AgentResult:
+    """How the agent's part of an iteration ended."""
+
+    stop: str = "end_turn"
+    final_text: str = ""
+    claims_done: bool = False
+    turns: int = 0
+    tool_calls: int = 0
+    # Set when a human must look before the loop goes on (a refusal, an API
+    # that stayed unreachable after retries). The runner pauses (console) or
+    # ends the run with outcome "paused" (headless).
+    pause_reason: str | None = None
+
+
+Charge = Callable[[str, Usage, "float | None"], float]
+BudgetCheck = Callable[[str, int], "str | None"]
+
+
+@dataclass
+class AgentContext:
+    """Everything an agent may use during one iteration."""
+
+    iteration: int
+    prompt: str
+    system: str
+    workspace: Path
+    run_dir: Path
+    spec: LoopSpec
+    tools: Toolbox
+    emit: Callable[[Event], None]
+    # charge(model, usage, cost_usd or None) -> cost charged in USD
+    charge: Charge
+    # over_budget(model, max_output_tokens) -> name of the limit a request of
+    # that size could break, or None when it may be sent
+    over_budget: BudgetCheck
+    # Set when the human asked the run to stop; agents check it between turns.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def call_tool(self, call_id: str, name: str, tool_input: dict) -> ToolResult:
+        """Run one of the shared tools, publishing the call and its result.
+
+        A cancelled call still gets its result event (marked interrupted), so
+        every tool call in the journal has exactly one result.
+        """
+        self.emit(ToolCall(call_id=call_id, name=name, input=tool_input))
+        try:
+            outcome = await self.tools.call(name, tool_input)
+        except asyncio.CancelledError:
+            self.emit(
+                ToolResult(
+                    call_id=call_id,
+                    name=name,
+                    output="interrupted: the run was stopped during this call",
+                    is_error=True,
+                    interrupted=True,
+                )
+            )
+            raise
+        result = ToolResult(
+            call_id=call_id,
+            name=name,
+            output=outcome.output,
+            is_error=outcome.is_error,
+            exit_code=outcome.exit_code,
+        )
+        self.emit(result)
+        return result
+
+
+class Agent(Protocol):
+    """A backend that can carry out one iteration."""
+
+    name: str
+
+    def prepare(self) -> None:
+        """Check configuration before the run starts; raise AgentConfigError."""
+
+    async def run_iteration(self, ctx: AgentContext) -> AgentResult:
+        """Do the agent's part of one iteration."""
+
+    async def aclose(self) -> None:
+        """Release clients and processes."""
+
+
+_DONE = re.compile(
+    r"\b(all (the )?tests (now )?pass|task (is )?(complete|done|finished)|"
+    r"i('m| am) (done|finished)|(is|are) now (fixed|passing)|should now pass)\b",
+    re.IGNORECASE,
+)
+
+
+def claims_done(text: str) -> bool:
+    """Whether the agent's final words say the work is finished."""
+    return bool(_DONE.search(text[-2000:]))

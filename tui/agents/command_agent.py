@@ -1,0 +1,275 @@
+"""The ``command`` backend: any agent CLI, run once per iteration.
+
+Each iteration runs ``agent.command`` through the shell in the workspace, in
+its own process group, under ``agent.timeout_s``. The prompt goes on stdin,
+or, when the command holds ``{prompt_file}``, in a file whose path replaces
+it. ``{iteration}``, ``{workspace}`` and ``{spec_dir}`` are replaced too
+(already shell-quoted: write them bare). The output is read line by line and
+turned into events by the adapter ``agent.format`` names.
+
+The CLI gets the user's environment as it is, API keys included: it is the
+agent, and calling its model is its job (``claude`` needs ANTHROPIC_API_KEY
+or its login, ``codex`` its OpenAI key). The scrubbing DESIGN.md asks for is
+about what the agent runs: validators and the shared tools never see keys.
+
+Stop, pause-now and Ctrl-C cancel :meth:`CommandAgent.run_iteration`; the
+cancellation reaches :func:`tui.process.run_command`, which kills the whole
+process group before the CancelledError goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+from tui.agents.adapters import Item, OutputAdapter, Spend, make_adapter
+from tui.agents.base import AgentConfigError, AgentContext, AgentFatal, AgentResult, claims_done
+from tui.events import AgentTurn, Notice
+from tui.process import STREAM_CAPPED_MARKER, run_command
+from tui.spec import LoopSpec
+
+# What is streamed from one run of the CLI. Output past it is not read into
+# events (a notice says so); long Claude Code sessions print a few MB.
+STREAM_CAP_BYTES = 64 * 1024 * 1024
+# A "line" longer than this with no newline is handed over in pieces, so a
+# CLI printing binary junk cannot grow the buffer without bound.
+MAX_LINE_CHARS = 8 * 1024 * 1024
+
+# One shell word: unquoted characters, backslash escapes and quoted strings.
+_WORD = re.compile(r"""\s*((?:[^\s'"\\;&|<>()]|\\.|'[^']*'|"(?:[^"\\]|\\.)*")+)""")
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+# Words that run the next word: look past them for the program.
+_PREFIX_WORDS = {"exec", "command", "time", "builtin"}
+# Shell syntax and builtins: nothing on PATH to check.
+_SHELL_WORDS = {
+    "!", "{", "(", "[", "[[", ".", ":", "if", "for", "while", "until", "case",
+    "cd", "eval", "export", "set", "source", "test", "true", "false", "echo",
+    "printf", "read", "ulimit", "umask", "unset", "trap", "wait",
+}  # fmt: skip
+PLACEHOLDERS = ("{prompt_file}", "{iteration}", "{workspace}", "{spec_dir}")
+
+
+def resolve_command(command: str, folder: Path) -> str:
+    """``command`` with its program made absolute when it lives in ``folder``.
+
+    Raises AgentConfigError when the program is neither on PATH nor in the
+    spec's folder, or is there but cannot be executed.
+    """
+    pos = 0
+    while match := _WORD.match(command, pos):
+        word = match.group(1)
+        pos = match.end()
+        if _ASSIGNMENT.match(word) or word in _PREFIX_WORDS:
+            continue
+        try:
+            program = shlex.split(word)[0]
+        except (ValueError, IndexError):
+            return command
+        if program in _SHELL_WORDS or "{" in program or "$" in program:
+            return command
+        found = _find_program(program, folder)
+        if found is None:
+            return command
+        start, end = match.span(1)
+        return command[:start] + shlex.quote(str(found)) + command[end:]
+    return command
+
+
+def _find_program(program: str, folder: Path) -> Path | None:
+    """The absolute path to use instead of ``program``, or None to keep it."""
+    if "/" not in program and shutil.which(program):
+        return None
+    path = Path(program).expanduser()
+    candidate = path if path.is_absolute() else folder / path
+    if candidate.is_file():
+        if not os.access(candidate, os.X_OK):
+            raise AgentConfigError(
+                f"agent.command: {candidate} is not executable; run chmod +x on it."
+            )
+        return candidate.resolve()
+    where = f"on PATH or in {folder}" if "/" not in program else f"at {candidate}"
+    raise AgentConfigError(
+        f"agent.command: the program {program!r} was not found {where}; "
+        "install it or fix the command."
+    )
+
+
+def fill_placeholders(command: str, values: dict[str, str]) -> str:
+    """Replace each ``{name}`` placeholder with its value, shell-quoted."""
+    for name, value in values.items():
+        command = command.replace("{" + name + "}", shlex.quote(value))
+    return command
+
+
+class _LineReader:
+    """Turns output chunks into complete lines for the adapter."""
+
+    def __init__(self, on_line: Callable[[str], None]) -> None:
+        self._on_line = on_line
+        self._pending = ""
+        self.capped = False
+
+    def chunk(self, text: str) -> None:
+        if text == STREAM_CAPPED_MARKER:
+            self.flush()
+            self.capped = True
+            return
+        self._pending += text
+        while "\n" in self._pending:
+            line, self._pending = self._pending.split("\n", 1)
+            self._on_line(line.removesuffix("\r"))
+        if len(self._pending) > MAX_LINE_CHARS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            line, self._pending = self._pending, ""
+            self._on_line(line.removesuffix("\r"))
+
+
+class CommandAgent:
+    """Runs an agent CLI per iteration and reports what it printed."""
+
+    name = "command"
+
+    def __init__(self, spec: LoopSpec) -> None:
+        self.spec = spec
+        self._command: str | None = None
+
+    def prepare(self) -> None:
+        """Check that the command's program exists and can be run."""
+        if not self.spec.agent.command:
+            raise AgentConfigError("agent.command: the command backend needs a command to run.")
+        self._command = resolve_command(self.spec.agent.command, self.spec.folder)
+
+    async def run_iteration(self, ctx: AgentContext) -> AgentResult:
+        """Run the CLI once with this iteration's prompt and report what it did."""
+        if self._command is None:
+            self.prepare()
+        assert self._command is not None
+        agent = self.spec.agent
+        prompt_file = self._write_prompt(ctx)
+        command = fill_placeholders(
+            self._command,
+            {
+                "prompt_file": str(prompt_file),
+                "iteration": str(ctx.iteration),
+                "workspace": str(ctx.workspace),
+                "spec_dir": str(self.spec.folder),
+            },
+        )
+        adapter = make_adapter(agent.format)
+
+        def handle(items: list[Item]) -> None:
+            for item in items:
+                if isinstance(item, Spend):
+                    self._charge(ctx, adapter, item)
+                else:
+                    ctx.emit(item)
+
+        reader = _LineReader(lambda line: handle(adapter.feed(line)))
+        try:
+            result = await run_command(
+                command,
+                ctx.workspace,
+                timeout_s=agent.timeout_s,
+                output_cap=STREAM_CAP_BYTES,
+                on_output=reader.chunk,
+                env=self._env(ctx, prompt_file),
+                stdin=None if "{prompt_file}" in self._command else ctx.prompt.encode(),
+            )
+        except OSError as exc:
+            raise AgentFatal(f"could not start the agent command: {exc.strerror or exc}") from exc
+        finally:
+            # Whatever ended the run, what was read still counts (a killed
+            # Claude Code has reported tokens but no result line).
+            reader.flush()
+            handle(adapter.finish())
+        if reader.capped:
+            ctx.emit(
+                Notice(
+                    level="warning",
+                    message=f"The agent printed more than {STREAM_CAP_BYTES // 2**20} MB; "
+                    "the rest of its output was not read.",
+                )
+            )
+        stop = self._stop(ctx, result.timed_out, result.exit_code, adapter)
+        final = adapter.final_text
+        return AgentResult(
+            stop=stop,
+            final_text=final,
+            claims_done=stop == "end_turn" and claims_done(final),
+            turns=adapter.turns,
+            tool_calls=adapter.tool_calls,
+        )
+
+    async def aclose(self) -> None:
+        """Nothing to release: each iteration's process group ends with it."""
+
+    # -- helpers -----------------------------------------------------------
+    def _write_prompt(self, ctx: AgentContext) -> Path:
+        # In the run directory, not the workspace: the prompt is not the
+        # agent's work and must not show up in checkpoints or validators.
+        folder = ctx.run_dir / "prompts"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"iteration-{ctx.iteration:04d}.md"
+        path.write_text(ctx.prompt, encoding="utf-8")
+        return path
+
+    def _env(self, ctx: AgentContext, prompt_file: Path) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            LOOPCONSOLE_ITERATION=str(ctx.iteration),
+            LOOPCONSOLE_WORKSPACE=str(ctx.workspace),
+            LOOPCONSOLE_RUN_DIR=str(ctx.run_dir),
+            LOOPCONSOLE_PROMPT_FILE=str(prompt_file),
+            LOOPCONSOLE_SPEC_DIR=str(self.spec.folder),
+        )
+        return env
+
+    def _charge(self, ctx: AgentContext, adapter: OutputAdapter, spend: Spend) -> None:
+        # The spec's model prices tokens when the CLI gave no cost; the
+        # transcript names the model the CLI said it used.
+        model = self.spec.agent.model
+        cost = ctx.charge(model, spend.usage, spend.cost_usd)
+        ctx.emit(
+            AgentTurn(
+                turn=max(adapter.turns, 1),
+                stop_reason=spend.stop_reason,
+                model=spend.model or model,
+                usage=spend.usage,
+                cost_usd=cost,
+            )
+        )
+
+    def _stop(
+        self, ctx: AgentContext, timed_out: bool, code: int | None, adapter: OutputAdapter
+    ) -> str:
+        if timed_out:
+            ctx.emit(
+                Notice(
+                    level="warning",
+                    message=f"The agent command ran past its {self.spec.agent.timeout_s:g} s "
+                    "limit (agent.timeout_s) and was stopped with everything it started.",
+                )
+            )
+            return "timeout"
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+            ctx.emit(Notice(level="warning", message=f"The agent command was killed by {name}."))
+            return f"exit {code}"
+        if code:
+            hint = " (command not found)" if code == 127 else ""
+            ctx.emit(
+                Notice(
+                    level="warning",
+                    message=f"The agent command exited with status {code}{hint}.",
+                )
+            )
+            return f"exit {code}"
+        return adapter.error or "end_turn"

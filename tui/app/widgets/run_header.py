@@ -1,0 +1,47 @@
+"""RunHeader: loop name, run id, iteration i/max and the run's status."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Static
+
+from tui.app.store import RunStore
+
+# Status word and the theme variable that colours it.
+_OUTCOME_WORDS = {
+    "goal_met": ("GOAL MET", "$passed"),
+    "budget": ("BUDGET EXHAUSTED", "$failed"),
+    "stopped": ("STOPPED", "$paused"),
+    "paused": ("PAUSED FOR A HUMAN", "$paused"),
+    "interrupted": ("INTERRUPTED", "$paused"),
+    "error": ("ERROR", "$failed"),
+}
+_STATUS_WORDS = {
+    "starting": ("STARTING", "$running"),
+    "running": ("RUNNING", "$running"),
+    "validating": ("VALIDATING", "$running"),
+    "pausing": ("PAUSING…", "$paused"),
+    "paused": ("PAUSED", "$paused"),
+    "stopping": ("STOPPING…", "$paused"),
+}
+
+
+class RunHeader(Static):
+    """One line at the top: ``fizzbuzz · run 2026… · iteration 3/10 · RUNNING``."""
+
+    def show(self, store: RunStore) -> None:
+        if store.finished is not None:
+            word, colour = _OUTCOME_WORDS[store.finished.outcome]
+        else:
+            word, colour = _STATUS_WORDS.get(store.status, (store.status.upper(), "$running"))
+        limit = store.max_iterations
+        iteration = f"iteration {store.current}" + (f"/{limit}" if limit else "")
+        name = store.name or "loopconsole"
+        run = f"run {store.run_id}" if store.run_id else "starting"
+        self.update(
+            Content.assemble(
+                (f" {name} ", "bold"),
+                f"· {run} · {iteration} · ",
+                (f" {word} ", f"bold reverse {colour}"),
+            )
+        )

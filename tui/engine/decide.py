@@ -1,0 +1,82 @@
+"""The decision after an iteration: stop, pause or continue, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tui.agents.base import AgentResult
+from tui.engine.budget import Budget
+from tui.events import Action, Outcome, ValidatorResult
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: Action
+    reason: str
+    outcome: Outcome | None = None
+
+
+def summarize_checks(results: list[ValidatorResult]) -> tuple[int, int]:
+    """(passing, total) checks: test counts where known, else one per validator."""
+    passing = total = 0
+    for r in results:
+        if r.tests_passed is not None:
+            p = r.tests_passed
+            t = p + (r.tests_failed or 0) + (r.tests_errors or 0)
+            if r.timed_out or (not r.passed and t == p):
+                t += 1  # the run itself failed although no test did
+        else:
+            p, t = int(r.passed), 1
+        passing += p
+        total += t
+    return passing, total
+
+
+def goal_met(result: AgentResult, results: list[ValidatorResult]) -> tuple[bool, str]:
+    """Whether the goal is met: every required validator passed.
+
+    With no required validators the agent's own word is all there is.
+    """
+    required = [r for r in results if r.required]
+    if not required:
+        if result.claims_done:
+            return True, "the agent says it is done (no required validators to check)"
+        return False, "no required validators, and the agent has not said it is done"
+    failing = [r for r in required if not r.passed]
+    if not failing:
+        names = ", ".join(r.name for r in required)
+        return True, f"every required validator passed ({names})"
+    detail = "; ".join(f"{r.name}: {r.reason or 'failed'}" for r in failing)
+    return False, f"{len(failing)} of {len(required)} required validators failing ({detail})"
+
+
+def decide(
+    result: AgentResult,
+    results: list[ValidatorResult],
+    budget: Budget,
+    *,
+    stop_requested: bool,
+    interrupted: bool,
+    stepping: bool,
+    pause_requested: bool,
+) -> Verdict:
+    """What to do after an iteration, in order of precedence."""
+    if interrupted:
+        return Verdict("stop", "interrupted (Ctrl-C)", "interrupted")
+    if result.stop == "interrupted":
+        return Verdict("stop", "stopped by the human during the iteration", "stopped")
+    met, why = goal_met(result, results)
+    if met:
+        return Verdict("stop", f"goal met: {why}", "goal_met")
+    if stop_requested:
+        return Verdict("stop", "stopped by the human", "stopped")
+    limit = budget.exhausted()
+    if limit:
+        return Verdict("stop", budget.describe(limit), "budget")
+    if result.pause_reason:
+        return Verdict("pause", result.pause_reason)
+    if stepping:
+        return Verdict("pause", f"stepped one iteration; {why}")
+    if pause_requested:
+        return Verdict("pause", f"paused by the human; {why}")
+    return Verdict("continue", why)

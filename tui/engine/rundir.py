@@ -1,0 +1,89 @@
+"""Run directories: where a run keeps its journal, spec copy and workspace.
+
+```
+<spec dir>/.loopconsole/runs/<YYYYmmdd-HHMMSS>-<name>/   (or --run-dir)
+  journal.jsonl   spec.toml   checkpoints.git/   workspace/ (copy_workspace)
+```
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tui.spec import LoopSpec
+
+RUNS_FOLDER = Path(".loopconsole") / "runs"
+
+
+class RunDirError(Exception):
+    """The run directory cannot be used (exists and is not empty, unwritable)."""
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """The paths of one run."""
+
+    path: Path
+    run_id: str
+    workspace: Path
+
+    @property
+    def journal_path(self) -> Path:
+        return self.path / "journal.jsonl"
+
+    @property
+    def spec_copy(self) -> Path:
+        return self.path / "spec.toml"
+
+    @property
+    def memories(self) -> Path:
+        return self.path / "memories"
+
+
+def runs_root(spec: LoopSpec) -> Path:
+    """The folder holding a spec's runs by default."""
+    return spec.folder / RUNS_FOLDER
+
+
+def _new_run_path(spec: LoopSpec) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    root = runs_root(spec)
+    path = root / f"{stamp}-{spec.name}"
+    n = 2
+    while path.exists():
+        path = root / f"{stamp}-{spec.name}-{n}"
+        n += 1
+    return path
+
+
+def _ignore_run_folders(_dir: str, names: list[str]) -> set[str]:
+    return {n for n in names if n == ".loopconsole"}
+
+
+def create_run(spec: LoopSpec, run_dir: Path | None = None) -> RunDir:
+    """Make a new run directory, copying the workspace when the spec asks."""
+    path = (run_dir or _new_run_path(spec)).resolve()
+    try:
+        if path.exists() and any(path.iterdir()):
+            raise RunDirError(f"run directory {path} already exists and is not empty")
+        path.mkdir(parents=True, exist_ok=True)
+        if spec.path is not None:
+            shutil.copyfile(spec.path, path / "spec.toml")
+        if spec.copy_workspace:
+            workspace = path / "workspace"
+            shutil.copytree(spec.workspace, workspace, symlinks=True, ignore=_ignore_run_folders)
+        else:
+            workspace = spec.workspace
+    except OSError as exc:
+        raise RunDirError(f"cannot create run directory {path}: {exc.strerror or exc}") from None
+    return RunDir(path=path, run_id=path.name, workspace=workspace)
+
+
+def open_run(path: Path, spec: LoopSpec) -> RunDir:
+    """An existing run directory (resume, replay)."""
+    path = path.resolve()
+    workspace = path / "workspace" if spec.copy_workspace else spec.workspace
+    return RunDir(path=path, run_id=path.name, workspace=workspace)

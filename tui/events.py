@@ -1,0 +1,310 @@
+"""Events: the one vocabulary between the engine and every view.
+
+Each event is a pydantic model with a ``type`` tag, a timestamp, the run id
+and the iteration it belongs to. The journal is the list of events, one JSON
+object per line; the console and the headless printer are fed the same
+events, live or from a journal.
+
+The producer sets ``run_id`` and ``iteration`` when it publishes, so agents
+and validators can build events without knowing either.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+Outcome = Literal["goal_met", "budget", "stopped", "paused", "interrupted", "error"]
+Action = Literal["continue", "stop", "pause"]
+TextKind = Literal["text", "thinking", "raw"]
+
+
+class Usage(BaseModel):
+    """Tokens of one model request (or of a whole run when summed)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+
+    @property
+    def total(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_write_tokens
+            + self.cache_read_tokens
+        )
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
+        )
+
+
+class BudgetState(BaseModel):
+    """Where the run stands against its limits."""
+
+    iterations: int = 0
+    usage: Usage = Usage()
+    cost_usd: float = 0.0
+    wall_s: float = 0.0
+    max_iterations: int | None = None
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+    max_wall_s: float | None = None
+
+
+class ValidatorResult(BaseModel):
+    """The structured result of one validator run."""
+
+    name: str
+    command: str
+    required: bool = True
+    passed: bool
+    exit_code: int | None = None
+    timed_out: bool = False
+    duration_s: float = 0.0
+    output: str = ""
+    output_truncated_bytes: int = 0
+    reason: str = ""
+    tests_passed: int | None = None
+    tests_failed: int | None = None
+    tests_errors: int | None = None
+    tests_skipped: int | None = None
+    failing_ids: list[str] = []
+
+    @property
+    def counts(self) -> str:
+        """'3 passed, 2 failed' for pytest-like results, '' otherwise."""
+        if self.tests_passed is None:
+            return ""
+        parts = [f"{self.tests_passed} passed"]
+        if self.tests_failed:
+            parts.append(f"{self.tests_failed} failed")
+        if self.tests_errors:
+            parts.append(f"{self.tests_errors} errors")
+        return ", ".join(parts)
+
+
+class _Event(BaseModel):
+    ts: float = Field(default_factory=time.time)
+    run_id: str = ""
+    iteration: int = 0
+
+
+class RunStarted(_Event):
+    type: Literal["run_started"] = "run_started"
+    name: str
+    goal: str
+    spec_path: str
+    run_dir: str
+    workspace: str
+    backend: str
+    model: str = ""
+    budget: BudgetState = BudgetState()
+    validators: list[str] = []
+    resumed: bool = False
+
+
+class IterationStarted(_Event):
+    type: Literal["iteration_started"] = "iteration_started"
+    goal: str
+    prompt: str
+    system: str = ""
+
+
+class AgentText(_Event):
+    """Assistant text as it streams; consecutive deltas may be coalesced."""
+
+    type: Literal["agent_text"] = "agent_text"
+    text: str
+    kind: TextKind = "text"
+
+
+class AgentTurn(_Event):
+    """One model request/response finished, with what it cost."""
+
+    type: Literal["agent_turn"] = "agent_turn"
+    turn: int
+    stop_reason: str = ""
+    model: str = ""
+    usage: Usage = Usage()
+    cost_usd: float = 0.0
+
+
+class ToolCall(_Event):
+    type: Literal["tool_call"] = "tool_call"
+    call_id: str
+    name: str
+    input: dict[str, Any] = {}
+
+
+class ToolResult(_Event):
+    type: Literal["tool_result"] = "tool_result"
+    call_id: str
+    name: str
+    output: str
+    is_error: bool = False
+    exit_code: int | None = None
+    interrupted: bool = False
+
+
+class AgentFinished(_Event):
+    """The agent's part of an iteration is over."""
+
+    type: Literal["agent_finished"] = "agent_finished"
+    stop: str = "end_turn"
+    final_text: str = ""
+    claims_done: bool = False
+    turns: int = 0
+    tool_calls: int = 0
+
+
+class ValidatorStarted(_Event):
+    type: Literal["validator_started"] = "validator_started"
+    name: str
+    command: str
+
+
+class ValidatorOutput(_Event):
+    type: Literal["validator_output"] = "validator_output"
+    name: str
+    text: str
+
+
+class ValidatorFinished(_Event):
+    type: Literal["validator_finished"] = "validator_finished"
+    result: ValidatorResult
+
+
+class BudgetUpdated(_Event):
+    type: Literal["budget_updated"] = "budget_updated"
+    budget: BudgetState
+
+
+class Checkpointed(_Event):
+    type: Literal["checkpointed"] = "checkpointed"
+    kind: Literal["agent", "human", "rewind", "start"] = "agent"
+    commit: str
+    tree: str
+    files_changed: int = 0
+    insertions: int = 0
+    deletions: int = 0
+
+
+class SignalRaised(_Event):
+    """A thrash signal: evidence that the loop is not converging."""
+
+    type: Literal["signal"] = "signal"
+    kind: str
+    iterations: list[int] = []
+    explanation: str
+    evidence: dict[str, Any] = {}
+
+
+class Decided(_Event):
+    """What the engine concluded after an iteration, and why."""
+
+    type: Literal["decision"] = "decision"
+    action: Action
+    outcome: Outcome | None = None
+    reason: str
+    passing_checks: int = 0
+    total_checks: int = 0
+
+
+class ControlApplied(_Event):
+    """A human control reached the engine (pause, resume, step, stop...)."""
+
+    type: Literal["control"] = "control"
+    control: Literal["pause", "resume", "step", "stop", "revalidate"]
+
+
+class GoalChanged(_Event):
+    type: Literal["goal_changed"] = "goal_changed"
+    goal: str
+    previous: str = ""
+
+
+class HintAdded(_Event):
+    type: Literal["hint_added"] = "hint_added"
+    text: str
+
+
+class Paused(_Event):
+    type: Literal["paused"] = "paused"
+    reason: str
+
+
+class Resumed(_Event):
+    type: Literal["resumed"] = "resumed"
+    stepping: bool = False
+
+
+class Notice(_Event):
+    """Something a person should read that is not an error."""
+
+    type: Literal["notice"] = "notice"
+    level: Literal["info", "warning", "error"] = "info"
+    message: str
+
+
+class RunFinished(_Event):
+    type: Literal["run_finished"] = "run_finished"
+    outcome: Outcome
+    reason: str
+    exit_code: int
+    budget: BudgetState = BudgetState()
+
+
+Event = Annotated[
+    RunStarted
+    | IterationStarted
+    | AgentText
+    | AgentTurn
+    | ToolCall
+    | ToolResult
+    | AgentFinished
+    | ValidatorStarted
+    | ValidatorOutput
+    | ValidatorFinished
+    | BudgetUpdated
+    | Checkpointed
+    | SignalRaised
+    | Decided
+    | ControlApplied
+    | GoalChanged
+    | HintAdded
+    | Paused
+    | Resumed
+    | Notice
+    | RunFinished,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+EXIT_CODES: dict[str, int] = {
+    "goal_met": 0,
+    "budget": 1,
+    "stopped": 1,
+    "error": 1,
+    "paused": 3,
+    "interrupted": 130,
+}
+
+
+def parse_event(line: str | bytes) -> Event:
+    """One journal line to an event (raises pydantic.ValidationError)."""
+    return EVENT_ADAPTER.validate_json(line)
+
+
+def dump_event(event: _Event) -> str:
+    """One event to a compact JSON line (no newline)."""
+    return event.model_dump_json()

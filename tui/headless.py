@@ -1,0 +1,139 @@
+"""Headless runs: one line per iteration on stdout, or the events as JSON lines."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from typing import TextIO
+
+from tui.engine.runner import Runner
+from tui.events import (
+    AgentFinished,
+    Decided,
+    Event,
+    Notice,
+    Paused,
+    RunFinished,
+    RunStarted,
+    SignalRaised,
+    ValidatorFinished,
+    ValidatorResult,
+    dump_event,
+)
+
+
+def _validator_cell(r: ValidatorResult) -> str:
+    mark = "✓" if r.passed else "✗"
+    extra = f" {r.counts}" if r.counts else ""
+    if r.timed_out:
+        extra = " timed out"
+    return f"{r.name} {mark}{extra}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes} min {secs:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+class LinePrinter:
+    """Prints a run for a person: a header, a line per iteration, a summary."""
+
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        self.out = out
+        self.err = err
+        self._validators: list[ValidatorResult] = []
+        self._agent_stop = ""
+        self._journal = ""
+
+    def __call__(self, event: Event) -> None:
+        match event:
+            case RunStarted():
+                self._journal = f"{event.run_dir}/journal.jsonl"
+                what = "resumed" if event.resumed else "run"
+                self._print(
+                    f"{event.name} · {what} {event.run_id} · {event.backend} agent · "
+                    f"up to {event.budget.max_iterations} iterations"
+                )
+            case AgentFinished():
+                self._validators = []
+                self._agent_stop = event.stop if event.stop != "end_turn" else ""
+            case ValidatorFinished():
+                self._validators.append(event.result)
+            case Decided():
+                self._iteration_line(event)
+            case Notice() if event.level != "info":
+                print(f"  {event.level}: {event.message}", file=self.err, flush=True)
+            case SignalRaised():
+                self._print(f"  signal {event.kind}: {event.explanation}")
+            case Paused():
+                pass
+            case RunFinished():
+                self._summary(event)
+
+    def _print(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+    def _iteration_line(self, event: Decided) -> None:
+        checks = "  ".join(_validator_cell(r) for r in self._validators) or "no validators"
+        cells = [f"#{event.iteration:<3} {checks}"]
+        if self._agent_stop:
+            cells.append(f"agent: {self._agent_stop}")
+        self._print(" · ".join(cells) + f" · {event.action}: {event.reason}")
+
+    def _summary(self, event: RunFinished) -> None:
+        b = event.budget
+        words = {
+            "goal_met": "goal met",
+            "budget": "stopped on budget",
+            "stopped": "stopped",
+            "paused": "paused for a human",
+            "interrupted": "interrupted",
+            "error": "failed",
+        }[event.outcome]
+        reason = event.reason.removeprefix(f"{words}: ")
+        plural = "s" if b.iterations != 1 else ""
+        self._print(f"{words} after {b.iterations} iteration{plural}: {reason}")
+        self._print(
+            f"  {b.usage.total:,} tokens · ${b.cost_usd:.2f} · {_duration(b.wall_s)} · "
+            f"journal {self._journal}"
+        )
+
+
+class JsonPrinter:
+    """Writes every event as one JSON line."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def __call__(self, event: Event) -> None:
+        self.out.write(dump_event(event) + "\n")
+        self.out.flush()
+
+
+async def run_headless(runner: Runner, *, json_lines: bool = False) -> int:
+    """Run to the end, printing as it goes; return the exit code."""
+    printer = JsonPrinter(sys.stdout) if json_lines else LinePrinter(sys.stdout, sys.stderr)
+    runner.subscribe(printer)
+    loop = asyncio.get_running_loop()
+    hits = 0
+
+    def on_signal() -> None:
+        nonlocal hits
+        hits += 1
+        if hits == 1:
+            print("\ninterrupted: stopping (Ctrl-C again to force)", file=sys.stderr, flush=True)
+            runner.interrupt()
+        else:
+            raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        finished = await runner.run()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    return finished.exit_code
