@@ -24,6 +24,7 @@ Run by hand (e.g. to try the console against it)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import socket
@@ -239,8 +240,7 @@ def sse_events(message: dict[str, Any], chunk: int = 12) -> list[tuple[str, dict
         elif kind == "thinking":
             empty = {"type": "thinking", "thinking": "", "signature": ""}
             deltas = [
-                {"type": "thinking_delta", "thinking": p}
-                for p in _pieces(block["thinking"], chunk)
+                {"type": "thinking_delta", "thinking": p} for p in _pieces(block["thinking"], chunk)
             ]
             deltas.append({"type": "signature_delta", "signature": block["signature"]})
         elif kind == "tool_use":
@@ -491,10 +491,8 @@ def main(argv: list[str] | None = None) -> int:
     fake._httpd = _Server(("127.0.0.1", args.port), _Handler)
     fake._httpd.fake = fake
     print(f"ANTHROPIC_BASE_URL={fake.url}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         fake._httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

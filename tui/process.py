@@ -56,7 +56,7 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 def _human_size(n: int) -> str:
     size = float(n)
     for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
+        if size < 999.95 or unit == "GB":  # so 999,999 bytes reads 1.0 MB, not 1000.0 KB
             return f"{size:.0f} B" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1000
     return f"{n} B"  # unreachable; keeps type checkers content

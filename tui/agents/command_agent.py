@@ -4,8 +4,10 @@ Each iteration runs ``agent.command`` through the shell in the workspace, in
 its own process group, under ``agent.timeout_s``. The prompt goes on stdin,
 or, when the command holds ``{prompt_file}``, in a file whose path replaces
 it. ``{iteration}``, ``{workspace}`` and ``{spec_dir}`` are replaced too
-(already shell-quoted: write them bare). The output is read line by line and
-turned into events by the adapter ``agent.format`` names.
+(already shell-quoted: write them bare). ``agent.system``, when set, goes
+before the prompt, since the CLI keeps its own system prompt. The output is
+read line by line and turned into events by the adapter ``agent.format``
+names.
 
 The CLI gets the user's environment as it is, API keys included: it is the
 agent, and calling its model is its job (``claude`` needs ANTHROPIC_API_KEY
@@ -51,7 +53,6 @@ _SHELL_WORDS = {
     "cd", "eval", "export", "set", "source", "test", "true", "false", "echo",
     "printf", "read", "ulimit", "umask", "unset", "trap", "wait",
 }  # fmt: skip
-PLACEHOLDERS = ("{prompt_file}", "{iteration}", "{workspace}", "{spec_dir}")
 
 
 def resolve_command(command: str, folder: Path) -> str:
@@ -153,7 +154,12 @@ class CommandAgent:
             self.prepare()
         assert self._command is not None
         agent = self.spec.agent
-        prompt_file = self._write_prompt(ctx)
+        prompt = ctx.prompt
+        if agent.system:
+            # A CLI keeps its own system prompt; the spec's goes first in
+            # the prompt so what the user wrote still reaches the model.
+            prompt = f"{agent.system.strip()}\n\n{prompt}"
+        prompt_file = self._write_prompt(ctx.run_dir, ctx.iteration, prompt)
         command = fill_placeholders(
             self._command,
             {
@@ -181,7 +187,7 @@ class CommandAgent:
                 output_cap=STREAM_CAP_BYTES,
                 on_output=reader.chunk,
                 env=self._env(ctx, prompt_file),
-                stdin=None if "{prompt_file}" in self._command else ctx.prompt.encode(),
+                stdin=None if "{prompt_file}" in self._command else prompt.encode(),
             )
         except OSError as exc:
             raise AgentFatal(f"could not start the agent command: {exc.strerror or exc}") from exc
@@ -212,13 +218,13 @@ class CommandAgent:
         """Nothing to release: each iteration's process group ends with it."""
 
     # -- helpers -----------------------------------------------------------
-    def _write_prompt(self, ctx: AgentContext) -> Path:
+    def _write_prompt(self, run_dir: Path, iteration: int, prompt: str) -> Path:
         # In the run directory, not the workspace: the prompt is not the
         # agent's work and must not show up in checkpoints or validators.
-        folder = ctx.run_dir / "prompts"
+        folder = run_dir / "prompts"
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"iteration-{ctx.iteration:04d}.md"
-        path.write_text(ctx.prompt, encoding="utf-8")
+        path = folder / f"iteration-{iteration:04d}.md"
+        path.write_text(prompt, encoding="utf-8")
         return path
 
     def _env(self, ctx: AgentContext, prompt_file: Path) -> dict[str, str]:

@@ -1,0 +1,170 @@
+"""ValidatorsPane: a row per validator, the chosen one's output, and what changed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual import on
+from textual.app import ComposeResult
+from textual.content import Content
+from textual.widgets import Log, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.app.messages import ValidatorChosen
+from tui.app.store import RunStore, ValidatorRun
+from tui.app.widgets.pane import Pane
+from tui.events import Event, ValidatorFinished, ValidatorOutput, ValidatorStarted
+
+# Lines of validator output kept on screen; the store keeps the rest.
+LOG_LINES = 5_000
+# Failing test ids listed under the rows.
+SHOWN_IDS = 6
+
+
+def tail_lines(text: str, lines: int) -> str:
+    """The last ``lines`` lines of ``text`` (cheap for huge outputs)."""
+    end = len(text)
+    pos = end
+    for _ in range(lines + 1):
+        pos = text.rfind("\n", 0, pos)
+        if pos < 0:
+            return text
+    return text[pos + 1 :]
+
+
+def row_text(run: ValidatorRun | None, name: str) -> Content:
+    """``✗ tests  1.2s  2 failed · 5 passed``."""
+    if run is None:
+        return Content.from_markup("[$text-muted]·[/] $name  [$text-muted]waiting", name=name)
+    if run.result is None:
+        return Content.from_markup("[$running]▶[/] $name  [$text-muted]running…", name=name)
+    r = run.result
+    glyph = "[$passed]✓[/]" if r.passed else "[$failed]✗[/]"
+    detail = r.counts or (r.reason if not r.passed else "")
+    if r.timed_out:
+        detail = r.reason or "timed out"
+    optional = "" if r.required else " [$text-muted](optional)[/]"
+    return Content.from_markup(
+        f"{glyph} $name{optional}  [$text-muted]{r.duration_s:.1f}s[/]  $detail",
+        name=name,
+        detail=detail,
+    )
+
+
+class ValidatorsPane(Pane):
+    """Validator results of one iteration: the live one, or one picked on the timeline."""
+
+    TITLE = "Validators"
+
+    def __init__(self, store: RunStore, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.store = store
+        self.pinned: int | None = None  # None: follow the newest validated iteration
+        self.iteration: int | None = None
+        self.chosen: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield OptionList(id="validator-rows")
+        yield Static(id="validator-changes")
+        yield Log(id="validator-log", max_lines=LOG_LINES, highlight=False)
+
+    @property
+    def log(self) -> Log:
+        return self.query_one("#validator-log", Log)
+
+    def _names(self) -> list[str]:
+        names = list(self.store.validator_names)
+        rec = self.store.record(self.iteration) if self.iteration else None
+        for name in rec.validators if rec else ():
+            if name not in names:
+                names.append(name)
+        return names
+
+    def _run(self, name: str) -> ValidatorRun | None:
+        rec = self.store.record(self.iteration) if self.iteration else None
+        return rec.validators.get(name) if rec else None
+
+    def refresh_rows(self) -> None:
+        """Redraw the rows and the comparison from the store."""
+        rows = self.query_one("#validator-rows", OptionList)
+        names = self._names()
+        if self.chosen not in names:
+            self.chosen = names[0] if names else None
+        highlighted = names.index(self.chosen) if self.chosen in names else None
+        rows.set_options([Option(row_text(self._run(n), n), id=n) for n in names])
+        if highlighted is not None:
+            rows.highlighted = highlighted
+        label = f"iteration {self.iteration}" if self.iteration else "no run yet"
+        self.border_subtitle = label + (" (history)" if self.pinned is not None else "")
+        self._show_changes()
+
+    def _show_changes(self) -> None:
+        run = self._run(self.chosen) if self.chosen else None
+        lines: list[Content] = []
+        if run is not None and run.result is not None:
+            ids = run.result.failing_ids
+            if ids:
+                shown = ", ".join(ids[:SHOWN_IDS]) + (f" +{len(ids) - SHOWN_IDS}" if len(ids) > SHOWN_IDS else "")
+                lines.append(Content.from_markup("[$failed]failing:[/] $ids", ids=shown))
+            if self.iteration:
+                cmp = self.store.compare(self.iteration, run.name)
+                if cmp.newly_failing:
+                    joined = ", ".join(cmp.newly_failing[:SHOWN_IDS])
+                    lines.append(Content.from_markup("[$failed]newly failing:[/] $x", x=joined))
+                if cmp.newly_passing:
+                    joined = ", ".join(cmp.newly_passing[:SHOWN_IDS])
+                    lines.append(Content.from_markup("[$passed]newly passing:[/] $x", x=joined))
+                if cmp.validator_changed and not (cmp.newly_failing or cmp.newly_passing):
+                    lines.append(Content(f"{cmp.validator_changed} since the last iteration"))
+        changes = self.query_one("#validator-changes", Static)
+        changes.update(Content("\n").join(lines))
+        changes.display = bool(lines)
+
+    def _reload_log(self) -> None:
+        log = self.log
+        log.clear()
+        run = self._run(self.chosen) if self.chosen else None
+        if run is not None:
+            log.write(tail_lines(run.output, LOG_LINES))
+
+    def show(self, number: int | None) -> None:
+        """Pin to iteration ``number``, or follow the newest (None)."""
+        self.pinned = number
+        self.iteration = number if number is not None else self.store.latest_with_validators()
+        self.refresh_rows()
+        self._reload_log()
+
+    def feed(self, events: Sequence[Event]) -> None:
+        """Follow validator events of the iteration on show."""
+        if self.pinned is not None:
+            return
+        changed = False
+        out: list[str] = []
+        for e in events:
+            if isinstance(e, ValidatorStarted):
+                if e.iteration != self.iteration:
+                    self.iteration = e.iteration
+                    self.log.clear()
+                    out = []
+                elif e.name == self.chosen:
+                    self.log.clear()  # a re-run replaces the earlier output
+                    out = []
+                changed = True
+            elif isinstance(e, ValidatorOutput):
+                if e.iteration == self.iteration and e.name == self.chosen:
+                    out.append(e.text)
+            elif isinstance(e, ValidatorFinished):
+                changed = True
+        if changed:
+            self.refresh_rows()
+        if out:
+            self.log.write(tail_lines("".join(out), LOG_LINES))
+
+    @on(OptionList.OptionHighlighted, "#validator-rows")
+    def _chosen(self, event: OptionList.OptionHighlighted) -> None:
+        name = event.option.id
+        if name is not None and name != self.chosen:
+            self.chosen = name
+            self._show_changes()
+            self._reload_log()
+            self.post_message(ValidatorChosen(name))
