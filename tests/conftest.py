@@ -14,5 +14,3 @@ def _venv_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """Validators call `python`: make it this interpreter, as in a venv."""
     bindir = str(Path(sys.executable).parent)
     monkeypatch.setenv("PATH", bindir + os.pathsep + os.environ.get("PATH", ""))
-
-

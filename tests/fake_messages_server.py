@@ -128,6 +128,19 @@ class RecordedRequest:
     raw: bytes
     at: float = field(default_factory=time.monotonic)
 
+    @property
+    def api_key(self) -> str | None:
+        """The key the client sent, however it sent it."""
+        return _presented_key(self.headers)
+
+
+def _presented_key(headers: Any) -> str | None:
+    """The key a request carries: ``x-api-key``, or ``Authorization: Bearer`` (newer SDKs)."""
+    if headers.get("x-api-key"):
+        return headers.get("x-api-key")
+    auth = headers.get("authorization") or ""
+    return auth[len("Bearer ") :] if auth.startswith("Bearer ") else None
+
 
 def estimate_tokens(value: Any) -> int:
     """A rough token count (4 characters a token), like the benchmarks need."""
@@ -301,7 +314,7 @@ class _Handler(BaseHTTPRequestHandler):
         )  # fmt: skip
         if self.path.split("?")[0].rstrip("/") != "/v1/messages":
             return self._error(404, "not_found_error", f"no route {self.path}")
-        if fake.api_key is not None and self.headers.get("x-api-key") != fake.api_key:
+        if fake.api_key is not None and _presented_key(self.headers) != fake.api_key:
             return self._error(401, "authentication_error", "invalid x-api-key")
         if not isinstance(body, dict) or not body.get("messages"):
             return self._error(400, "invalid_request_error", "messages: field required")

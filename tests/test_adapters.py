@@ -48,7 +48,10 @@ def test_claude_session_becomes_transcript_tools_and_spend() -> None:
     items = feed_all(adapter, recorded("fake-claude"))
 
     texts = [t.text for t in of(items, AgentText) if t.kind == "text"]
-    assert texts == ["Working on: Fix fizzbuzz\n", "I fixed the modulo order. All tests pass now.\n"]
+    assert texts == [
+        "Working on: Fix fizzbuzz\n",
+        "I fixed the modulo order. All tests pass now.\n",
+    ]
     assert [t.text for t in of(items, AgentText) if t.kind == "thinking"] == [
         "The 15 case must come first.\n"
     ]
@@ -256,24 +259,29 @@ def test_codex_mcp_call_and_item_error() -> None:
 # -- text ----------------------------------------------------------------------
 def test_text_lines_pass_through_without_terminal_codes() -> None:
     adapter = TextAdapter()
-    items = feed_all(adapter, ["hello", "\x1b[32mgreen\x1b[0m 10%\r100%", "", "done: all tests pass"])
+    lines = ["hello", "\x1b[32mgreen\x1b[0m 10%\r100%", "", "done:", "all tests pass", ""]
+    items = feed_all(adapter, lines)
     assert [t.text for t in of(items, AgentText)] == [
         "hello\n",
         "100%\n",
         "\n",
-        "done: all tests pass\n",
+        "done:\n",
+        "all tests pass\n",
+        "\n",
     ]
     assert all(t.kind == "text" for t in of(items, AgentText))
-    assert adapter.final_text.endswith("done: all tests pass")
+    # The final text is the last paragraph, trailing blank lines aside.
+    assert adapter.final_text == "done:\nall tests pass"
     assert of(items, Spend) == []
 
 
-def test_text_final_text_is_bounded() -> None:
+def test_text_final_text_is_the_tail_of_a_long_paragraph() -> None:
     adapter = TextAdapter()
     for i in range(5_000):
         adapter.feed(f"line {i}")
-    assert len(adapter.final_text) <= 4_000
-    assert adapter.final_text.endswith("line 4999")
+    assert adapter.final_text == "\n".join(f"line {i}" for i in range(4_980, 5_000))
+    adapter.feed("x" * 10_000)
+    assert len(adapter.final_text) == 4_000
 
 
 def test_make_adapter_by_format() -> None:

@@ -152,7 +152,7 @@ async def test_claude_exit_without_result_charges_tokens_and_reports(tmp_path: P
     assert run.budget.cost_usd == pytest.approx(turn.cost_usd)
 
 
-async def test_claude_error_result_is_the_stop_reason(tmp_path: Path) -> None:
+async def test_claude_error_result_is_reported(tmp_path: Path) -> None:
     command = f"{BIN / 'fake-claude'} --error"
     spec = make_spec(tmp_path, command, fmt="claude-stream-json")
     run, result = await run_once(spec, tmp_path)
@@ -241,7 +241,9 @@ async def test_agent_cli_gets_the_api_key_and_loop_variables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-123")
-    command = 'echo "key=$ANTHROPIC_API_KEY it=$LOOPCONSOLE_ITERATION"; cat "$LOOPCONSOLE_PROMPT_FILE"'
+    command = (
+        'echo "key=$ANTHROPIC_API_KEY it=$LOOPCONSOLE_ITERATION"; cat "$LOOPCONSOLE_PROMPT_FILE"'
+    )
     spec = make_spec(tmp_path, command)
     run, _ = await run_once(spec, tmp_path, iteration=2)
     assert run.text().startswith(f"key=sk-test-123 it=2\n{PROMPT}\n")

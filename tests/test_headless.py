@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.loops import SAMPLES, edit, write_loop
 from tui.engine.journal import read_journal
 from tui.events import RunFinished, parse_event
-from tests.loops import SAMPLES, edit, write_loop
 
 NEVER_FIX = "".join(
     f"[[iteration]]\nusage = {{ input_tokens = 400000, output_tokens = 1000 }}\n{edit(f'bad {i}')}"
@@ -50,11 +50,13 @@ def test_fizzbuzz_headless_exits_0_after_two_iterations(tmp_path: Path) -> None:
         ("max_iterations = 8\nmax_cost_usd = 2.5", "cost limit reached"),
     ],
 )
-def test_budget_exhaustion_exits_1_naming_the_limit(tmp_path: Path, budget: str, limit: str) -> None:
+def test_budget_exhaustion_exits_1_naming_the_limit(
+    tmp_path: Path, budget: str, limit: str
+) -> None:
     spec = write_loop(tmp_path / "loop", script=NEVER_FIX, budget=budget)
     proc = loopconsole("run", spec, "--headless", "--run-dir", tmp_path / "r")
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert f"stopped on budget after" in proc.stdout and limit in proc.stdout
+    assert "stopped on budget after" in proc.stdout and limit in proc.stdout
     finished = read_journal(tmp_path / "r" / "journal.jsonl").events[-1]
     assert isinstance(finished, RunFinished) and finished.outcome == "budget"
 
@@ -65,9 +67,7 @@ def test_wall_time_limit(tmp_path: Path) -> None:
     name = "slow"
     run = "sleep 0.6; false"
     """
-    spec = write_loop(
-        tmp_path / "loop", script=NEVER_FIX, validators=slow, budget="max_wall_s = 1"
-    )
+    spec = write_loop(tmp_path / "loop", script=NEVER_FIX, validators=slow, budget="max_wall_s = 1")
     proc = loopconsole("run", spec, "--headless", "--run-dir", tmp_path / "r")
     assert proc.returncode == 1
     assert "time limit reached" in proc.stdout
@@ -108,7 +108,16 @@ def test_ctrl_c_exits_130_with_journal_closed(tmp_path: Path) -> None:
     spec = write_loop(tmp_path / "loop", script=script)
     run_dir = tmp_path / "r"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "run", str(spec), "--headless", "--run-dir", str(run_dir)],
+        [
+            sys.executable,
+            "-m",
+            "tui.cli",
+            "run",
+            str(spec),
+            "--headless",
+            "--run-dir",
+            str(run_dir),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -23,13 +23,15 @@ def _imports(path: Path) -> set[str]:
 
 def test_engine_agents_and_data_do_not_import_textual() -> None:
     files = [
-        f for part in UI_FREE for f in ((REPO / part).rglob("*.py") if (REPO / part).is_dir()
-                                        else [REPO / part])
+        f
+        for part in UI_FREE
+        for f in ((REPO / part).rglob("*.py") if (REPO / part).is_dir() else [REPO / part])
     ]
     assert len(files) > 10
     offenders = {
-        str(f.relative_to(REPO)): sorted(n for n in _imports(f) if n.split(".")[0] == "textual"
-                                         or n.startswith("tui.app"))
+        str(f.relative_to(REPO)): sorted(
+            n for n in _imports(f) if n.split(".")[0] == "textual" or n.startswith("tui.app")
+        )
         for f in files
     }
     assert {k: v for k, v in offenders.items() if v} == {}

@@ -12,30 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.process_helpers import alive_in_group, wait_gone
 from tui.process import STREAM_CAPPED_MARKER, OutputCap, child_env, run_command
-
-
-def alive_in_group(pgid: int) -> list[int]:
-    """Processes of the group that still run (zombies waiting for init do not count)."""
-    alive = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        state, _ppid, group = stat.rsplit(")", 1)[1].split()[:3]
-        if int(group) == pgid and state != "Z":
-            alive.append(int(entry.name))
-    return alive
-
-
-async def wait_gone(pgid: int, within_s: float = 2.0) -> list[int]:
-    deadline = time.monotonic() + within_s
-    while (alive := alive_in_group(pgid)) and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    return alive
 
 
 async def test_exit_code_output_and_stdin(tmp_path: Path) -> None:

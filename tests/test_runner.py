@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from tests.loops import SAMPLES, edit, write_loop
 from tui.engine.journal import read_journal
 from tui.engine.rundir import create_run
 from tui.engine.runner import Runner
@@ -21,7 +22,6 @@ from tui.events import (
     ValidatorFinished,
 )
 from tui.spec import load_spec
-from tests.loops import SAMPLES, edit, write_loop
 
 FIX_ON_SECOND = (
     "[[iteration]]\n[[iteration.step]]\nsay = 'trying'\n"
@@ -131,10 +131,7 @@ async def test_pause_then_resume_runs_to_the_end(tmp_path: Path) -> None:
 
 
 async def test_stop_now_cancels_a_hung_agent_step(tmp_path: Path) -> None:
-    script = (
-        "[[iteration]]\n[[iteration.step]]\ntool = 'bash'\n"
-        "input = { command = 'sleep 30' }\n"
-    )
+    script = "[[iteration]]\n[[iteration.step]]\ntool = 'bash'\ninput = { command = 'sleep 30' }\n"
     spec = write_loop(tmp_path / "loop", script=script)
     runner, seen = _runner(spec, tmp_path)
     task = asyncio.create_task(runner.run())

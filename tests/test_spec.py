@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.loops import SAMPLES
 from tui.cli import main
 from tui.spec import SpecError, load_spec
-
-from tests.loops import SAMPLES
 
 GOOD = """
 name = "x"
@@ -63,7 +62,7 @@ def test_good_spec_resolves_paths_against_its_folder(tmp_path: Path) -> None:
         (lambda t: t.replace('"scripted"', '"openai"'), "agent.backend: 'openai' is not one of"),
         (lambda t: t.replace('script = "s.toml"', ""), "the scripted backend needs a script"),
         (lambda t: t.replace('"s.toml"', '"missing.toml"'), "agent.script"),
-        (lambda t: t.replace('[agent]', '[agent]\nmax_turns = "many"'), "agent.max_turns"),
+        (lambda t: t.replace("[agent]", '[agent]\nmax_turns = "many"'), "agent.max_turns"),
     ],
     ids=[
         "toml-syntax",

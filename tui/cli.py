@@ -94,11 +94,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if headless:
         from tui.headless import run_headless
 
-        runner = Runner(spec, run, agent, interactive=False, step=args.step)
+        runner = Runner(spec, run, agent, interactive=False, step=args.step, watch_spec=True)
         return asyncio.run(run_headless(runner, json_lines=args.json))
     from tui.app import run_console
 
-    runner = Runner(spec, run, agent, start_paused=args.paused, step=args.step)
+    runner = Runner(spec, run, agent, start_paused=args.paused, step=args.step, watch_spec=True)
     return run_console(runner, theme=args.theme)
 
 

@@ -232,6 +232,13 @@ class GoalChanged(_Event):
     previous: str = ""
 
 
+class SpecReloaded(_Event):
+    """loop.toml was edited during the run; the edit applies from the next iteration."""
+
+    type: Literal["spec_reloaded"] = "spec_reloaded"
+    changed: list[str] = []
+
+
 class HintAdded(_Event):
     type: Literal["hint_added"] = "hint_added"
     text: str
@@ -280,6 +287,7 @@ Event = Annotated[
     | Decided
     | ControlApplied
     | GoalChanged
+    | SpecReloaded
     | HintAdded
     | Paused
     | Resumed

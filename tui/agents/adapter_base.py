@@ -16,7 +16,7 @@ from tui.events import AgentText, Event, Usage
 # a whole file in one tool result or one enormous malformed line.
 RAW_LINE_CHARS = 4_000
 TOOL_OUTPUT_CHARS = 40_000
-# How much of the output the text adapter keeps to judge "claims done".
+# The most of a plain CLI's closing words kept as its final text.
 FINAL_TEXT_CHARS = 4_000
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*(\x07|\x1b\\)|\x1b[@-Z\\-_]")

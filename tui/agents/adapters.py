@@ -16,6 +16,8 @@ ever stops the loop.
 
 from __future__ import annotations
 
+from collections import deque
+
 from tui.agents.adapter_base import (
     FINAL_TEXT_CHARS,
     RAW_LINE_CHARS,
@@ -29,6 +31,8 @@ from tui.agents.adapter_claude import ClaudeStreamAdapter
 from tui.agents.adapter_codex import CodexJsonAdapter
 from tui.events import AgentText
 
+FINAL_PARAGRAPH_LINES = 20
+
 __all__ = [
     "ClaudeStreamAdapter",
     "CodexJsonAdapter",
@@ -41,20 +45,32 @@ __all__ = [
 
 
 class TextAdapter(OutputAdapter):
-    """Plain output: each line is transcript text; the tail is the final text."""
+    """Plain output: each line is transcript text.
+
+    The final text is the last paragraph (the lines after the last blank
+    line, at most :data:`FINAL_PARAGRAPH_LINES` of them): where a CLI or a
+    script says how it went, and what the next prompt quotes back to it.
+    """
 
     format = "text"
 
     def __init__(self) -> None:
         super().__init__()
-        self._tail = ""
+        self._paragraph: deque[str] = deque(maxlen=FINAL_PARAGRAPH_LINES)
+        self._closed = False
 
     def feed(self, line: str) -> list[Item]:
         # Colour codes and carriage-return progress bars are for terminals;
         # keep what a person would have seen last on the line.
         text = strip_ansi(line).rsplit("\r", 1)[-1]
-        self._tail = (self._tail + text + "\n")[-FINAL_TEXT_CHARS:]
-        self.final_text = self._tail.strip()
+        if not text.strip():
+            self._closed = True
+        else:
+            if self._closed:
+                self._paragraph.clear()
+                self._closed = False
+            self._paragraph.append(text)
+            self.final_text = "\n".join(self._paragraph)[-FINAL_TEXT_CHARS:]
         return [AgentText(text=clip(text, RAW_LINE_CHARS) + "\n")]
 
 

@@ -117,9 +117,7 @@ class ScriptedAgent:
                 )
             )
         recorded = script.iteration[ctx.iteration - 1]
-        ctx.emit(
-            AgentText(text=f"[recording {ctx.iteration}/{total} from {self.path.name}]\n\n")
-        )
+        ctx.emit(AgentText(text=f"[recording {ctx.iteration}/{total} from {self.path.name}]\n\n"))
         last_text = ""
         tool_calls = 0
         for number, step in enumerate(recorded.step, start=1):

@@ -88,7 +88,8 @@ def confine(root: Path, path: str) -> Path:
     resolved = (real_root / relative).resolve()
     if resolved != real_root and not resolved.is_relative_to(real_root):
         raise PathEscape(
-            f"{path} is a symlink (or is inside one) that points outside the workspace."
+            f"{path} goes through a symlink that points outside the workspace; "
+            "use a path inside it."
         )
     return resolved
 

@@ -74,6 +74,7 @@ def _pair(value: str, limit: str | None) -> str:
 def meters(budget: BudgetState, wall_s: float | None = None) -> list[Meter]:
     """Iterations, tokens, cost and time; ``wall_s`` overrides the recorded time."""
     wall = budget.wall_s if wall_s is None else wall_s
+    limit_s = budget.max_wall_s or 0.0
     tokens = budget.usage.total
     b = budget
     return [
@@ -105,7 +106,7 @@ def meters(budget: BudgetState, wall_s: float | None = None) -> list[Meter]:
             "time",
             wall,
             b.max_wall_s,
-            _pair(duration_text(wall), None if b.max_wall_s is None else duration_text(b.max_wall_s)),
+            _pair(duration_text(wall), None if b.max_wall_s is None else duration_text(limit_s)),
         ),
     ]
 

@@ -45,6 +45,10 @@ IterationStatus = Literal["running", "passed", "failed", "paused", "signal", "st
 # (tui/engine/prompt.py); the console shows them in the State pane.
 NOTES_HEADING = "# Your notes from earlier iterations\n"
 
+# How the runner words the pauses a human asked for (tui/engine/runner.py,
+# tui/engine/decide.py); any other pause reason came from the engine.
+_HUMAN_PAUSES = ("started paused", "paused by the human", "stepped one iteration")
+
 # Validator output kept per validator and iteration; the engine caps output
 # too, this only bounds memory if a journal holds more than expected.
 MAX_OUTPUT_CHARS = 8_000_000
@@ -365,8 +369,10 @@ class RunStore:
     def _paused(self, e: Paused) -> None:
         self.status = "paused"
         self.pause_reason = e.reason
-        # A pause the human asked for needs no alarm; one the engine chose does.
-        self.paused_by_human, self._human_pause = self._human_pause, False
+        # A pause the human asked for (pause, step, --paused, --step) needs no
+        # alarm; one the engine chose (thrash, an agent asking) does.
+        asked = self._human_pause or e.reason.startswith(_HUMAN_PAUSES) or self.current == 0
+        self.paused_by_human, self._human_pause = asked, False
         if e.iteration in self.iterations:
             self.iterations[e.iteration].paused_reason = e.reason
 

@@ -74,9 +74,9 @@ class Budget:
         if reached:
             return reached
         est_input = self._last_input.get(model, 0)
-        if self.limits.max_tokens is not None:
-            if self.usage.total + est_input + max_output_tokens > self.limits.max_tokens:
-                return "max_tokens"
+        max_tokens = self.limits.max_tokens
+        if max_tokens is not None and self.usage.total + est_input + max_output_tokens > max_tokens:
+            return "max_tokens"
         if self.limits.max_cost_usd is not None:
             price = price_for(model, self.prices)
             if price is not None:

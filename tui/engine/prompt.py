@@ -103,7 +103,9 @@ def build_prompt(inputs: PromptInputs, failure_chars: int = 4_000) -> str:
             + (f'. You said: "{s.agent_said}"' if s.agent_said else "")
             for s in inputs.summaries
         ]
-        out.append(f"# Earlier iterations\nThis is iteration {inputs.iteration}.\n" + "\n".join(rows))
+        out.append(
+            f"# Earlier iterations\nThis is iteration {inputs.iteration}.\n" + "\n".join(rows)
+        )
     if inputs.failures:
         per = max(500, failure_chars // len(inputs.failures))
         blocks = [_failure_block(r, per) for r in inputs.failures]

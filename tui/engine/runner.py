@@ -19,7 +19,14 @@ from tui.agents.tools import Toolbox
 from tui.engine.budget import Budget
 from tui.engine.decide import Verdict, decide, summarize_checks
 from tui.engine.journal import JournalWriter
-from tui.engine.prompt import IterationSummary, PromptInputs, build_prompt, read_notes, system_prompt
+from tui.engine.prompt import (
+    IterationSummary,
+    PromptInputs,
+    build_prompt,
+    read_notes,
+    system_prompt,
+)
+from tui.engine.reload import RELOADABLE, reloadable_changes, watch_spec
 from tui.engine.rundir import RunDir
 from tui.engine.validators import run_validators
 from tui.events import (
@@ -39,6 +46,7 @@ from tui.events import (
     Resumed,
     RunFinished,
     RunStarted,
+    SpecReloaded,
     Usage,
     ValidatorResult,
 )
@@ -60,6 +68,7 @@ class Runner:
         interactive: bool = True,
         start_paused: bool = False,
         step: bool = False,
+        watch_spec: bool = False,
     ) -> None:
         self.spec = spec
         self.run_dir = run
@@ -86,6 +95,9 @@ class Runner:
         self._wake = asyncio.Event()
         self._work: asyncio.Task | None = None
         self._workspace_lock = asyncio.Lock()
+        self._watch_spec = watch_spec and spec.path is not None
+        self._pending_spec: LoopSpec | None = None
+        self._watch_stop = asyncio.Event()
         self.toolbox = Toolbox(run.workspace, timeout_s=spec.agent.tool_timeout_s)
 
     # -- events -----------------------------------------------------------
@@ -171,7 +183,9 @@ class Runner:
             return []
         self.publish(ControlApplied(control="revalidate"))
         async with self._workspace_lock:
-            results = await run_validators(self.spec.validators, self.run_dir.workspace, self.publish)
+            results = await run_validators(
+                self.spec.validators, self.run_dir.workspace, self.publish
+            )
         self.last_results = results
         return results
 
@@ -192,6 +206,7 @@ class Runner:
                 resumed=self.resumed,
             )
         )
+        watcher = self._start_watcher()
         try:
             outcome, reason = await self._loop()
         except AgentFatal as exc:
@@ -205,8 +220,54 @@ class Runner:
             self._finish("error", f"internal error: {exc!r} (details in error.log)")
             raise
         finally:
+            self._watch_stop.set()
+            if watcher is not None:
+                watcher.cancel()
             await self.agent.aclose()
         return self._finish(outcome, reason)
+
+    # -- hot reload -------------------------------------------------------
+    def _start_watcher(self) -> asyncio.Task | None:
+        if not self._watch_spec or self.spec.path is None:
+            return None
+        return asyncio.ensure_future(
+            watch_spec(self.spec.path, self._spec_edited, self._spec_invalid, stop=self._watch_stop)
+        )
+
+    def _spec_edited(self, new: LoopSpec) -> None:
+        applied, ignored = reloadable_changes(self._pending_spec or self.spec, new)
+        if ignored:
+            self.publish(
+                Notice(
+                    level="warning",
+                    message=f"{new.path}: changes to {', '.join(ignored)} need a new run; "
+                    "they were not applied",
+                )
+            )
+        if applied:
+            self._pending_spec = new
+            self.publish(SpecReloaded(changed=applied))
+
+    def _spec_invalid(self, messages: list[str]) -> None:
+        self.publish(
+            Notice(
+                level="error",
+                message=f"{messages[0]} (edit not applied; the spec in force is unchanged)",
+            )
+        )
+
+    def _apply_pending_spec(self) -> None:
+        new, self._pending_spec = self._pending_spec, None
+        if new is None:
+            return
+        old = self.spec
+        goal_edited = new.goal != old.goal
+        for name in RELOADABLE:
+            setattr(old, name, getattr(new, name))
+        self.budget.limits = old.budget
+        self.budget.prices = old.prices
+        if goal_edited:
+            self.set_goal(new.goal)
 
     def _finish(self, outcome: Outcome, reason: str) -> RunFinished:
         self.budget.stop_clock()
@@ -262,6 +323,7 @@ class Runner:
     async def _iteration(self) -> Verdict:
         async with self._workspace_lock:
             self.status = "stopping" if self._stop_requested else "running"
+            self._apply_pending_spec()
             self.iteration += 1
             prompt = self._next_prompt()
             system = system_prompt(self.spec)

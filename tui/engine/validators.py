@@ -10,7 +10,8 @@ pytest gets a closer reading: ``--junitxml`` to a temporary file is added
 through ``PYTEST_ADDOPTS`` (so it reaches pytest however the command starts
 it, and a command like ``pip install pytest`` is not touched), and the report
 gives the counts and the failing test ids. When there is no report, pytest's
-summary line in the output is parsed instead.
+summary line in the output is parsed instead, and unittest's ending
+(``Ran N tests`` / ``FAILED (failures=...)``) is read the same way.
 """
 
 from __future__ import annotations
@@ -136,6 +137,36 @@ def parse_summary(output: str) -> TestCounts | None:
     return counts
 
 
+_UNITTEST_RAN = re.compile(r"^Ran (\d+) tests? in [\d.]+s$", re.MULTILINE)
+_UNITTEST_END = re.compile(r"^(OK|FAILED)(?: \((.*)\))?$", re.MULTILINE)
+_UNITTEST_FAILURE = re.compile(r"^(?:FAIL|ERROR): (\w+) \(([\w.]+)\)", re.MULTILINE)
+
+
+def parse_unittest(output: str) -> TestCounts | None:
+    """Counts from unittest's ending (``Ran 15 tests`` then ``FAILED (failures=3)``)."""
+    ran = list(_UNITTEST_RAN.finditer(output))
+    if not ran:
+        return None
+    end = _UNITTEST_END.search(output, ran[-1].end())
+    if end is None:
+        return None
+    details = {
+        key.strip(): int(value) for key, value in re.findall(r"([a-z ]+)=(\d+)", end.group(2) or "")
+    }
+    counts = TestCounts(
+        failed=details.get("failures", 0) + details.get("unexpected successes", 0),
+        errors=details.get("errors", 0),
+        skipped=details.get("skipped", 0) + details.get("expected failures", 0),
+    )
+    counts.passed = max(0, int(ran[-1].group(1)) - counts.failed - counts.errors - counts.skipped)
+    for method, dotted in _UNITTEST_FAILURE.findall(output):
+        # Python < 3.11 prints the class only: (module.Class)
+        test_id = dotted if dotted.endswith("." + method) else f"{dotted}.{method}"
+        if test_id not in counts.failing_ids:
+            counts.failing_ids.append(test_id)
+    return counts
+
+
 class _Coalescer:
     """Batches output text into ValidatorOutput events."""
 
@@ -209,6 +240,8 @@ async def run_validator(
         counts = parse_junit(report, workspace) if report.exists() else None
     if counts is None and (is_pytest(spec.run) or _SUMMARY_LINE.search(run.output)):
         counts = parse_summary(run.output)
+    if counts is None:
+        counts = parse_unittest(run.output)
 
     passed = run.exit_code == 0 and not run.timed_out
     if run.timed_out:
@@ -251,6 +284,7 @@ __all__ = [
     "is_pytest",
     "parse_junit",
     "parse_summary",
+    "parse_unittest",
     "run_validator",
     "run_validators",
 ]

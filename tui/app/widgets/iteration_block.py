@@ -7,8 +7,8 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets.markdown import MarkdownStream
 from textual.widgets import Collapsible, Markdown, Static
+from textual.widgets.markdown import MarkdownStream
 
 from tui.app.store import IterationRecord, TextBlock
 from tui.app.widgets.tool_entry import ToolEntry

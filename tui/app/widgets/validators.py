@@ -104,7 +104,8 @@ class ValidatorsPane(Pane):
         if run is not None and run.result is not None:
             ids = run.result.failing_ids
             if ids:
-                shown = ", ".join(ids[:SHOWN_IDS]) + (f" +{len(ids) - SHOWN_IDS}" if len(ids) > SHOWN_IDS else "")
+                more = f" +{len(ids) - SHOWN_IDS}" if len(ids) > SHOWN_IDS else ""
+                shown = ", ".join(ids[:SHOWN_IDS]) + more
                 lines.append(Content.from_markup("[$failed]failing:[/] $ids", ids=shown))
             if self.iteration:
                 cmp = self.store.compare(self.iteration, run.name)
@@ -138,24 +139,23 @@ class ValidatorsPane(Pane):
         """Follow validator events of the iteration on show."""
         if self.pinned is not None:
             return
-        changed = False
+        finished = False
         out: list[str] = []
         for e in events:
             if isinstance(e, ValidatorStarted):
-                if e.iteration != self.iteration:
+                if e.iteration != self.iteration or e.name == self.chosen:
+                    # A new iteration, or a re-run replacing the earlier output.
                     self.iteration = e.iteration
                     self.log.clear()
                     out = []
-                elif e.name == self.chosen:
-                    self.log.clear()  # a re-run replaces the earlier output
-                    out = []
-                changed = True
+                # Rows first, so the output filter below knows the chosen one.
+                self.refresh_rows()
             elif isinstance(e, ValidatorOutput):
                 if e.iteration == self.iteration and e.name == self.chosen:
                     out.append(e.text)
             elif isinstance(e, ValidatorFinished):
-                changed = True
-        if changed:
+                finished = True
+        if finished:
             self.refresh_rows()
         if out:
             self.log.write(tail_lines("".join(out), LOG_LINES))

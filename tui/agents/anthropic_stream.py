@@ -1,0 +1,187 @@
+"""One streamed model turn: server-sent events in, transcript events and a message out.
+
+Text and thinking deltas are published as they arrive, coalesced a little so
+the journal is not one line per token. Tool calls are not published here: a
+tool_use block becomes a ToolCall only once the whole turn has arrived (the
+backend then runs it), so a stream that breaks never leaves a call without a
+result.
+
+A stream that breaks after it started (an ``event: error``, a dropped
+connection, an end without ``message_stop``) raises :class:`StreamBroken`;
+the SDK does not retry those, the backend does. Errors before the stream
+starts are the SDK's (which retries them) and pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anthropic
+
+from tui.events import AgentText, Event, TextKind, Usage
+
+try:  # the transport the installed SDK uses (httpx2 since anthropic 2.x)
+    import httpx2 as _http
+except ImportError:  # pragma: no cover - older SDKs
+    import httpx as _http  # type: ignore[no-redef]
+
+Block = dict[str, Any]
+
+# Failures that mean "the stream broke" once it has started.
+_BROKEN = (anthropic.APIStatusError, anthropic.APIConnectionError, _http.TransportError)
+
+
+class StreamBroken(Exception):
+    """The stream ended early; ``reason`` says how, in a few words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TextCoalescer:
+    """Batches text deltas into AgentText events.
+
+    A batch is published when it holds a newline or ``max_chars`` characters,
+    ``max_delay`` seconds after its first delta, when the kind changes, and at
+    the end of every content block.
+    """
+
+    def __init__(
+        self, emit: Callable[[Event], None], *, max_chars: int = 200, max_delay: float = 0.1
+    ) -> None:
+        self._emit = emit
+        self.max_chars = max_chars
+        self.max_delay = max_delay
+        self._kind: TextKind = "text"
+        self._parts: list[str] = []
+        self._size = 0
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, kind: TextKind, text: str) -> None:
+        """Queue a delta; publish when the batch is due."""
+        if not text:
+            return
+        if self._parts and kind != self._kind:
+            self.flush()
+        self._kind = kind
+        self._parts.append(text)
+        self._size += len(text)
+        if "\n" in text or self._size >= self.max_chars:
+            self.flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.max_delay, self.flush)
+
+    def flush(self) -> None:
+        """Publish what is queued."""
+        self._cancel_timer()
+        if self._parts:
+            text, self._parts, self._size = "".join(self._parts), [], 0
+            self._emit(AgentText(text=text, kind=self._kind))
+
+    def discard(self) -> None:
+        """Drop what is queued (a broken stream's unfinished text)."""
+        self._cancel_timer()
+        self._parts, self._size = [], 0
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+@dataclass
+class TurnResult:
+    """A finished assistant turn, ready to go back into the conversation."""
+
+    content: list[Block]
+    stop_reason: str
+    model: str
+    usage: Usage
+    stop_details: dict[str, Any] | None = None
+    text: str = field(default="")
+
+
+def block_param(block: Any) -> Block | None:
+    """A response content block as a request block (None for empty text).
+
+    Thinking blocks keep their signature and redacted ones their data, as the
+    API needs them back unchanged.
+    """
+    kind = block.type
+    if kind == "text":
+        return {"type": "text", "text": block.text} if block.text else None
+    if kind == "thinking":
+        return {"type": "thinking", "thinking": block.thinking, "signature": block.signature}
+    if kind == "redacted_thinking":
+        return {"type": "redacted_thinking", "data": block.data}
+    if kind == "tool_use":
+        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+    return block.to_dict()
+
+
+def usage_of(message: Any) -> Usage:
+    """The message's usage in loopconsole's terms."""
+    u = message.usage
+    return Usage(
+        input_tokens=u.input_tokens or 0,
+        output_tokens=u.output_tokens or 0,
+        cache_write_tokens=u.cache_creation_input_tokens or 0,
+        cache_read_tokens=u.cache_read_input_tokens or 0,
+    )
+
+
+def describe_break(exc: BaseException) -> str:
+    """A few words on why a started stream broke."""
+    if isinstance(exc, anthropic.APIStatusError):
+        kind = exc.type or "error"
+        return f"{kind}: {exc.api_message}" if exc.api_message else kind
+    if isinstance(exc, anthropic.APIConnectionError | _http.TransportError):
+        detail = str(exc) or type(exc).__name__
+        return f"connection lost: {detail}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def stream_turn(
+    client: anthropic.AsyncAnthropic,
+    params: dict[str, Any],
+    text: TextCoalescer,
+) -> TurnResult:
+    """Send one request and stream its answer; raise StreamBroken if it breaks."""
+    started = False
+    finished = False
+    try:
+        async with client.messages.stream(**params) as stream:
+            started = True
+            async for event in stream:
+                if event.type == "content_block_delta":
+                    delta = event.delta
+                    if delta.type == "text_delta":
+                        text.add("text", delta.text)
+                    elif delta.type == "thinking_delta":
+                        text.add("thinking", delta.thinking)
+                elif event.type == "content_block_stop":
+                    text.flush()
+                elif event.type == "message_stop":
+                    finished = True
+            message = await stream.get_final_message()
+    except _BROKEN as exc:
+        if not started:
+            raise
+        raise StreamBroken(describe_break(exc)) from exc
+    if not finished or message.stop_reason is None:
+        raise StreamBroken("the stream ended before message_stop")
+    text.flush()
+    content = [b for b in (block_param(block) for block in message.content) if b is not None]
+    details = message.stop_details.to_dict() if message.stop_details is not None else None
+    return TurnResult(
+        content=content,
+        stop_reason=message.stop_reason,
+        model=message.model,
+        usage=usage_of(message),
+        stop_details=details,
+        text="".join(b["text"] for b in content if b["type"] == "text"),
+    )

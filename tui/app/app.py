@@ -1,0 +1,150 @@
+"""ConsoleApp: themes, settings, the engine worker; the screen does the rest."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.theme import Theme
+
+from tui.app.config import UserConfig, config_dir, load_config, save_config
+from tui.app.screens.confirm_quit import ConfirmQuitScreen
+from tui.app.screens.help import HelpScreen
+from tui.app.screens.main import MainScreen
+from tui.app.screens.text_edit import TextEditScreen
+from tui.app.store import RunStore
+from tui.app.themes import DEFAULT_THEME, STATUS_VARIABLES, load_themes
+from tui.events import EXIT_CODES, Event, RunFinished
+
+if TYPE_CHECKING:
+    from tui.engine.runner import Runner
+
+# Exit code when the console closes before the run produced an outcome.
+INTERRUPTED = EXIT_CODES["interrupted"]
+
+
+def _screen_bindings() -> Iterator[Binding]:
+    """Every binding a keymap may name."""
+    for screen in (MainScreen, TextEditScreen, ConfirmQuitScreen, HelpScreen):
+        for binding in screen.BINDINGS:
+            if isinstance(binding, Binding):
+                yield binding
+
+
+class ConsoleApp(App[int]):
+    """The loopconsole console for one run, live (``runner``) or from ``events``."""
+
+    TITLE = "loopconsole"
+
+    def __init__(
+        self,
+        runner: Runner | None = None,
+        *,
+        events: Iterable[Event] = (),
+        theme: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.runner = runner
+        self.outcome: RunFinished | None = None
+        self._events = list(events)
+        self._quitting = False
+        self.main = MainScreen(runner, clock=clock)
+        self.config, problem = load_config()
+        self._problems = [problem] if problem else []
+        self._setup_themes(theme)
+        self.set_keymap(self.config.keymap)
+
+    # -- themes and settings ------------------------------------------------
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        # Textual's own themes lack the status colours; these stand in.
+        return dict(STATUS_VARIABLES)
+
+    def _setup_themes(self, requested: str | None) -> None:
+        loaded = load_themes(config_dir() / "themes")
+        for theme in loaded.themes:
+            self.register_theme(theme)
+        self._problems += loaded.problems
+        wanted = requested or self.config.theme or DEFAULT_THEME
+        if wanted not in self.available_themes:
+            self._problems.append(f"theme {wanted!r} is not available; using {DEFAULT_THEME!r}")
+            wanted = DEFAULT_THEME
+        self.theme = wanted
+
+    def _remember_theme(self, theme: Theme) -> None:
+        if theme.name == self.config.theme:
+            return
+        self.config = UserConfig(theme=theme.name, keymap=self.config.keymap)
+        problem = save_config(self.config)
+        if problem:
+            self.notify(problem, severity="warning")
+
+    def get_default_screen(self) -> Screen:
+        return self.main
+
+    def on_mount(self) -> None:
+        if self._problems:
+            self.notify("\n".join(self._problems), title="Settings", severity="warning", timeout=10)
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+        known = {b.id for b in _screen_bindings() if b.id}
+        unknown = sorted(set(self.config.keymap) - known)
+        if unknown:
+            self.notify(
+                f"keymap: unknown binding id {', '.join(unknown)}; see the help screen (?)",
+                severity="warning",
+            )
+        if self._events:
+            self.main.feed.extend(self._events)
+        if self.runner is not None:
+            self.runner.subscribe(self.main.feed)
+            self.run_worker(self._drive(), name="engine", group="engine", exit_on_error=True)
+
+    # -- the run --------------------------------------------------------------
+    async def _drive(self) -> None:
+        """The engine's worker: the run, start to end, in this event loop."""
+        assert self.runner is not None
+        self.outcome = await self.runner.run()
+        if self._quitting:
+            self.exit(self.exit_code_for(self.main.store))
+
+    def exit_code_for(self, store: RunStore) -> int:
+        """The process exit code for how the run ended."""
+        finished = self.outcome or store.finished
+        if finished is None:
+            return INTERRUPTED
+        return EXIT_CODES.get(finished.outcome, 1)
+
+    def stop_and_quit(self) -> None:
+        """Stop the run at once, then exit when the engine has closed its journal."""
+        if self.runner is None or self.outcome is not None:
+            self.exit(self.exit_code_for(self.main.store))
+            return
+        self._quitting = True
+        self.runner.stop(now=True)
+        self.notify("Stopping the run…", timeout=5)
+
+    async def action_quit(self) -> None:
+        # ctrl+q goes through the same question as q.
+        self.main.action_quit()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if screen is not self.main:
+            return
+        for binding in screen.BINDINGS:
+            if not isinstance(binding, tuple) and binding.id and binding.show:
+                if screen.check_action(binding.action, ()) is False:
+                    continue
+                title = (binding.tooltip or binding.description).split(" (")[0]
+                key = self._keymap.get(binding.id, binding.key)
+                yield SystemCommand(title, f"key: {key}", self._runner_for(binding.action))
+
+    def _runner_for(self, action: str) -> Callable[[], object]:
+        async def run() -> None:
+            await self.main.run_action(action)
+
+        return run

@@ -1,0 +1,59 @@
+"""HelpScreen: what each key does, with the user's keymap applied."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Label, Static
+
+from tui.app.config import config_path
+
+# Keys that belong to widgets rather than to the screen.
+_NAVIGATION = [
+    ("tab", "move between panes", ""),
+    ("left / right", "on the timeline: an earlier or later iteration", ""),
+    ("end / escape", "on the timeline: follow the live iteration again", ""),
+    ("enter", "expand or collapse a tool call or a prompt", ""),
+    ("ctrl+p", "command palette: controls and themes", ""),
+]
+
+
+class HelpScreen(ModalScreen[None]):
+    """A table of keys: key, what it does, and the id to remap it."""
+
+    CSS_PATH = "help.tcss"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "close", "close", id="help.close"),
+    ]
+
+    def __init__(self, rows: list[tuple[str, Binding]]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label("Keys", id="dialog-title")
+            yield DataTable(id="keys", cursor_type="row", zebra_stripes=True)
+            yield Static(
+                f"Remap a key by its id in {config_path()} under [keymap], "
+                'e.g. step = "n". Escape closes this help.',
+                id="dialog-explanation",
+                markup=False,
+            )
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("key", "does", "id")
+        for key, binding in self.rows:
+            table.add_row(key, binding.tooltip or binding.description, binding.id or "")
+        for key, does, id_ in _NAVIGATION:
+            table.add_row(key, does, id_)
+        table.focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

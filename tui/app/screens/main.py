@@ -1,0 +1,288 @@
+"""MainScreen: header, timeline, the four panes, and the controls."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from tui.app.feed import EventFeed
+from tui.app.messages import EventsWaiting, IterationSelected
+from tui.app.screens.confirm_quit import ConfirmQuitScreen
+from tui.app.screens.help import HelpScreen
+from tui.app.screens.text_edit import TextEditScreen
+from tui.app.store import RunStore
+from tui.app.widgets.budget import BudgetPane
+from tui.app.widgets.pane import Pane
+from tui.app.widgets.run_header import RunHeader
+from tui.app.widgets.state import StatePane
+from tui.app.widgets.timeline import Timeline
+from tui.app.widgets.transcript import TranscriptPane
+from tui.app.widgets.validators import ValidatorsPane
+from tui.events import Event, Notice, Paused, RunFinished, SignalRaised
+
+if TYPE_CHECKING:
+    from tui.engine.runner import Runner
+
+# Controls that need a live, unfinished run.
+_CONTROLS = {"pause", "resume", "step", "edit_goal", "add_hint", "revalidate", "stop"}
+
+_FINISHED_TITLES = {
+    "goal_met": ("Goal met", "information"),
+    "budget": ("Budget exhausted", "warning"),
+    "stopped": ("Run stopped", "warning"),
+    "paused": ("Paused for a human", "warning"),
+    "interrupted": ("Run interrupted", "warning"),
+    "error": ("Run failed", "error"),
+}
+_NOTICE_SEVERITY = {"info": "information", "warning": "warning", "error": "error"}
+
+
+class MainScreen(Screen[None]):
+    """The console: fed by engine events, steering the run through its controls."""
+
+    CSS_PATH = "main.tcss"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "pause", "pause", id="pause", tooltip="Pause after the current step"),
+        Binding("space", "resume", "resume", id="resume", tooltip="Resume the run"),
+        Binding("s", "step", "step", id="step", tooltip="Run one iteration, then pause"),
+        Binding("g", "edit_goal", "goal", id="goal", tooltip="Edit the goal (next iteration on)"),
+        Binding("h", "add_hint", "hint", id="hint", tooltip="Add a hint to the next prompt only"),
+        Binding("r", "revalidate", "recheck", id="revalidate", tooltip="Re-run the validators now"),
+        Binding("x", "stop", "stop", id="stop", tooltip="Stop the run (twice: stop at once)"),
+        Binding("q", "quit", "quit", id="quit", tooltip="Quit (asks while the run is going)"),
+        Binding("question_mark", "help", "help", id="help", tooltip="Show the keys"),
+        Binding("m", "maximize_pane", "max", id="maximize", tooltip="Maximise or restore a pane"),
+        Binding(
+            "t",
+            "focus_timeline",
+            "timeline",
+            id="timeline",
+            show=False,
+            tooltip="Focus the timeline; left/right pick an iteration, end follows live",
+        ),
+        Binding(
+            "ctrl+c",
+            "quit",
+            "quit",
+            id="interrupt",
+            show=False,
+            tooltip="Quit (asks while the run is going)",
+        ),
+    ]
+
+    def __init__(
+        self,
+        runner: Runner | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.runner = runner
+        self.clock = clock
+        self.store = RunStore()
+        self.feed = EventFeed(lambda: self.post_message(EventsWaiting()))
+        self.selected: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield RunHeader(id="header")
+        yield Timeline(id="timeline")
+        with Horizontal(id="top-row"):
+            yield TranscriptPane(self.store, id="transcript")
+            yield ValidatorsPane(self.store, id="validators")
+        with Horizontal(id="bottom-row"):
+            yield StatePane(self.store, id="state")
+            yield BudgetPane(self.store, id="budget")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self._refresh_summary()
+        if self.runner is not None:
+            # Between budget events the time bar keeps moving.
+            self.set_interval(1.0, self._tick)
+        self.query_one("#transcript-scroll").focus()
+
+    # -- events in ----------------------------------------------------------
+    @on(EventsWaiting)
+    async def _drain(self) -> None:
+        events = self.feed.drain()
+        if not events:
+            return
+        before = self.store.version
+        for event in events:
+            self.store.apply(event)
+        await self.query_one(TranscriptPane).feed(events)
+        self.query_one(ValidatorsPane).feed(events)
+        if self.store.version != before:
+            self._refresh_summary()
+        self._notify(events)
+
+    def _refresh_summary(self) -> None:
+        self.query_one(RunHeader).show(self.store)
+        self.query_one(Timeline).show(self.store)
+        self.query_one(StatePane).show()
+        self.query_one(BudgetPane).show(self._live_wall())
+        self.refresh_bindings()
+
+    def _live_wall(self) -> float | None:
+        s = self.store
+        if self.runner is None or s.budget_ts is None:
+            return None
+        if s.status in ("running", "validating", "pausing", "stopping"):
+            return s.budget.wall_s + max(0.0, self.clock() - s.budget_ts)
+        return None
+
+    def _tick(self) -> None:
+        wall = self._live_wall()
+        if wall is not None:
+            self.query_one(BudgetPane).show(wall)
+
+    def _notify(self, events: Sequence[Event]) -> None:
+        for e in events:
+            if isinstance(e, RunFinished):
+                title, severity = _FINISHED_TITLES[e.outcome]
+                self.notify(e.reason, title=title, severity=severity, timeout=12)
+            elif isinstance(e, Paused) and not self.store.paused_by_human:
+                self.notify(e.reason, title="Paused for a human", severity="warning", timeout=12)
+            elif isinstance(e, SignalRaised):
+                self.notify(e.explanation, title=f"Signal: {e.kind}", severity="warning")
+            elif isinstance(e, Notice):
+                self.notify(e.message, severity=_NOTICE_SEVERITY[e.level], timeout=10)
+
+    @on(IterationSelected)
+    async def _selected(self, message: IterationSelected) -> None:
+        self.selected = message.number
+        await self.query_one(TranscriptPane).show(message.number)
+        self.query_one(ValidatorsPane).show(message.number)
+
+    # -- controls -----------------------------------------------------------
+    @property
+    def finished(self) -> bool:
+        return self.store.finished is not None or (
+            self.runner is not None and self.runner.status == "finished"
+        )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in _CONTROLS:
+            if self.runner is None:
+                return False
+            if self.finished:
+                return None  # shown greyed out: the run is over
+            paused = self.runner.status == "paused"
+            if action == "pause":
+                return not paused
+            if action == "resume":
+                return paused
+        return True
+
+    def action_pause(self) -> None:
+        assert self.runner is not None
+        self.runner.pause()
+        self.notify("Pausing after the current step.", timeout=3)
+
+    def action_resume(self) -> None:
+        assert self.runner is not None
+        self.runner.resume()
+
+    def action_step(self) -> None:
+        assert self.runner is not None
+        self.runner.step()
+        self.notify("Stepping: one iteration, then pause.", timeout=3)
+
+    def action_edit_goal(self) -> None:
+        def apply(text: str | None) -> None:
+            if text and text.strip() != self.store.goal.strip() and self.runner is not None:
+                self.runner.set_goal(text.strip())
+                self.notify("Goal changed; it applies from the next iteration.", timeout=4)
+
+        self.app.push_screen(
+            TextEditScreen(
+                "Edit the goal",
+                "The new goal applies from the next iteration and is recorded in the journal.",
+                self.store.goal,
+            ),
+            apply,
+        )
+
+    def action_add_hint(self) -> None:
+        def apply(text: str | None) -> None:
+            if text and text.strip() and self.runner is not None:
+                self.runner.add_hint(text.strip())
+
+        self.app.push_screen(
+            TextEditScreen(
+                "Add a hint",
+                "The hint goes into the next prompt only, then it is used up.",
+                "",
+            ),
+            apply,
+        )
+
+    def action_revalidate(self) -> None:
+        assert self.runner is not None
+        if self.runner.status not in ("paused", "idle"):
+            self.notify(
+                "Validators can be re-run while the run is paused; press space first.",
+                severity="warning",
+                timeout=5,
+            )
+            return
+        self._revalidate()
+
+    @work(group="revalidate", exclusive=True)
+    async def _revalidate(self) -> None:
+        assert self.runner is not None
+        await self.runner.revalidate()
+
+    def action_stop(self) -> None:
+        assert self.runner is not None
+        if self.runner.status == "stopping" or self.store.status == "stopping":
+            self.runner.stop(now=True)
+            self.notify("Stopping now.", timeout=3)
+            return
+        self.runner.stop()
+        self.notify("Stopping after the current step; press x again to stop at once.", timeout=5)
+
+    def action_quit(self) -> None:
+        if self.runner is None or self.finished:
+            self.app.exit(self.app.exit_code_for(self.store))
+            return
+
+        def answer(stop: bool | None) -> None:
+            if stop:
+                self.app.stop_and_quit()
+
+        self.app.push_screen(ConfirmQuitScreen(), answer)
+
+    def action_help(self) -> None:
+        # The screen's own bindings, with the user's keymap applied.
+        rows = [
+            (self.app.get_key_display(binding), binding)
+            for node, bindings in self._binding_chain
+            if node is self
+            for _key, binding in bindings
+        ]
+        self.app.push_screen(HelpScreen(rows))
+
+    def action_maximize_pane(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+            return
+        focused = self.focused
+        pane = (
+            next((w for w in focused.ancestors_with_self if isinstance(w, Pane)), None)
+            if (focused)
+            else None
+        )
+        self.maximize(pane or self.query_one(TranscriptPane), container=False)
+
+    def action_focus_timeline(self) -> None:
+        self.query_one(Timeline).focus()

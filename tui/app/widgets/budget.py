@@ -1,0 +1,42 @@
+"""BudgetPane: iterations, tokens, cost and time against their limits."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.content import Content
+from textual.widgets import Static
+
+from tui.app.forecast import burn_rate, meters, projection
+from tui.app.store import RunStore
+from tui.app.widgets.budget_bar import BudgetBar
+from tui.app.widgets.pane import Pane
+
+
+class BudgetPane(Pane):
+    """Four bars, the burn rate, and which limit the run will reach first."""
+
+    TITLE = "Budget"
+
+    def __init__(self, store: RunStore, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.store = store
+
+    def compose(self) -> ComposeResult:
+        for key in ("iterations", "tokens", "cost", "time"):
+            yield BudgetBar(id=f"budget-{key}")
+        yield Static(id="budget-burn")
+        yield Static(id="budget-projection")
+
+    def show(self, wall_s: float | None = None) -> None:
+        """Redraw from the store; ``wall_s`` is the live clock while the run works."""
+        budget = self.store.budget
+        for meter in meters(budget, wall_s):
+            self.query_one(f"#budget-{meter.key}", BudgetBar).meter = meter
+        self.query_one("#budget-burn", Static).update(
+            Content.from_markup("[$text-muted]$rate", rate=burn_rate(budget))
+        )
+        levels = {m.level for m in meters(budget, wall_s)}
+        colour = "$error" if "over" in levels else "$warning" if "near" in levels else "$text"
+        self.query_one("#budget-projection", Static).update(
+            Content.from_markup(f"[{colour}]$text", text=projection(budget))
+        )
