@@ -192,7 +192,9 @@ async def test_child_env_scrubs_secrets(tmp_path: Path, monkeypatch: pytest.Monk
     assert not set(secrets) & set(env)
     assert env["LOOP_HARMLESS"] == "visible"
     assert env["EXTRA_ONE"] == "given"
-    assert env["PATH"] == os.environ["PATH"]
+    # This interpreter's folder comes first, so `python` is loopconsole's environment.
+    assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
+    assert env["PATH"].endswith(os.environ["PATH"])
 
     result = await run_command("env", tmp_path, timeout_s=10)
     seen = dict(line.split("=", 1) for line in result.output.splitlines() if "=" in line)

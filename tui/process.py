@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,12 +43,21 @@ STREAM_CAPPED_MARKER = "\n[output capped; the rest is summarised at the end]\n"
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """``os.environ`` without API keys, tokens, secrets and passwords, plus ``extra``."""
+    """``os.environ`` without API keys, tokens, secrets and passwords, plus ``extra``.
+
+    The folder of the interpreter running loopconsole goes first on PATH, so
+    `python` in a validator is the environment loopconsole is installed in,
+    whether or not that environment was activated.
+    """
     env = {
         name: value
         for name, value in os.environ.items()
         if name not in _ALWAYS_SCRUBBED and not _SECRET_NAME.search(name)
     }
+    bindir = str(Path(sys.executable).parent)
+    path = env.get("PATH", os.defpath)
+    if path.split(os.pathsep)[0] != bindir:
+        env["PATH"] = bindir + os.pathsep + path
     if extra:
         env.update(extra)
     return env
