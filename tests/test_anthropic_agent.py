@@ -106,7 +106,11 @@ async def test_cache_breakpoints_on_tools_system_and_newest_message(
     with FakeMessagesServer(FIX_SCRIPT) as server:
         h = Harness(tmp_path, monkeypatch, server, files={"calc.py": BUGGY, "check.py": CHECK})
         await h.iterate()
-    requests = server.message_requests
+        # A second iteration: a fresh conversation, with tools + system read from cache.
+        server.add(turn(text("again")))
+        second = await h.iterate(prompt="Fix the bug, second try.", iteration=2)
+    assert second.stop == "end_turn"
+    requests = server.message_requests[:4]
     assert [_marks(b) for b in requests] == [
         ["tool:memory", "system", "message0:text"],
         ["tool:memory", "system", "message2:tool_result"],
@@ -114,17 +118,14 @@ async def test_cache_breakpoints_on_tools_system_and_newest_message(
         ["tool:memory", "system", "message6:tool_result"],
     ]
     # Later turns read the earlier ones from the (simulated) cache, and say so.
-    turns = h.of(AgentTurn)
+    turns = h.of(AgentTurn)[:4]
     assert turns[0].usage.cache_read_tokens == 0 and turns[0].usage.cache_write_tokens > 0
     for earlier, later in zip(turns, turns[1:], strict=False):
         written = earlier.usage.cache_read_tokens + earlier.usage.cache_write_tokens
         assert later.usage.cache_read_tokens == written
-    # A second iteration starts a fresh conversation but reads tools + system from cache.
-    server.add(turn(text("again")))
-    await h.iterate(iteration=2)
+    assert len(server.message_requests[4]["messages"]) == 1
     again = h.of(AgentTurn)[-1].usage
-    assert again.cache_read_tokens > 0
-    assert len(server.message_requests[-1]["messages"]) == 1
+    assert again.cache_read_tokens > 0 and again.cache_write_tokens > 0
 
 
 async def test_thinking_streams_and_goes_back_unchanged(

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from tui.agents import command_agent
 from tui.agents.base import AgentConfigError, AgentContext
-from tui.agents.command_agent import CommandAgent, resolve_command
+from tui.agents.command_agent import CommandAgent, _LineReader, resolve_command
 from tui.engine.budget import Budget
 from tui.events import AgentText, AgentTurn, Notice, ToolCall, ToolResult, Usage
 from tui.pricing import cost_usd, price_for
+from tui.process import STREAM_CAPPED_MARKER
 from tui.spec import LoopSpec, load_spec
 
 BIN = Path(__file__).parent / "fixtures" / "bin"
@@ -220,9 +222,19 @@ async def test_nonzero_exit_is_a_stop_reason_not_a_crash(
     run, result = await run_once(spec, tmp_path)
     assert result.stop == "exit 3"
     assert result.claims_done is False
+    assert result.pause_reason is None  # a failing agent is the validators' business
     (notice,) = run.of(Notice)
     assert notice.level == "warning"
     assert "exited with status 3" in notice.message
+
+
+async def test_a_program_the_shell_cannot_find_pauses_for_a_human(tmp_path: Path) -> None:
+    spec = make_spec(tmp_path, "true && no-such-agent-program-xyz --go")
+    run, result = await run_once(spec, tmp_path)
+    assert result.stop == "exit 127"
+    assert result.pause_reason is not None and "fix agent.command" in result.pause_reason
+    assert "no-such-agent-program-xyz" in run.text()  # the shell's own complaint
+    assert "(command not found)" in run.of(Notice)[0].message
 
 
 async def test_placeholders_are_filled_and_quoted(tmp_path: Path) -> None:
@@ -292,6 +304,31 @@ async def test_cancellation_kills_the_group(tmp_path: Path) -> None:
     while any(alive(p) for p in pids) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert [p for p in pids if alive(p)] == []
+
+
+# -- lines from chunks ------------------------------------------------------------
+def test_lines_survive_any_chunking() -> None:
+    text = 'first\r\n{"type": "x"}\n\nlast without newline'
+    for size in (1, 2, 3, 7, len(text)):
+        lines: list[str] = []
+        reader = _LineReader(lines.append)
+        for i in range(0, len(text), size):
+            reader.chunk(text[i : i + size])
+        reader.flush()
+        assert lines == ["first", '{"type": "x"}', "", "last without newline"], size
+
+
+def test_an_endless_line_is_handed_over_in_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(command_agent, "MAX_LINE_CHARS", 100)
+    lines: list[str] = []
+    reader = _LineReader(lines.append)
+    for _ in range(50):
+        reader.chunk("x" * 30)
+    assert [len(line) for line in lines] == [120] * 12
+    # The capped marker flushes what is left and is not itself a line.
+    reader.chunk(STREAM_CAPPED_MARKER)
+    assert reader.capped
+    assert [len(line) for line in lines[12:]] == [60]
 
 
 # -- prepare: finding the program ---------------------------------------------------

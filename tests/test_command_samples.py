@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.loops import SAMPLES
 from tui.engine.journal import read_journal
 from tui.events import (
     AgentFinished,
@@ -17,7 +18,6 @@ from tui.events import (
     RunStarted,
     ToolCall,
 )
-from tests.loops import SAMPLES
 
 BIN = Path(__file__).parent / "fixtures" / "bin"
 LOOPCONSOLE = Path(sys.executable).parent / "loopconsole"

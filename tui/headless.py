@@ -10,8 +10,11 @@ from typing import TextIO
 from tui.engine.runner import Runner
 from tui.events import (
     AgentFinished,
+    BudgetState,
+    BudgetUpdated,
     Decided,
     Event,
+    IterationStarted,
     Notice,
     Paused,
     RunFinished,
@@ -49,6 +52,8 @@ class LinePrinter:
         self._validators: list[ValidatorResult] = []
         self._agent_stop = ""
         self._journal = ""
+        self._budget: BudgetState | None = None
+        self._tokens_before = 0
 
     def __call__(self, event: Event) -> None:
         match event:
@@ -59,6 +64,10 @@ class LinePrinter:
                     f"{event.name} · {what} {event.run_id} · {event.backend} agent · "
                     f"up to {event.budget.max_iterations} iterations"
                 )
+            case IterationStarted():
+                self._tokens_before = self._budget.usage.total if self._budget else 0
+            case BudgetUpdated():
+                self._budget = event.budget
             case AgentFinished():
                 self._validators = []
                 self._agent_stop = event.stop if event.stop != "end_turn" else ""
@@ -83,6 +92,9 @@ class LinePrinter:
         cells = [f"#{event.iteration:<3} {checks}"]
         if self._agent_stop:
             cells.append(f"agent: {self._agent_stop}")
+        if self._budget is not None:
+            tokens = self._budget.usage.total - self._tokens_before
+            cells.append(f"{tokens:,} tok · ${self._budget.cost_usd:.2f} total")
         self._print(" · ".join(cells) + f" · {event.action}: {event.reason}")
 
     def _summary(self, event: RunFinished) -> None:

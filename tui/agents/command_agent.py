@@ -42,6 +42,10 @@ STREAM_CAP_BYTES = 64 * 1024 * 1024
 # CLI printing binary junk cannot grow the buffer without bound.
 MAX_LINE_CHARS = 8 * 1024 * 1024
 
+_CANNOT_RUN = {
+    126: "the agent command could not be executed (exit 126); fix agent.command",
+    127: "the agent command was not found by the shell (exit 127); fix agent.command",
+}
 # One shell word: unquoted characters, backslash escapes and quoted strings.
 _WORD = re.compile(r"""\s*((?:[^\s'"\\;&|<>()]|\\.|'[^']*'|"(?:[^"\\]|\\.)*")+)""")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
@@ -112,7 +116,9 @@ class _LineReader:
 
     def __init__(self, on_line: Callable[[str], None]) -> None:
         self._on_line = on_line
-        self._pending = ""
+        # The unfinished last line, in pieces: joined once, when it ends.
+        self._parts: list[str] = []
+        self._size = 0
         self.capped = False
 
     def chunk(self, text: str) -> None:
@@ -120,16 +126,22 @@ class _LineReader:
             self.flush()
             self.capped = True
             return
-        self._pending += text
-        while "\n" in self._pending:
-            line, self._pending = self._pending.split("\n", 1)
-            self._on_line(line.removesuffix("\r"))
-        if len(self._pending) > MAX_LINE_CHARS:
+        first, *rest = text.split("\n")
+        self._parts.append(first)
+        self._size += len(first)
+        if rest:
+            self.flush(always=True)
+            *complete, last = rest
+            for line in complete:
+                self._on_line(line.removesuffix("\r"))
+            self._parts, self._size = [last], len(last)
+        if self._size > MAX_LINE_CHARS:
             self.flush()
 
-    def flush(self) -> None:
-        if self._pending:
-            line, self._pending = self._pending, ""
+    def flush(self, *, always: bool = False) -> None:
+        line = "".join(self._parts)
+        self._parts, self._size = [], 0
+        if line or always:
             self._on_line(line.removesuffix("\r"))
 
 
@@ -212,6 +224,9 @@ class CommandAgent:
             claims_done=stop == "end_turn" and claims_done(final),
             turns=adapter.turns,
             tool_calls=adapter.tool_calls,
+            # The shell could not run the program at all: looping again
+            # changes nothing until a human fixes the command.
+            pause_reason=_CANNOT_RUN.get(result.exit_code or 0),
         )
 
     async def aclose(self) -> None:

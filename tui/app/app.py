@@ -14,7 +14,7 @@ from textual.theme import Theme
 from tui.app.config import UserConfig, config_dir, load_config, save_config
 from tui.app.screens.confirm_quit import ConfirmQuitScreen
 from tui.app.screens.help import HelpScreen
-from tui.app.screens.main import MainScreen
+from tui.app.screens.main import Controls, MainScreen
 from tui.app.screens.text_edit import TextEditScreen
 from tui.app.store import RunStore
 from tui.app.themes import DEFAULT_THEME, STATUS_VARIABLES, load_themes
@@ -36,7 +36,12 @@ def _screen_bindings() -> Iterator[Binding]:
 
 
 class ConsoleApp(App[int]):
-    """The loopconsole console for one run, live (``runner``) or from ``events``."""
+    """The loopconsole console for one run.
+
+    Live: ``runner`` runs in a worker and feeds the screen through its events.
+    Otherwise the screen shows ``events`` (a journal) and, when ``controls``
+    are given, sends them the human's controls.
+    """
 
     TITLE = "loopconsole"
 
@@ -45,6 +50,7 @@ class ConsoleApp(App[int]):
         runner: Runner | None = None,
         *,
         events: Iterable[Event] = (),
+        controls: Controls | None = None,
         theme: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -53,7 +59,7 @@ class ConsoleApp(App[int]):
         self.outcome: RunFinished | None = None
         self._events = list(events)
         self._quitting = False
-        self.main = MainScreen(runner, clock=clock)
+        self.main = MainScreen(controls or runner, clock=clock)
         self.config, problem = load_config()
         self._problems = [problem] if problem else []
         self._setup_themes(theme)
@@ -83,10 +89,10 @@ class ConsoleApp(App[int]):
         if problem:
             self.notify(problem, severity="warning")
 
-    def get_default_screen(self) -> Screen:
-        return self.main
-
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
+        # Pushed rather than returned from get_default_screen: Textual loads a
+        # screen's CSS_PATH only for pushed screens.
+        await self.push_screen(self.main)
         if self._problems:
             self.notify("\n".join(self._problems), title="Settings", severity="warning", timeout=10)
         self.theme_changed_signal.subscribe(self, self._remember_theme)

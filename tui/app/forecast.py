@@ -112,16 +112,16 @@ def meters(budget: BudgetState, wall_s: float | None = None) -> list[Meter]:
 
 
 def burn_rate(budget: BudgetState) -> str:
-    """Average spend per finished iteration, e.g. '$0.07 · 12k tokens · 40s per iteration'."""
+    """Average spend per finished iteration, e.g. '$0.07 · 12k tok · 40s /iter'."""
     n = budget.iterations
     if n <= 0:
-        return "burn rate: after the first iteration"
+        return "rate known after iteration 1"
     parts = [
         cost_text(budget.cost_usd / n),
-        f"{tokens_text(budget.usage.total / n)} tokens",
+        f"{tokens_text(budget.usage.total / n)} tok",
         duration_text(budget.wall_s / n),
     ]
-    return " · ".join(parts) + " per iteration"
+    return " · ".join(parts) + " /iter"
 
 
 def projection(budget: BudgetState) -> str:
@@ -140,7 +140,8 @@ def projection(budget: BudgetState) -> str:
             if limit is None or value <= 0:
                 continue
             rate = value / n
-            candidates.append((max(0, math.floor((limit - value) / rate)), name))
+            # The epsilon keeps 0.6 / 0.2 from flooring to 2.
+            candidates.append((max(0, math.floor((limit - value) / rate + 1e-9)), name))
     if not candidates:
         return "no limits set"
     left, name = min(candidates)

@@ -123,9 +123,11 @@ def read_theme(path: Traversable | Path) -> Theme:
     try:
         return ThemeFile.model_validate(data).to_theme()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        msg = first.get("ctx", {}).get("error") or first["msg"]
-        raise ValueError(f"theme file {label}: {_where(first['loc'])}: {msg}") from None
+        parts = [
+            f"{_where(e['loc'])}: {e.get('ctx', {}).get('error') or e['msg']}"
+            for e in exc.errors()
+        ]
+        raise ValueError(f"theme file {label}: {'; '.join(parts)}") from None
 
 
 def _toml_files(folder: Traversable | Path) -> list[Traversable | Path]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, Literal, Protocol
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -28,8 +28,20 @@ from tui.app.widgets.transcript import TranscriptPane
 from tui.app.widgets.validators import ValidatorsPane
 from tui.events import Event, Notice, Paused, RunFinished, SignalRaised
 
-if TYPE_CHECKING:
-    from tui.engine.runner import Runner
+
+class Controls(Protocol):
+    """What the console may ask of a run: the runner's control methods."""
+
+    status: Literal["idle", "running", "validating", "pausing", "paused", "stopping", "finished"]
+
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def step(self) -> None: ...
+    def stop(self, now: bool = False) -> None: ...
+    def set_goal(self, goal: str) -> None: ...
+    def add_hint(self, text: str) -> None: ...
+    async def revalidate(self) -> object: ...
+
 
 # Controls that need a live, unfinished run.
 _CONTROLS = {"pause", "resume", "step", "edit_goal", "add_hint", "revalidate", "stop"}
@@ -46,7 +58,10 @@ _NOTICE_SEVERITY = {"info": "information", "warning": "warning", "error": "error
 
 
 class MainScreen(Screen[None]):
-    """The console: fed by engine events, steering the run through its controls."""
+    """The console: fed by engine events, steering the run through its controls.
+
+    Without controls (a replay) the screen only shows; the control keys are hidden.
+    """
 
     CSS_PATH = "main.tcss"
 
@@ -81,12 +96,12 @@ class MainScreen(Screen[None]):
 
     def __init__(
         self,
-        runner: Runner | None = None,
+        controls: Controls | None = None,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
-        self.runner = runner
+        self.controls = controls
         self.clock = clock
         self.store = RunStore()
         self.feed = EventFeed(lambda: self.post_message(EventsWaiting()))
@@ -105,7 +120,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._refresh_summary()
-        if self.runner is not None:
+        if self.controls is not None:
             # Between budget events the time bar keeps moving.
             self.set_interval(1.0, self._tick)
         self.query_one("#transcript-scroll").focus()
@@ -119,6 +134,8 @@ class MainScreen(Screen[None]):
         before = self.store.version
         for event in events:
             self.store.apply(event)
+        if not self.is_attached:  # the app is closing; the store is enough
+            return
         await self.query_one(TranscriptPane).feed(events)
         self.query_one(ValidatorsPane).feed(events)
         if self.store.version != before:
@@ -134,7 +151,7 @@ class MainScreen(Screen[None]):
 
     def _live_wall(self) -> float | None:
         s = self.store
-        if self.runner is None or s.budget_ts is None:
+        if self.controls is None or s.budget_ts is None:
             return None
         if s.status in ("running", "validating", "pausing", "stopping"):
             return s.budget.wall_s + max(0.0, self.clock() - s.budget_ts)
@@ -167,16 +184,16 @@ class MainScreen(Screen[None]):
     @property
     def finished(self) -> bool:
         return self.store.finished is not None or (
-            self.runner is not None and self.runner.status == "finished"
+            self.controls is not None and self.controls.status == "finished"
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in _CONTROLS:
-            if self.runner is None:
+            if self.controls is None:
                 return False
             if self.finished:
                 return None  # shown greyed out: the run is over
-            paused = self.runner.status == "paused"
+            paused = self.controls.status == "paused"
             if action == "pause":
                 return not paused
             if action == "resume":
@@ -184,23 +201,23 @@ class MainScreen(Screen[None]):
         return True
 
     def action_pause(self) -> None:
-        assert self.runner is not None
-        self.runner.pause()
+        assert self.controls is not None
+        self.controls.pause()
         self.notify("Pausing after the current step.", timeout=3)
 
     def action_resume(self) -> None:
-        assert self.runner is not None
-        self.runner.resume()
+        assert self.controls is not None
+        self.controls.resume()
 
     def action_step(self) -> None:
-        assert self.runner is not None
-        self.runner.step()
+        assert self.controls is not None
+        self.controls.step()
         self.notify("Stepping: one iteration, then pause.", timeout=3)
 
     def action_edit_goal(self) -> None:
         def apply(text: str | None) -> None:
-            if text and text.strip() != self.store.goal.strip() and self.runner is not None:
-                self.runner.set_goal(text.strip())
+            if text and text.strip() != self.store.goal.strip() and self.controls is not None:
+                self.controls.set_goal(text.strip())
                 self.notify("Goal changed; it applies from the next iteration.", timeout=4)
 
         self.app.push_screen(
@@ -214,8 +231,8 @@ class MainScreen(Screen[None]):
 
     def action_add_hint(self) -> None:
         def apply(text: str | None) -> None:
-            if text and text.strip() and self.runner is not None:
-                self.runner.add_hint(text.strip())
+            if text and text.strip() and self.controls is not None:
+                self.controls.add_hint(text.strip())
 
         self.app.push_screen(
             TextEditScreen(
@@ -227,8 +244,8 @@ class MainScreen(Screen[None]):
         )
 
     def action_revalidate(self) -> None:
-        assert self.runner is not None
-        if self.runner.status not in ("paused", "idle"):
+        assert self.controls is not None
+        if self.controls.status not in ("paused", "idle"):
             self.notify(
                 "Validators can be re-run while the run is paused; press space first.",
                 severity="warning",
@@ -239,20 +256,20 @@ class MainScreen(Screen[None]):
 
     @work(group="revalidate", exclusive=True)
     async def _revalidate(self) -> None:
-        assert self.runner is not None
-        await self.runner.revalidate()
+        assert self.controls is not None
+        await self.controls.revalidate()
 
     def action_stop(self) -> None:
-        assert self.runner is not None
-        if self.runner.status == "stopping" or self.store.status == "stopping":
-            self.runner.stop(now=True)
+        assert self.controls is not None
+        if self.controls.status == "stopping" or self.store.status == "stopping":
+            self.controls.stop(now=True)
             self.notify("Stopping now.", timeout=3)
             return
-        self.runner.stop()
+        self.controls.stop()
         self.notify("Stopping after the current step; press x again to stop at once.", timeout=5)
 
     def action_quit(self) -> None:
-        if self.runner is None or self.finished:
+        if self.controls is None or self.finished:
             self.app.exit(self.app.exit_code_for(self.store))
             return
 

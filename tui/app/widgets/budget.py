@@ -35,6 +35,13 @@ class BudgetPane(Pane):
         self.query_one("#budget-burn", Static).update(
             Content.from_markup("[$text-muted]$rate", rate=burn_rate(budget))
         )
+        finished = self.store.finished
+        if finished is not None:
+            how = finished.outcome.replace("_", " ")
+            self.query_one("#budget-projection", Static).update(
+                Content.from_markup("[$text-muted]run over: $how", how=how)
+            )
+            return
         levels = {m.level for m in meters(budget, wall_s)}
         colour = "$error" if "over" in levels else "$warning" if "near" in levels else "$text"
         self.query_one("#budget-projection", Static).update(

@@ -46,6 +46,8 @@ class IterationBlock(Vertical):
 
     async def add_text(self, kind: str, text: str) -> None:
         """Append assistant text; a new kind (text / thinking / raw) starts a new block."""
+        if not self.is_attached:  # the app is closing
+            return
         if self._md is None or kind != self._kind:
             await self.end_text()
             self._md = Markdown(classes=f"agent-text -{kind}")
@@ -67,6 +69,8 @@ class IterationBlock(Vertical):
         self._md = None
 
     async def add_tool(self, call: ToolCall, result: ToolResult | None = None) -> None:
+        if not self.is_attached:
+            return
         await self.end_text()
         entry = ToolEntry(call, result)
         self._tools[call.call_id] = entry
@@ -82,6 +86,8 @@ class IterationBlock(Vertical):
 
     async def add_note(self, text: str, kind: str = "") -> None:
         """A one-line remark in the transcript (agent finished, decision, hint...)."""
+        if not self.is_attached:
+            return
         await self.end_text()
         await self.mount(Static(Content(text), classes=f"note {kind}".strip()))
 

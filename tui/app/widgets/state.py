@@ -62,8 +62,8 @@ class StatePane(Pane):
             if d.action == "stop" and d.outcome != "goal_met":
                 colour = "$failed"
             decision = Content.from_markup(
-                f"[b $primary]last[/] [{colour}]$action[/] (iteration $n) $reason",
-                action=d.action if not d.outcome else f"{d.action}: {d.outcome}",
+                f"[b $primary]last[/] [{colour}]$action[/] after iteration $n: $reason",
+                action=d.action,
                 n=d.iteration,
                 reason=d.reason,
             )

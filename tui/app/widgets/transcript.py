@@ -78,13 +78,13 @@ class TranscriptPane(Pane):
         yield VerticalScroll(id="transcript-scroll")
 
     @property
-    def scroll(self) -> VerticalScroll:
+    def scroller(self) -> VerticalScroll:
         return self.query_one("#transcript-scroll", VerticalScroll)
 
     def on_mount(self) -> None:
         super().on_mount()
         # Follow the tail until the user scrolls up; scrolling back down resumes.
-        self.scroll.anchor()
+        self.scroller.anchor()
 
     async def _block(self, number: int) -> IterationBlock:
         block = self._blocks.get(number)
@@ -92,7 +92,7 @@ class TranscriptPane(Pane):
             record = self.store.record(number)
             block = IterationBlock(number, record.prompt if record else "")
             self._blocks[number] = block
-            await self.scroll.mount(block)
+            await self.scroller.mount(block)
             await self._prune()
         return block
 
@@ -106,9 +106,11 @@ class TranscriptPane(Pane):
         if self.shown is not None:
             return
         for event in coalesce(events):
-            await self._render(event)
+            if not self.is_attached:  # the app is closing
+                return
+            await self._render_event(event)
 
-    async def _render(self, e: Event) -> None:
+    async def _render_event(self, e: Event) -> None:
         if isinstance(e, IterationStarted):
             await self._block(e.iteration)
         elif isinstance(e, AgentText):
@@ -144,7 +146,7 @@ class TranscriptPane(Pane):
         self.shown = number
         for block in self._blocks.values():
             await block.end_text()
-        await self.scroll.remove_children()
+        await self.scroller.remove_children()
         self._blocks = {}
         target = number if number is not None else self.store.current
         record = self.store.record(target)
@@ -153,13 +155,13 @@ class TranscriptPane(Pane):
             return
         block = IterationBlock(target, record.prompt)
         self._blocks[target] = block
-        await self.scroll.mount(block)
+        await self.scroller.mount(block)
         await block.replay(record, live=number is None)
         if record.agent is not None:
             await block.add_note(agent_note(record.agent), "-agent")
         if record.decision is not None:
             await block.add_note(decision_note(record.decision), f"-{record.decision.action}")
         if number is None:
-            self.scroll.anchor()
+            self.scroller.anchor()
         else:
-            self.scroll.scroll_home(animate=False)
+            self.scroller.scroll_home(animate=False)

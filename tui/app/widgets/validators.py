@@ -32,6 +32,20 @@ def tail_lines(text: str, lines: int) -> str:
     return text[pos + 1 :]
 
 
+def short_id(test_id: str) -> str:
+    """'tests/test_x.py::test_a' -> 'test_a'; 'mod.Case.test_a' -> 'test_a'."""
+    if "::" in test_id:
+        return test_id.rsplit("::", 1)[1]
+    if "/" not in test_id and "." in test_id:
+        return test_id.rsplit(".", 1)[1]
+    return test_id
+
+
+def _ids(ids: list[str]) -> str:
+    more = f" +{len(ids) - SHOWN_IDS}" if len(ids) > SHOWN_IDS else ""
+    return ", ".join(short_id(i) for i in ids[:SHOWN_IDS]) + more
+
+
 def row_text(run: ValidatorRun | None, name: str) -> Content:
     """``✗ tests  1.2s  2 failed · 5 passed``."""
     if run is None:
@@ -69,7 +83,7 @@ class ValidatorsPane(Pane):
         yield Log(id="validator-log", max_lines=LOG_LINES, highlight=False)
 
     @property
-    def log(self) -> Log:
+    def output_log(self) -> Log:
         return self.query_one("#validator-log", Log)
 
     def _names(self) -> list[str]:
@@ -104,17 +118,21 @@ class ValidatorsPane(Pane):
         if run is not None and run.result is not None:
             ids = run.result.failing_ids
             if ids:
-                more = f" +{len(ids) - SHOWN_IDS}" if len(ids) > SHOWN_IDS else ""
-                shown = ", ".join(ids[:SHOWN_IDS]) + more
-                lines.append(Content.from_markup("[$failed]failing:[/] $ids", ids=shown))
+                lines.append(Content.from_markup("[$failed]failing:[/] $ids", ids=_ids(ids)))
             if self.iteration:
                 cmp = self.store.compare(self.iteration, run.name)
                 if cmp.newly_failing:
-                    joined = ", ".join(cmp.newly_failing[:SHOWN_IDS])
-                    lines.append(Content.from_markup("[$failed]newly failing:[/] $x", x=joined))
+                    lines.append(
+                        Content.from_markup(
+                            "[$failed]newly failing:[/] $x", x=_ids(cmp.newly_failing)
+                        )
+                    )
                 if cmp.newly_passing:
-                    joined = ", ".join(cmp.newly_passing[:SHOWN_IDS])
-                    lines.append(Content.from_markup("[$passed]newly passing:[/] $x", x=joined))
+                    lines.append(
+                        Content.from_markup(
+                            "[$passed]newly passing:[/] $x", x=_ids(cmp.newly_passing)
+                        )
+                    )
                 if cmp.validator_changed and not (cmp.newly_failing or cmp.newly_passing):
                     lines.append(Content(f"{cmp.validator_changed} since the last iteration"))
         changes = self.query_one("#validator-changes", Static)
@@ -122,7 +140,7 @@ class ValidatorsPane(Pane):
         changes.display = bool(lines)
 
     def _reload_log(self) -> None:
-        log = self.log
+        log = self.output_log
         log.clear()
         run = self._run(self.chosen) if self.chosen else None
         if run is not None:
@@ -146,7 +164,7 @@ class ValidatorsPane(Pane):
                 if e.iteration != self.iteration or e.name == self.chosen:
                     # A new iteration, or a re-run replacing the earlier output.
                     self.iteration = e.iteration
-                    self.log.clear()
+                    self.output_log.clear()
                     out = []
                 # Rows first, so the output filter below knows the chosen one.
                 self.refresh_rows()
@@ -158,7 +176,7 @@ class ValidatorsPane(Pane):
         if finished:
             self.refresh_rows()
         if out:
-            self.log.write(tail_lines("".join(out), LOG_LINES))
+            self.output_log.write(tail_lines("".join(out), LOG_LINES))
 
     @on(OptionList.OptionHighlighted, "#validator-rows")
     def _chosen(self, event: OptionList.OptionHighlighted) -> None:
