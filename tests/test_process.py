@@ -207,3 +207,13 @@ async def test_child_env_scrubs_secrets(tmp_path: Path, monkeypatch: pytest.Monk
 async def test_missing_cwd_raises(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         await run_command("true", tmp_path / "nope", timeout_s=5)
+
+
+async def test_stream_cap_streams_more_than_is_kept(tmp_path: Path) -> None:
+    chunks: list[str] = []
+    cmd = "python3 -c \"import sys; sys.stdout.write('x' * 500_000)\""
+    result = await run_command(
+        cmd, tmp_path, timeout_s=10, output_cap=1_000, stream_cap=1_000_000, on_output=chunks.append
+    )
+    assert sum(len(c) for c in chunks) == 500_000
+    assert len(result.output) < 2_000 and result.truncated_bytes == 499_000

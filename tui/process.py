@@ -227,12 +227,13 @@ async def run_command(
     on_output: Callable[[str], None] | None = None,
     env: dict[str, str] | None = None,
     stdin: bytes | None = None,
+    stream_cap: int | None = None,
 ) -> CommandResult:
     """Run ``command`` through the shell in ``cwd`` and return how it ended.
 
     ``on_output`` receives decoded text as it arrives, in chunks that are not
     aligned to lines (callers that want lines buffer them), until
-    ``output_cap`` bytes have been streamed; then it receives
+    ``stream_cap`` bytes (default: ``output_cap``) have been streamed; then it receives
     :data:`STREAM_CAPPED_MARKER` once and nothing more. The returned output
     keeps the first and last halves of ``output_cap`` with a marker between.
 
@@ -256,7 +257,9 @@ async def run_command(
     pgid = proc.pid  # a new session's leader is its group's leader
     cap = OutputCap(output_cap)
     assert proc.stdout is not None
-    reader = asyncio.create_task(_pump(proc.stdout, cap, _Streamer(on_output, output_cap)))
+    reader = asyncio.create_task(
+        _pump(proc.stdout, cap, _Streamer(on_output, stream_cap or output_cap))
+    )
     feeder = None
     if stdin is not None:
         assert proc.stdin is not None

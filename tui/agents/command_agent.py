@@ -38,6 +38,8 @@ from tui.spec import LoopSpec
 # What is streamed from one run of the CLI. Output past it is not read into
 # events (a notice says so); long Claude Code sessions print a few MB.
 STREAM_CAP_BYTES = 64 * 1024 * 1024
+# What is kept in memory of that output: the events carry the stream already.
+OUTPUT_KEPT_BYTES = 100_000
 # A "line" longer than this with no newline is handed over in pieces, so a
 # CLI printing binary junk cannot grow the buffer without bound.
 MAX_LINE_CHARS = 8 * 1024 * 1024
@@ -196,7 +198,8 @@ class CommandAgent:
                 command,
                 ctx.workspace,
                 timeout_s=agent.timeout_s,
-                output_cap=STREAM_CAP_BYTES,
+                output_cap=OUTPUT_KEPT_BYTES,
+                stream_cap=STREAM_CAP_BYTES,
                 on_output=reader.chunk,
                 env=self._env(ctx, prompt_file),
                 stdin=None if "{prompt_file}" in self._command else prompt.encode(),
