@@ -127,6 +127,8 @@ class RecordedRequest:
     body: dict[str, Any] | None
     raw: bytes
     at: float = field(default_factory=time.monotonic)
+    # The usage the server answered with (set once a turn was played).
+    usage: dict[str, int] | None = None
 
     @property
     def api_key(self) -> str | None:
@@ -308,10 +310,9 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         fake = self.server.fake
-        fake._record(
-            RecordedRequest("POST", self.path, {k.lower(): v for k, v in self.headers.items()},
-                            body, raw)
-        )  # fmt: skip
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        record = RecordedRequest("POST", self.path, headers, body, raw)
+        fake._record(record)
         if self.path.split("?")[0].rstrip("/") != "/v1/messages":
             return self._error(404, "not_found_error", f"no route {self.path}")
         if fake.api_key is not None and _presented_key(self.headers) != fake.api_key:
@@ -333,6 +334,7 @@ class _Handler(BaseHTTPRequestHandler):
         usage = fake.cache.usage_for(body)
         usage["output_tokens"] = estimate_tokens(turn_.get("content", []))
         usage.update(turn_.get("usage") or {})
+        record.usage = usage
         message = _message(turn_, body.get("model", "claude-test"), usage)
         if not body.get("stream"):
             return self._json(200, message)

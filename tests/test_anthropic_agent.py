@@ -3,9 +3,11 @@ streaming, caching, thinking, memory."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from tests.anthropic_harness import KEY, MODEL, Harness, assert_journal_paired, assert_paired
 from tests.fake_messages_server import (
@@ -16,6 +18,8 @@ from tests.fake_messages_server import (
     tool_use,
     turn,
 )
+from tui import events
+from tui.agents import anthropic_stream
 from tui.events import AgentText, AgentTurn, ToolCall, ToolResult
 
 BUGGY = "def add(a, b):\n    return a - b\n"
@@ -182,3 +186,32 @@ async def test_memory_notes_survive_into_the_next_iteration(
     viewed = h.of(ToolResult)[-1]
     assert not viewed.is_error and "tried subtraction fix" in viewed.output
     assert [c.name for c in h.of(ToolCall)] == ["memory", "memory"]
+
+
+class _StandInToolInput(BaseModel):
+    """Used when tui.events has no ToolInputDelta yet (requested from the lead)."""
+
+    type: str = "tool_input_delta"
+    call_id: str
+    name: str
+    text: str
+
+
+async def test_tool_input_streams_before_the_call_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    kind = getattr(events, "ToolInputDelta", None) or _StandInToolInput
+    monkeypatch.setattr(anthropic_stream, "ToolInputDelta", kind)
+    body = "".join(f"line {i}\n" for i in range(200))
+    call = tool_use(
+        "str_replace_based_edit_tool", {"command": "create", "path": "f.txt", "file_text": body}
+    )
+    with FakeMessagesServer([turn(text("Writing."), call), turn(text("Done."))]) as server:
+        h = Harness(tmp_path, monkeypatch, server)
+        await h.iterate()
+    pieces = [e for e in h.events if isinstance(e, kind)]
+    assert len(pieces) > 5 and all(p.call_id == call["id"] for p in pieces)
+    assert json.loads("".join(p.text for p in pieces)) == call["input"]
+    first_call = next(i for i, e in enumerate(h.events) if isinstance(e, ToolCall))
+    assert h.events.index(pieces[-1]) < first_call
+    assert (h.workspace / "f.txt").read_text() == body

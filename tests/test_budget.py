@@ -36,11 +36,11 @@ def test_reported_cost_wins() -> None:
 
 def test_over_budget_uses_worst_case_of_next_request() -> None:
     b = Budget(BudgetSpec(max_cost_usd=1.0))
-    b.charge("claude-sonnet-5-5", Usage(input_tokens=100_000, output_tokens=10_000))  # $0.45
+    b.charge("claude-sonnet-4-5", Usage(input_tokens=100_000, output_tokens=10_000))  # $0.45
     # Worst case next: 100k input again ($0.30) + 16k output ($0.24): $0.99 < $1
-    assert b.over_budget("claude-sonnet-5-5", 16_000) is None
+    assert b.over_budget("claude-sonnet-4-5", 16_000) is None
     # ... but 20k output ($0.30) would make $1.05.
-    assert b.over_budget("claude-sonnet-5-5", 20_000) == "max_cost_usd"
+    assert b.over_budget("claude-sonnet-4-5", 20_000) == "max_cost_usd"
 
 
 def test_each_limit_is_named() -> None:

@@ -21,6 +21,9 @@ NEVER_FIX = "".join(
     for i in range(8)
 )
 
+# These loops repeat one failure on purpose; thrash detection would pause them.
+NO_THRASH = '[thrash]\naction = "ignore"'
+
 
 def loopconsole(*args: str | Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -53,7 +56,7 @@ def test_fizzbuzz_headless_exits_0_after_two_iterations(tmp_path: Path) -> None:
 def test_budget_exhaustion_exits_1_naming_the_limit(
     tmp_path: Path, budget: str, limit: str
 ) -> None:
-    spec = write_loop(tmp_path / "loop", script=NEVER_FIX, budget=budget)
+    spec = write_loop(tmp_path / "loop", script=NEVER_FIX, budget=budget, extra=NO_THRASH)
     proc = loopconsole("run", spec, "--headless", "--run-dir", tmp_path / "r")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "stopped on budget after" in proc.stdout and limit in proc.stdout

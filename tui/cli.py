@@ -68,8 +68,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     from tui.summary import describe_spec
 
     spec = load_spec(args.path)
-    _prepare_agent(spec)
     print(describe_spec(spec))
+    try:
+        _prepare_agent(spec)
+    except AgentConfigError as exc:
+        # The spec is valid; what is missing is in the environment.
+        print(f"  note        before `run`: {exc}")
     return 0
 
 

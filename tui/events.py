@@ -145,6 +145,15 @@ class ToolCall(_Event):
     input: dict[str, Any] = {}
 
 
+class ToolInputDelta(_Event):
+    """Part of a tool call's input as the model writes it (before its ToolCall)."""
+
+    type: Literal["tool_input_delta"] = "tool_input_delta"
+    call_id: str
+    name: str
+    text: str
+
+
 class ToolResult(_Event):
     type: Literal["tool_result"] = "tool_result"
     call_id: str
@@ -188,6 +197,20 @@ class BudgetUpdated(_Event):
     budget: BudgetState
 
 
+FileStatus = Literal["added", "deleted", "modified", "renamed", "copied", "typechange"]
+
+
+class FileStat(BaseModel):
+    """One changed file: its path, what happened to it and its +/- line counts."""
+
+    path: str
+    status: FileStatus
+    insertions: int = 0
+    deletions: int = 0
+    binary: bool = False
+    old_path: str | None = None  # renames and copies
+
+
 class Checkpointed(_Event):
     type: Literal["checkpointed"] = "checkpointed"
     kind: Literal["agent", "human", "rewind", "start"] = "agent"
@@ -196,6 +219,10 @@ class Checkpointed(_Event):
     files_changed: int = 0
     insertions: int = 0
     deletions: int = 0
+    files: list[FileStat] = []
+    # A rewind: the commit whose tree it brought back, and that commit's iteration.
+    restored: str = ""
+    restored_iteration: int | None = None
 
 
 class SignalRaised(_Event):
@@ -223,7 +250,8 @@ class ControlApplied(_Event):
     """A human control reached the engine (pause, resume, step, stop...)."""
 
     type: Literal["control"] = "control"
-    control: Literal["pause", "resume", "step", "stop", "revalidate"]
+    control: Literal["pause", "resume", "step", "stop", "revalidate", "rewind", "take_over"]
+    detail: str = ""
 
 
 class GoalChanged(_Event):
@@ -237,6 +265,22 @@ class SpecReloaded(_Event):
 
     type: Literal["spec_reloaded"] = "spec_reloaded"
     changed: list[str] = []
+
+
+class InstructionSet(_Event):
+    """The human wrote the agent's instruction for the next iteration (drive)."""
+
+    type: Literal["instruction_set"] = "instruction_set"
+    text: str
+
+
+class SignalDismissed(_Event):
+    """The human dismissed a thrash signal, or switched its kind off for the run."""
+
+    type: Literal["signal_dismissed"] = "signal_dismissed"
+    kind: str
+    key: str = ""
+    whole_kind: bool = False
 
 
 class HintAdded(_Event):
@@ -276,6 +320,7 @@ Event = Annotated[
     | AgentText
     | AgentTurn
     | ToolCall
+    | ToolInputDelta
     | ToolResult
     | AgentFinished
     | ValidatorStarted
@@ -288,6 +333,8 @@ Event = Annotated[
     | ControlApplied
     | GoalChanged
     | SpecReloaded
+    | InstructionSet
+    | SignalDismissed
     | HintAdded
     | Paused
     | Resumed

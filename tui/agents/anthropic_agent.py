@@ -52,8 +52,8 @@ from tui.events import AgentTurn, Notice, ToolCall, ToolResult
 from tui.spec import LoopSpec
 
 NO_KEY = (
-    "ANTHROPIC_API_KEY is not set: export ANTHROPIC_API_KEY=<your key> "
-    "(from console.anthropic.com) in this shell, or choose another agent.backend"
+    "ANTHROPIC_API_KEY is not set: export ANTHROPIC_API_KEY=<your API key> in this shell "
+    "and run again, or choose another agent.backend"
 )
 CONTINUE = (
     "Your last response was cut off at the max_tokens limit ({max_tokens} tokens). "
@@ -142,7 +142,7 @@ class AnthropicAgent:
         agent = self.spec.agent
         MemoryTool(ctx.run_dir / "memories").register(ctx.tools)
         system = system_blocks(ctx.system, ctx.workspace)
-        tools = tool_definitions(getattr(ctx.tools, "max_characters", None))
+        tools = tool_definitions(ctx.tools.max_characters)
         messages: list[Message] = [user_message({"type": "text", "text": ctx.prompt})]
         done = _Progress()
 

@@ -1,10 +1,11 @@
 """One streamed model turn: server-sent events in, transcript events and a message out.
 
 Text and thinking deltas are published as they arrive, coalesced a little so
-the journal is not one line per token. Tool calls are not published here: a
-tool_use block becomes a ToolCall only once the whole turn has arrived (the
-backend then runs it), so a stream that breaks never leaves a call without a
-result.
+the journal is not one line per token; so is a tool call's input as Claude
+writes it (ToolInputDelta, for the console). The call itself is not published
+here: a tool_use block becomes a ToolCall only once the whole turn has arrived
+(the backend then runs it), so a stream that breaks never leaves a call
+without a result.
 
 A stream that breaks after it started (an ``event: error``, a dropped
 connection, an end without ``message_stop``) raises :class:`StreamBroken`;
@@ -16,12 +17,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import anthropic
 
-from tui.events import AgentText, Event, TextKind, Usage
+from tui.events import AgentText, Event, ToolInputDelta, Usage
 
 try:  # the transport the installed SDK uses (httpx2 since anthropic 2.x)
     import httpx2 as _http
@@ -42,12 +43,16 @@ class StreamBroken(Exception):
         self.reason = reason
 
 
+# What a batch of deltas belongs to: "text", "thinking", or a tool call (id, name).
+Source = str | tuple[str, str]
+
+
 class TextCoalescer:
-    """Batches text deltas into AgentText events.
+    """Batches streamed deltas into events: AgentText, or tool input as it arrives.
 
     A batch is published when it holds a newline or ``max_chars`` characters,
-    ``max_delay`` seconds after its first delta, when the kind changes, and at
-    the end of every content block.
+    ``max_delay`` seconds after its first delta, when the source changes, and
+    at the end of every content block.
     """
 
     def __init__(
@@ -56,18 +61,18 @@ class TextCoalescer:
         self._emit = emit
         self.max_chars = max_chars
         self.max_delay = max_delay
-        self._kind: TextKind = "text"
+        self._source: Source = "text"
         self._parts: list[str] = []
         self._size = 0
         self._timer: asyncio.TimerHandle | None = None
 
-    def add(self, kind: TextKind, text: str) -> None:
+    def add(self, source: Source, text: str) -> None:
         """Queue a delta; publish when the batch is due."""
         if not text:
             return
-        if self._parts and kind != self._kind:
+        if self._parts and source != self._source:
             self.flush()
-        self._kind = kind
+        self._source = source
         self._parts.append(text)
         self._size += len(text)
         if "\n" in text or self._size >= self.max_chars:
@@ -78,9 +83,14 @@ class TextCoalescer:
     def flush(self) -> None:
         """Publish what is queued."""
         self._cancel_timer()
-        if self._parts:
-            text, self._parts, self._size = "".join(self._parts), [], 0
-            self._emit(AgentText(text=text, kind=self._kind))
+        if not self._parts:
+            return
+        text, self._parts, self._size = "".join(self._parts), [], 0
+        if isinstance(self._source, tuple):
+            call_id, name = self._source
+            self._emit(ToolInputDelta(call_id=call_id, name=name, text=text))
+        else:
+            self._emit(AgentText(text=text, kind=self._source))  # type: ignore[arg-type]
 
     def discard(self) -> None:
         """Drop what is queued (a broken stream's unfinished text)."""
@@ -102,7 +112,7 @@ class TurnResult:
     model: str
     usage: Usage
     stop_details: dict[str, Any] | None = None
-    text: str = field(default="")
+    text: str = ""
 
 
 def block_param(block: Any) -> Block | None:
@@ -153,6 +163,7 @@ async def stream_turn(
     """Send one request and stream its answer; raise StreamBroken if it breaks."""
     started = False
     finished = False
+    calls: dict[int, tuple[str, str]] = {}  # block index -> (tool_use id, tool name)
     try:
         async with client.messages.stream(**params) as stream:
             started = True
@@ -163,6 +174,12 @@ async def stream_turn(
                         text.add("text", delta.text)
                     elif delta.type == "thinking_delta":
                         text.add("thinking", delta.thinking)
+                    elif delta.type == "input_json_delta" and event.index in calls:
+                        text.add(calls[event.index], delta.partial_json)
+                elif event.type == "content_block_start":
+                    block = event.content_block
+                    if block.type == "tool_use":
+                        calls[event.index] = (block.id, block.name)
                 elif event.type == "content_block_stop":
                     text.flush()
                 elif event.type == "message_stop":

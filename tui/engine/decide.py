@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from tui.agents.base import AgentResult
 from tui.engine.budget import Budget
-from tui.events import Action, Outcome, ValidatorResult
+from tui.events import Action, Outcome, SignalRaised, ValidatorResult
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,15 @@ def decide(
     interrupted: bool,
     stepping: bool,
     pause_requested: bool,
+    signals: list[SignalRaised] = (),  # type: ignore[assignment]
+    thrash_action: str = "pause",
 ) -> Verdict:
-    """What to do after an iteration, in order of precedence."""
+    """What to do after an iteration, in order of precedence.
+
+    The goal, a stop and the budget come first; then thrash signals under the
+    spec's policy ("hint" goes on, with a corrective note in the next prompt);
+    then the agent's own call for a human; then stepping and pausing.
+    """
     if interrupted:
         return Verdict("stop", "interrupted (Ctrl-C)", "interrupted")
     if result.stop == "interrupted":
@@ -73,6 +80,20 @@ def decide(
     limit = budget.exhausted()
     if limit:
         return Verdict("stop", budget.describe(limit), "budget")
+    if result.stop == "budget":
+        spent = f"${budget.cost_usd:.2f} spent, {budget.usage.total:,} tokens"
+        return Verdict(
+            "stop", f"the next model request could break a budget limit ({spent})", "budget"
+        )
+    if signals and thrash_action != "ignore":
+        first = signals[0]
+        more = f" (and {len(signals) - 1} more signal(s))" if len(signals) > 1 else ""
+        reason = f"thrash, {first.kind.replace('_', ' ')}: {first.explanation}{more}"
+        if thrash_action == "pause":
+            return Verdict("pause", reason)
+        if thrash_action == "stop":
+            return Verdict("stop", reason, "stopped")
+        why = f"{why}; {reason}; a corrective hint goes into the next prompt"
     if result.pause_reason:
         return Verdict("pause", result.pause_reason)
     if stepping:

@@ -120,3 +120,14 @@ def build_prompt(inputs: PromptInputs, failure_chars: int = 4_000) -> str:
     if inputs.notes:
         out.append(f"# Your notes from earlier iterations\n{inputs.notes}")
     return "\n\n".join(out) + "\n"
+
+
+def checks_line(results: list[ValidatorResult]) -> str:
+    """'tests FAILED (2 failed, 5 passed), lint passed' for summaries."""
+    if not results:
+        return "no validators"
+    parts = []
+    for r in results:
+        mark = "passed" if r.passed else "FAILED"
+        parts.append(f"{r.name} {mark}" + (f" ({r.counts})" if r.counts else ""))
+    return ", ".join(parts)

@@ -10,10 +10,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import watchfiles
 
+from tui.events import Notice, SpecReloaded
 from tui.spec import LoopSpec, SpecError, spec_from_text
+
+if TYPE_CHECKING:
+    from tui.engine.runner import Runner
 
 RELOADABLE = ("goal", "budget", "validators", "thrash", "memory", "prices")
 
@@ -59,3 +64,50 @@ async def watch_spec(
             on_invalid(exc.messages)
             continue
         on_valid(spec)
+
+
+class SpecReload:
+    """Hot reload, mixed into Runner: valid edits wait for the next iteration."""
+
+    def _start_watcher(self: Runner) -> asyncio.Task | None:
+        if not self._watch_spec or self.spec.path is None:
+            return None
+        return asyncio.ensure_future(
+            watch_spec(self.spec.path, self._spec_edited, self._spec_invalid, stop=self._watch_stop)
+        )
+
+    def _spec_edited(self: Runner, new: LoopSpec) -> None:
+        applied, ignored = reloadable_changes(self._pending_spec or self.spec, new)
+        if ignored:
+            self.publish(
+                Notice(
+                    level="warning",
+                    message=f"{new.path}: changes to {', '.join(ignored)} need a new run; "
+                    "they were not applied",
+                )
+            )
+        if applied:
+            self._pending_spec = new
+            self.publish(SpecReloaded(changed=applied))
+
+    def _spec_invalid(self: Runner, messages: list[str]) -> None:
+        self.publish(
+            Notice(
+                level="error",
+                message=f"{messages[0]} (edit not applied; the spec in force is unchanged)",
+            )
+        )
+
+    def _apply_pending_spec(self: Runner) -> None:
+        new, self._pending_spec = self._pending_spec, None
+        if new is None:
+            return
+        old = self.spec
+        goal_edited = new.goal != old.goal
+        for name in RELOADABLE:
+            setattr(old, name, getattr(new, name))
+        self.budget.limits = old.budget
+        self.budget.prices = old.prices
+        self.thrash.update(old.thrash)
+        if goal_edited:
+            self.set_goal(new.goal)

@@ -1,44 +1,47 @@
 """The loop runner: prompt -> agent -> validators -> checkpoint -> decision.
 
 The runner is UI-free and async. Views subscribe to its events; humans steer
-it through the control methods (pause, resume, step, stop, set_goal,
-add_hint, revalidate), which are safe to call from the same event loop at any
-time and take effect at the next safe point.
+it through the controls (tui/engine/controls.py), which are safe to call from
+the same event loop at any time and take effect at the next safe point.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import traceback
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from tui.agents.base import Agent, AgentContext, AgentFatal, AgentResult
 from tui.agents.registry import create_agent
 from tui.agents.tools import Toolbox
 from tui.engine.budget import Budget
+from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints
+from tui.engine.controls import Controls
 from tui.engine.decide import Verdict, decide, summarize_checks
 from tui.engine.journal import JournalWriter
 from tui.engine.prompt import (
     IterationSummary,
     PromptInputs,
     build_prompt,
+    checks_line,
     read_notes,
     system_prompt,
 )
-from tui.engine.reload import RELOADABLE, reloadable_changes, watch_spec
+from tui.engine.reload import SpecReload
+from tui.engine.resume import INTERRUPTED_OUTPUT, ResumeState, WorkspacePrep
 from tui.engine.rundir import RunDir
+from tui.engine.thrash import IterationRecord, ThrashDetector, corrective_hint
 from tui.engine.validators import run_validators
 from tui.events import (
     EXIT_CODES,
     AgentFinished,
     BudgetState,
     BudgetUpdated,
-    ControlApplied,
+    Checkpointed,
     Decided,
     Event,
-    GoalChanged,
-    HintAdded,
     IterationStarted,
     Notice,
     Outcome,
@@ -46,7 +49,9 @@ from tui.events import (
     Resumed,
     RunFinished,
     RunStarted,
-    SpecReloaded,
+    SignalRaised,
+    ToolCall,
+    ToolResult,
     Usage,
     ValidatorResult,
 )
@@ -56,7 +61,7 @@ Status = Literal["idle", "running", "validating", "pausing", "paused", "stopping
 Subscriber = Callable[[Event], None]
 
 
-class Runner:
+class Runner(Controls, SpecReload):
     """Runs one loop, publishing every step as an event."""
 
     def __init__(
@@ -69,6 +74,8 @@ class Runner:
         start_paused: bool = False,
         step: bool = False,
         watch_spec: bool = False,
+        resume: ResumeState | None = None,
+        prep: WorkspacePrep | None = None,
     ) -> None:
         self.spec = spec
         self.run_dir = run
@@ -76,13 +83,21 @@ class Runner:
         self.agent = agent or create_agent(spec)
         self.interactive = interactive
         self.budget = Budget(spec.budget, spec.prices)
+        self.thrash = ThrashDetector(spec.thrash)
+        self.checkpoints: Checkpoints | None = None
         self.goal = spec.goal
         self.hints: list[str] = []
+        self.instruction: str | None = None
+        self.human_changes: list[str] = []
         self.iteration = 0
         self.status: Status = "idle"
         self.last_results: list[ValidatorResult] = []
+        self.results_by_iteration: dict[int, list[ValidatorResult]] = {}
         self.summaries: list[IterationSummary] = []
-        self.resumed = False
+        self.signals: list[SignalRaised] = []
+        self._calls: list[tuple[str, dict[str, Any]]] = []
+        self._resume = resume
+        self._prep = prep
         self._subscribers: list[Subscriber] = []
         self._journal = JournalWriter(run.journal_path)
         self._subscribers.append(self._journal)
@@ -99,6 +114,22 @@ class Runner:
         self._pending_spec: LoopSpec | None = None
         self._watch_stop = asyncio.Event()
         self.toolbox = Toolbox(run.workspace, timeout_s=spec.agent.tool_timeout_s)
+        if resume is not None:
+            self._seed(resume)
+
+    @property
+    def resumed(self) -> bool:
+        return self._resume is not None
+
+    def _seed(self, state: ResumeState) -> None:
+        self.iteration = state.last_iteration
+        self.budget.restore(state.budget)
+        self.goal = state.goal or self.spec.goal
+        self.hints = list(state.hints)
+        self.last_results = list(state.last_results)
+        self.summaries = list(state.summaries)
+        if self._prep is not None:
+            self.human_changes = list(self._prep.human_changes)
 
     # -- events -----------------------------------------------------------
     def subscribe(self, callback: Subscriber) -> None:
@@ -106,88 +137,26 @@ class Runner:
         self._subscribers.append(callback)
 
     def publish(self, event: Event) -> None:
+        """Stamp an event with the run and (unless set) the iteration; hand it out."""
         event.run_id = self.run_id
-        event.iteration = self.iteration
+        if not event.iteration:
+            event.iteration = self.iteration
+        if isinstance(event, ToolCall):
+            self._calls.append((event.name, dict(event.input)))
         for callback in self._subscribers:
             callback(event)
 
     def budget_state(self) -> BudgetState:
         return self.budget.state()
 
-    # -- controls ---------------------------------------------------------
-    def pause(self) -> None:
-        """Pause at the end of the current iteration (or now, when idle)."""
-        if self.status in ("finished", "paused"):
-            return
-        self.publish(ControlApplied(control="pause"))
-        self._pause_requested = True
-        self._pause_reason = "paused by the human"
-        if self.status in ("running", "validating"):
-            self.status = "pausing"
-
-    def resume(self) -> None:
-        """Carry on running iterations until something stops or pauses the loop."""
-        if self.status == "finished":
-            return
-        self.publish(ControlApplied(control="resume"))
-        self._stepping = False
-        self._pause_requested = False
-        self._wake.set()
-
-    def step(self) -> None:
-        """Run exactly one iteration, then pause."""
-        if self.status == "finished":
-            return
-        self.publish(ControlApplied(control="step"))
-        self._stepping = True
-        self._pause_requested = False
-        self._wake.set()
-
-    def stop(self, now: bool = False) -> None:
-        """Stop after the current iteration, or at once (cancelling the agent)."""
-        if self.status == "finished":
-            return
-        self.publish(ControlApplied(control="stop"))
-        self._stop_requested = True
-        if self.status in ("running", "validating", "pausing"):
-            self.status = "stopping"
-        if now:
-            self._stop_now = True
-            if self._work is not None:
-                self._work.cancel()
-        self._wake.set()
-
-    def interrupt(self) -> None:
-        """Ctrl-C: stop at once with outcome "interrupted"."""
-        self._interrupted = True
-        self.stop(now=True)
-
-    def set_goal(self, goal: str) -> None:
-        """Change the goal from the next iteration on."""
-        goal = goal.strip()
-        if not goal or goal == self.goal:
-            return
-        self.publish(GoalChanged(goal=goal, previous=self.goal))
-        self.goal = goal
-
-    def add_hint(self, text: str) -> None:
-        """Add a one-shot hint to the next prompt."""
-        text = text.strip()
-        if text:
-            self.hints.append(text)
-            self.publish(HintAdded(text=text))
-
-    async def revalidate(self) -> list[ValidatorResult]:
-        """Re-run the validators now, between iterations (waits for the workspace)."""
-        if self.status == "finished":
-            return []
-        self.publish(ControlApplied(control="revalidate"))
-        async with self._workspace_lock:
-            results = await run_validators(
-                self.spec.validators, self.run_dir.workspace, self.publish
-            )
-        self.last_results = results
-        return results
+    def _checkpoint_event(self, info: CheckpointInfo) -> Checkpointed:
+        event = info.event()
+        if info.stat is not None:
+            event.files = list(info.stat.files)
+        if info.restored:
+            event.restored = info.restored
+        event.iteration = self.iteration
+        return event
 
     # -- the loop ---------------------------------------------------------
     async def run(self) -> RunFinished:
@@ -208,13 +177,16 @@ class Runner:
         )
         watcher = self._start_watcher()
         try:
+            await self._open_checkpoints()
             outcome, reason = await self._loop()
         except AgentFatal as exc:
             self.publish(Notice(level="error", message=str(exc)))
             outcome, reason = "error", str(exc)
+        except CheckpointError as exc:
+            self.publish(Notice(level="error", message=str(exc)))
+            outcome, reason = "error", f"checkpoints failed: {exc}"
         except asyncio.CancelledError:
-            outcome, reason = "interrupted", "the run was cancelled"
-            return self._finish(outcome, reason)
+            return self._finish("interrupted", "the run was cancelled")
         except Exception as exc:  # a bug: record it, keep the journal whole, then re-raise
             (self.run_dir.path / "error.log").write_text(traceback.format_exc())
             self._finish("error", f"internal error: {exc!r} (details in error.log)")
@@ -224,50 +196,41 @@ class Runner:
             if watcher is not None:
                 watcher.cancel()
             await self.agent.aclose()
+            if self.checkpoints is not None:
+                self.checkpoints.close()
         return self._finish(outcome, reason)
 
-    # -- hot reload -------------------------------------------------------
-    def _start_watcher(self) -> asyncio.Task | None:
-        if not self._watch_spec or self.spec.path is None:
-            return None
-        return asyncio.ensure_future(
-            watch_spec(self.spec.path, self._spec_edited, self._spec_invalid, stop=self._watch_stop)
+    async def _open_checkpoints(self) -> None:
+        self.checkpoints = await asyncio.to_thread(
+            Checkpoints.open, self.run_dir.path, self.run_dir.workspace
         )
-
-    def _spec_edited(self, new: LoopSpec) -> None:
-        applied, ignored = reloadable_changes(self._pending_spec or self.spec, new)
-        if ignored:
+        for lock in self.checkpoints.recovered:
+            self.publish(Notice(level="warning", message=f"removed a stale lock: {lock}"))
+        state = self._resume
+        if state is None:
+            info = await asyncio.to_thread(self.checkpoints.commit, 0, "start")
+            self.publish(self._checkpoint_event(info))
+            self.thrash.start(info.tree, None)
+            return
+        for call in state.interrupted_calls:
             self.publish(
-                Notice(
-                    level="warning",
-                    message=f"{new.path}: changes to {', '.join(ignored)} need a new run; "
-                    "they were not applied",
+                ToolResult(
+                    iteration=call.iteration,
+                    call_id=call.call_id,
+                    name=call.name,
+                    output=INTERRUPTED_OUTPUT,
+                    is_error=True,
+                    interrupted=True,
                 )
             )
-        if applied:
-            self._pending_spec = new
-            self.publish(SpecReloaded(changed=applied))
-
-    def _spec_invalid(self, messages: list[str]) -> None:
-        self.publish(
-            Notice(
-                level="error",
-                message=f"{messages[0]} (edit not applied; the spec in force is unchanged)",
-            )
-        )
-
-    def _apply_pending_spec(self) -> None:
-        new, self._pending_spec = self._pending_spec, None
-        if new is None:
-            return
-        old = self.spec
-        goal_edited = new.goal != old.goal
-        for name in RELOADABLE:
-            setattr(old, name, getattr(new, name))
-        self.budget.limits = old.budget
-        self.budget.prices = old.prices
-        if goal_edited:
-            self.set_goal(new.goal)
+        prep = self._prep or WorkspacePrep()
+        for info in prep.checkpoints:
+            self.publish(self._checkpoint_event(info))
+        for line in state.warnings + prep.notes:
+            self.publish(Notice(level="warning", message=line))
+        if state.spec_edits is not None:
+            self._spec_edited(state.spec_edits)
+        self.thrash.start(state.checkpoint_tree, state.last_results)
 
     def _finish(self, outcome: Outcome, reason: str) -> RunFinished:
         self.budget.stop_clock()
@@ -325,6 +288,7 @@ class Runner:
             self.status = "stopping" if self._stop_requested else "running"
             self._apply_pending_spec()
             self.iteration += 1
+            self._calls = []
             prompt = self._next_prompt()
             system = system_prompt(self.spec)
             self.publish(IterationStarted(goal=self.goal, prompt=prompt, system=system))
@@ -347,30 +311,64 @@ class Runner:
                 )
                 if results is not None:
                     self.last_results = results
+            self.results_by_iteration[self.iteration] = list(self.last_results)
             self.publish(BudgetUpdated(budget=self.budget.state()))
-            verdict = decide(
-                result,
-                self.last_results,
-                self.budget,
-                stop_requested=self._stop_requested,
-                interrupted=self._interrupted,
-                stepping=self._stepping,
-                pause_requested=self._pause_requested,
-            )
-            passing, total = summarize_checks(self.last_results)
-            self.publish(
-                Decided(
-                    action=verdict.action,
-                    outcome=verdict.outcome,
-                    reason=verdict.reason,
-                    passing_checks=passing,
-                    total_checks=total,
-                )
-            )
+            verdict = await self._conclude(result)
             self._remember(result, verdict)
             if self.status in ("running", "validating"):
                 self.status = "pausing" if verdict.action == "pause" else "running"
             return verdict
+
+    async def _conclude(self, result: AgentResult) -> Verdict:
+        """Checkpoint, look for thrash, decide; publish all three."""
+        assert self.checkpoints is not None
+        tree, patch = await asyncio.to_thread(self.checkpoints.snapshot)
+        signals: list[SignalRaised] = []
+        if not self._stop_now:
+            record = IterationRecord(
+                iteration=self.iteration,
+                tree=tree,
+                results=self.last_results,
+                tool_calls=self._calls,
+                claims_done=result.claims_done,
+                patch=patch,
+                final_text=result.final_text,
+            )
+            signals = self.thrash.observe(record)
+        for signal in signals:
+            self.publish(signal)
+            self.signals.append(signal)
+        action = self.spec.thrash.action
+        verdict = decide(
+            result,
+            self.last_results,
+            self.budget,
+            stop_requested=self._stop_requested,
+            interrupted=self._interrupted,
+            stepping=self._stepping,
+            pause_requested=self._pause_requested,
+            signals=signals,
+            thrash_action=action,
+        )
+        if signals and action == "hint" and verdict.action == "continue":
+            for signal in signals:
+                self.hints.append(corrective_hint(signal))
+        info = await asyncio.to_thread(
+            self.checkpoints.commit, self.iteration, "agent", verdict.action
+        )
+        self.publish(self._checkpoint_event(info))
+        self._snapshot_memories()
+        passing, total = summarize_checks(self.last_results)
+        self.publish(
+            Decided(
+                action=verdict.action,
+                outcome=verdict.outcome,
+                reason=verdict.reason,
+                passing_checks=passing,
+                total_checks=total,
+            )
+        )
+        return verdict
 
     async def _phase(self, coro):  # type: ignore[no-untyped-def]
         """Run one phase as a task that stop(now=True) can cancel."""
@@ -418,6 +416,8 @@ class Runner:
 
     def _next_prompt(self) -> str:
         hints, self.hints = self.hints, []
+        changes, self.human_changes = self.human_changes, []
+        instruction, self.instruction = self.instruction, None
         failures = [r for r in self.last_results if not r.passed]
         mem = self.spec.memory
         inputs = PromptInputs(
@@ -427,29 +427,29 @@ class Runner:
             failures=failures,
             hints=hints,
             notes=read_notes(self.run_dir.memories, mem.max_note_chars),
+            human_changes=changes,
+            instruction=instruction,
         )
         return build_prompt(inputs, mem.failure_chars)
+
+    def _snapshot_memories(self) -> None:
+        """Keep the agent's notes as of this iteration, so a rewind can bring them back."""
+        memories = self.run_dir.memories
+        if memories.is_dir():
+            target = self.run_dir.path / "memory-snapshots" / str(self.iteration)
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(memories, target)
 
     def _remember(self, result: AgentResult, verdict: Verdict) -> None:
         said = " ".join(result.final_text.split())
         self.summaries.append(
             IterationSummary(
                 iteration=self.iteration,
-                checks=_checks_line(self.last_results),
+                checks=checks_line(self.last_results),
                 decision=verdict.reason,
                 agent_said=said[:200] + ("…" if len(said) > 200 else ""),
             )
         )
-
-
-def _checks_line(results: list[ValidatorResult]) -> str:
-    if not results:
-        return "no validators"
-    parts = []
-    for r in results:
-        mark = "passed" if r.passed else "FAILED"
-        parts.append(f"{r.name} {mark}" + (f" ({r.counts})" if r.counts else ""))
-    return ", ".join(parts)
 
 
 def _current_task_cancelling() -> bool:

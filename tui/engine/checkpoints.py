@@ -1,0 +1,405 @@
+"""Checkpoints: the workspace after every iteration, as commits in a shadow repository.
+
+The shadow repository is ``<run dir>/checkpoints.git``. It is created bare and
+given the workspace as its work tree in memory only, so nothing, not even a
+``.git`` file, is written into the workspace, and the user's own repository
+(when the workspace is, or lies inside, one) is never opened: its ``.git``,
+index, HEAD, branches, stash and hooks stay as they were.
+
+The history is one line on ``refs/heads/checkpoints``: every checkpoint's
+parent is the checkpoint before it, in the order they were made, and its tree
+is exactly what the workspace held at that moment. A rewind appends a commit
+too (its tree is the restored one), so nothing the agent or a human did is
+ever unreachable. Every iteration gets a commit, even when nothing changed
+(its tree id is then the previous one's), so the timeline has no holes.
+
+What is checkpointed: what ``git add -A`` would take, with the workspace's
+``.gitignore``; never ``.git``, ``.loopconsole/``, the run directory when it
+lies inside the workspace, or nested repositories (they are found as they
+appear and excluded, because libgit2 refuses to add them). Files are stored
+byte for byte: no end-of-line conversion or filters. libgit2 runs no hooks.
+The index is kept in the shadow repository, so a checkpoint only reads the
+files whose size or time changed.
+
+The methods are synchronous and thread-safe; the runner calls them through
+``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+import pygit2
+from pygit2.enums import SortMode
+
+from tui.engine.diffs import CheckpointDiff, DiffStat, FileStat, diff_stat, tree_patch
+from tui.engine.restore import write_tree
+from tui.engine.shadow import ShadowError, open_shadow, scan_workspace
+from tui.events import Checkpointed
+
+Kind = Literal["agent", "human", "rewind", "start"]
+KINDS: tuple[str, ...] = ("agent", "human", "rewind", "start")
+IDENTITY = ("loopconsole", "loopconsole@localhost")
+BRANCH = "refs/heads/checkpoints"
+
+_SUBJECTS = {
+    "start": "the workspace before the first iteration",
+    "agent": "the agent's changes",
+    "human": "the engineer's changes",
+    "rewind": "rewind",
+}
+
+
+class CheckpointError(ShadowError):
+    """A checkpoint could not be made, read or restored (one sentence)."""
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """One checkpoint: a commit in the shadow repository and what it records."""
+
+    commit: str
+    tree: str
+    parent: str | None
+    iteration: int
+    kind: str
+    decision: str = ""
+    subject: str = ""
+    time: int = 0
+    restored: str | None = None  # a rewind: the commit whose tree it brought back
+    stat: DiffStat | None = None  # against the parent; None when not computed
+    skipped: tuple[str, ...] = ()  # files that could not be read (commit() only)
+
+    def event(self) -> Checkpointed:
+        """The journal event for this checkpoint (the runner sets iteration and run id)."""
+        stat = self.stat or DiffStat()
+        return Checkpointed(
+            kind=self.kind if self.kind in KINDS else "agent",  # type: ignore[arg-type]
+            commit=self.commit,
+            tree=self.tree,
+            files_changed=stat.files_changed,
+            insertions=stat.insertions,
+            deletions=stat.deletions,
+        )
+
+
+@dataclass(frozen=True)
+class RestoreReport:
+    """What a restore did to the workspace."""
+
+    target: CheckpointInfo
+    saved: CheckpointInfo | None = None  # the workspace before the restore, when not yet saved
+    checkpoint: CheckpointInfo | None = None  # the rewind commit; None when nothing changed
+    removed: tuple[str, ...] = ()  # files added since the target, now gone
+    brought_back: tuple[str, ...] = ()  # files deleted since the target, back again
+    reverted: tuple[str, ...] = ()  # files changed since the target, back as they were
+    unlinked: tuple[str, ...] = ()  # links or ignored files in the way, removed unfollowed
+    exact: bool = True  # the workspace now holds exactly the target's tree
+
+    @property
+    def checkpoints(self) -> list[CheckpointInfo]:
+        """The commits the restore made, oldest first (publish one event each)."""
+        return [c for c in (self.saved, self.checkpoint) if c is not None]
+
+
+class Checkpoints:
+    """The shadow repository of one run. Use :meth:`open`."""
+
+    def __init__(self, repo: pygit2.Repository, workspace: Path, recovered: list[str]) -> None:
+        self._repo = repo
+        self.workspace = workspace
+        self.path = Path(repo.path)
+        #: Stale lock files removed when the repository was opened (a crash left them).
+        self.recovered = recovered
+        self._index = repo.index
+        self._lock = threading.Lock()
+        self._infos: dict[str, CheckpointInfo] = {}  # commit id -> parsed checkpoint
+
+    @classmethod
+    def open(cls, run_dir: Path, workspace: Path) -> Checkpoints:
+        """Create the shadow repository of a run, or reopen it (resume, replay)."""
+        repo, workspace, recovered = open_shadow(run_dir, workspace, BRANCH)
+        return cls(repo, workspace, recovered)
+
+    def close(self) -> None:
+        """Release the repository's files."""
+        self._repo.free()
+
+    def __enter__(self) -> Checkpoints:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- making checkpoints ------------------------------------------------
+    def commit(
+        self, iteration: int, kind: str, decision: str = "", message: str = ""
+    ) -> CheckpointInfo:
+        """Commit the workspace as it is now; return the checkpoint with its diffstat.
+
+        ``kind`` is agent, human, rewind or start; ``decision`` and ``message``
+        are optional (the message becomes the commit body).
+        """
+        if kind not in KINDS:
+            raise ValueError(f"unknown checkpoint kind {kind!r}")
+        with self._lock:
+            skipped = self._stage()
+            tree = self._index.write_tree()
+            return self._append(iteration, kind, tree, decision, message, skipped=skipped)
+
+    def snapshot(self) -> tuple[str, str]:
+        """Stage the workspace; return its tree id and the patch since the last checkpoint.
+
+        The runner calls this before deciding (thrash detection needs the tree)
+        and commits afterwards with the decision; the second staging is cheap.
+        """
+        with self._lock:
+            self._stage()
+            tree = self._repo[self._index.write_tree()]
+            head = self._head()
+            _stat, patch = tree_patch(self._repo, head.tree if head else None, tree)
+            return str(tree.id), patch
+
+    def pending(self) -> DiffStat:
+        """What changed in the workspace since the last checkpoint (not committed)."""
+        with self._lock:
+            self._stage()
+            tree = self._repo[self._index.write_tree()]
+            head = self._head()
+            if head is None:
+                return diff_stat(self._repo, None, tree)
+            return diff_stat(self._repo, head.tree, tree)
+
+    # -- reading them ------------------------------------------------------
+    def head(self) -> CheckpointInfo | None:
+        """The latest checkpoint, or None before the first."""
+        with self._lock:
+            head = self._head()
+            return self._info(head) if head is not None else None
+
+    def log(self, stats: bool = False) -> list[CheckpointInfo]:
+        """Every checkpoint, oldest first; with ``stats`` each carries its diffstat."""
+        with self._lock:
+            head = self._head()
+            if head is None:
+                return []
+            walker = self._repo.walk(head.id, SortMode.TOPOLOGICAL | SortMode.REVERSE)
+            walker.simplify_first_parent()
+            return [self._info(c, stats=stats) for c in walker]
+
+    def find(self, iteration: int, kind: str | None = None) -> CheckpointInfo | None:
+        """The latest checkpoint of ``iteration`` (and ``kind``), or None."""
+        for info in reversed(self.log()):
+            if info.iteration == iteration and (kind is None or info.kind == kind):
+                return info
+        return None
+
+    def get(self, commit: str) -> CheckpointInfo:
+        """The checkpoint with this commit id (a unique prefix will do), with its diffstat."""
+        with self._lock:
+            return self._info(self._commit(commit), stats=True)
+
+    def diff(self, old: str | None, new: str) -> CheckpointDiff:
+        """The diff between two checkpoints; ``old`` None means ``new``'s parent."""
+        with self._lock:
+            new_commit = self._commit(new)
+            if old is None:
+                base = new_commit.parents[0] if new_commit.parents else None
+            else:
+                base = self._commit(old)
+            stat, patch = tree_patch(
+                self._repo, base.tree if base is not None else None, new_commit.tree
+            )
+            return CheckpointDiff(
+                old=str(base.id) if base is not None else None,
+                new=str(new_commit.id),
+                stat=stat,
+                patch=patch,
+            )
+
+    # -- restoring ---------------------------------------------------------
+    def restore(
+        self, commit: str, *, iteration: int | None = None, reason: str = ""
+    ) -> RestoreReport:
+        """Make the workspace hold exactly ``commit``'s tree, losing nothing.
+
+        The workspace as it is now is committed first (kind "rewind") unless
+        the latest checkpoint already holds it. Then files added since are
+        removed, deleted ones come back and changed ones are reverted; ignored
+        files are left alone. Symlinks and hard links on the way of a file to
+        restore are removed first, so a restore never writes outside the
+        workspace. Last, a "rewind" checkpoint records the restored tree.
+        ``iteration`` goes into the trailers (default: the latest
+        checkpoint's); ``reason`` into the commit bodies.
+        """
+        with self._lock:
+            target = self._commit(commit)
+            target_info = self._info(target)
+            head = self._head()
+            it = iteration if iteration is not None else (self._info(head).iteration if head else 0)
+            skipped = self._stage()
+            current = self._repo[self._index.write_tree()]
+            saved = None
+            if head is None or current.id != head.tree_id:
+                saved = self._append(
+                    it,
+                    "rewind",
+                    current.id,
+                    subject=f"Iteration {it}: the workspace before rewinding "
+                    f"to iteration {target_info.iteration}",
+                    message=reason,
+                    skipped=skipped,
+                )
+                head = self._head()
+            if head is not None and head.id == target.id:
+                return RestoreReport(target=target_info, saved=saved)
+            changes = diff_stat(self._repo, current, target.tree)
+            try:
+                written = write_tree(
+                    self._repo, self._index, current, target.tree, str(self.workspace)
+                )
+            except (OSError, pygit2.GitError, ShadowError) as exc:
+                where = (saved or self._info(head)).commit[:12] if head else "none"
+                raise CheckpointError(
+                    f"could not restore the workspace ({exc}); its state before the "
+                    f"restore is checkpoint {where}"
+                ) from None
+            tree = self._index.write_tree()
+            checkpoint = self._append(
+                it,
+                "rewind",
+                tree,
+                subject=f"Iteration {it}: rewind to iteration {target_info.iteration}",
+                message=reason,
+                restored=str(target.id),
+            )
+            return RestoreReport(
+                target=target_info,
+                saved=saved,
+                checkpoint=checkpoint,
+                removed=_paths(changes, "deleted"),
+                brought_back=_paths(changes, "added"),
+                reverted=_paths(changes, "modified"),
+                unlinked=tuple(written.unlinked),
+                exact=tree == target.tree_id,
+            )
+
+    # -- internals ---------------------------------------------------------
+    def _stage(self) -> tuple[str, ...]:
+        try:
+            return scan_workspace(self._repo, self._index)
+        except pygit2.GitError as exc:
+            raise CheckpointError(f"could not read the workspace {self.workspace}: {exc}") from None
+
+    def _head(self) -> pygit2.Commit | None:
+        try:
+            ref = self._repo.lookup_reference(BRANCH)
+        except KeyError:
+            return None
+        return self._repo[ref.target]  # type: ignore[return-value]
+
+    def _commit(self, rev: str) -> pygit2.Commit:
+        try:
+            obj = self._repo.revparse_single(rev)
+            commit = obj.peel(pygit2.Commit)
+        except (KeyError, ValueError, pygit2.GitError):
+            raise CheckpointError(f"no checkpoint {rev!r} in {self.path}") from None
+        return commit
+
+    def _append(
+        self,
+        iteration: int,
+        kind: str,
+        tree: pygit2.Oid,
+        decision: str = "",
+        message: str = "",
+        *,
+        subject: str = "",
+        restored: str | None = None,
+        skipped: tuple[str, ...] = (),
+    ) -> CheckpointInfo:
+        head = self._head()
+        trailers = [("Loopconsole-Iteration", str(iteration)), ("Loopconsole-Kind", kind)]
+        if decision:
+            trailers.append(("Loopconsole-Decision", decision))
+        if restored:
+            trailers.append(("Loopconsole-Restored", restored))
+        text = compose_message(
+            subject or f"Iteration {iteration}: {_SUBJECTS[kind]}", message, trailers
+        )
+        sig = pygit2.Signature(*IDENTITY, int(time.time()), 0)
+        parents = [head.id] if head is not None else []
+        oid = self._repo.create_commit(BRANCH, sig, sig, text, tree, parents)
+        info = self._info(self._repo[oid], stats=True)  # type: ignore[arg-type]
+        return replace(info, skipped=skipped) if skipped else info
+
+    def _info(self, commit: pygit2.Commit, stats: bool = False) -> CheckpointInfo:
+        key = str(commit.id)
+        info = self._infos.get(key)
+        if info is None or (stats and info.stat is None):
+            trailers = parse_trailers(commit.message)
+            parent = commit.parents[0] if commit.parents else None
+            stat = None
+            if stats:
+                stat = diff_stat(self._repo, parent.tree if parent else None, commit.tree)
+            info = CheckpointInfo(
+                commit=key,
+                tree=str(commit.tree_id),
+                parent=str(parent.id) if parent else None,
+                iteration=int(trailers.get("Loopconsole-Iteration", "0") or 0),
+                kind=trailers.get("Loopconsole-Kind", ""),
+                decision=trailers.get("Loopconsole-Decision", ""),
+                subject=commit.message.split("\n", 1)[0],
+                time=commit.commit_time,
+                restored=trailers.get("Loopconsole-Restored"),
+                stat=stat,
+            )
+            self._infos[key] = info
+        return info
+
+
+def compose_message(subject: str, body: str, trailers: list[tuple[str, str]]) -> str:
+    """A commit message: subject, optional body, then the trailers paragraph."""
+    parts = [subject.strip().splitlines()[0] if subject.strip() else "checkpoint"]
+    if body.strip():
+        parts.append(body.strip())
+    parts.append("\n".join(f"{k}: {' '.join(v.split())}" for k, v in trailers))
+    return "\n\n".join(parts) + "\n"
+
+
+def parse_trailers(message: str) -> dict[str, str]:
+    """The ``Key: value`` lines of a message's last paragraph."""
+    last = message.strip().rsplit("\n\n", 1)[-1]
+    out: dict[str, str] = {}
+    for line in last.splitlines():
+        key, sep, value = line.partition(": ")
+        if sep and key and " " not in key:
+            out[key] = value.strip()
+    return out
+
+
+def _paths(stat: DiffStat, status: str) -> tuple[str, ...]:
+    """Paths of one kind of change; a rename counts as a removal and an addition."""
+    out = [f.path for f in stat.files if f.status == status]
+    if status == "deleted":
+        out += [f.old_path for f in stat.files if f.status == "renamed" and f.old_path]
+    elif status == "added":
+        out += [f.path for f in stat.files if f.status in ("renamed", "copied")]
+    elif status == "modified":
+        out += [f.path for f in stat.files if f.status == "typechange"]
+    return tuple(sorted(out))
+
+
+__all__ = [
+    "CheckpointDiff",
+    "CheckpointError",
+    "CheckpointInfo",
+    "Checkpoints",
+    "DiffStat",
+    "FileStat",
+    "RestoreReport",
+]

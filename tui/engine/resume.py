@@ -1,0 +1,360 @@
+"""Resume: carry on a run that was stopped, killed or crashed.
+
+The journal says where the run stood; the shadow repository holds the
+workspace of every checkpoint. An iteration counts as finished when its
+Decided event is in the journal; one that was in flight when the run died is
+run again from the workspace of the last finished iteration, after its
+half-done work is saved as a "rewind" checkpoint (nothing is lost).
+
+What the runner does with a :class:`ResumeState` (``Runner(..., resume=state)``):
+
+1. The command line calls ``state = load_resume_state(run_dir)`` (it cuts a
+   torn last line off the journal, so appending is safe), then
+   ``run = open_run(run_dir, state.spec)`` and
+   ``prep = prepare_workspace(state, run.workspace)``.
+2. ``Runner.__init__`` seeds: ``iteration = state.last_iteration``,
+   ``budget.restore(state.budget)``, ``goal = state.goal``,
+   ``hints = list(state.hints)``, ``last_results = state.last_results``,
+   ``summaries = list(state.summaries)``, ``resumed = True``; the journal
+   writer appends to the same ``journal.jsonl``.
+3. Right after ``RunStarted(resumed=True)``, the runner publishes, in order:
+   for each call in ``state.interrupted_calls`` a ``ToolResult(call_id=...,
+   name=..., output=INTERRUPTED_OUTPUT, is_error=True, interrupted=True)``
+   with ``iteration`` = the call's (never running the call again); one
+   ``Checkpointed`` per ``prep.checkpoints`` (``info.event()``); one
+   ``Notice`` per line of ``state.warnings + prep.notes``; and, when
+   ``state.spec_edits`` is set, feeds it through the hot-reload path
+   (``_spec_edited``) so edits made to loop.toml while the run was stopped
+   (a raised budget, say) apply from the next iteration.
+   ``prep.human_changes`` go into the next prompt's "the engineer changed".
+4. The loop goes on as usual: the next iteration is ``last_iteration + 1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints, RestoreReport
+from tui.engine.journal import iter_journal, repair_torn_tail
+from tui.engine.prompt import IterationSummary, checks_line
+from tui.engine.reload import RELOADABLE
+from tui.events import (
+    AgentFinished,
+    BudgetState,
+    BudgetUpdated,
+    Checkpointed,
+    ControlApplied,
+    Decided,
+    Event,
+    GoalChanged,
+    HintAdded,
+    IterationStarted,
+    RunFinished,
+    RunStarted,
+    ToolCall,
+    ToolResult,
+    ValidatorFinished,
+    ValidatorResult,
+)
+from tui.spec import LoopSpec, SpecError, load_spec, spec_from_text
+
+INTERRUPTED_OUTPUT = "interrupted: the run stopped before this call finished; it was not run again"
+
+
+class ResumeError(Exception):
+    """A run that cannot be resumed; the message is one sentence for the user."""
+
+
+@dataclass
+class ResumeState:
+    """Where a stopped run stood, read from its journal and spec copy."""
+
+    run_dir: Path
+    run_id: str
+    spec: LoopSpec
+    last_iteration: int = 0  # the last iteration whose Decided event is in the journal
+    unfinished_iteration: int | None = None  # in flight when the run stopped
+    budget: BudgetState = field(default_factory=BudgetState)
+    goal: str = ""
+    hints: list[str] = field(default_factory=list)  # queued, not yet in a finished prompt
+    last_results: list[ValidatorResult] = field(default_factory=list)
+    summaries: list[IterationSummary] = field(default_factory=list)
+    checkpoint: str | None = None  # commit holding the last finished iteration's workspace
+    checkpoint_tree: str | None = None
+    finished: RunFinished | None = None  # how the last session ended, if it did
+    interrupted_calls: list[ToolCall] = field(default_factory=list)
+    spec_edits: LoopSpec | None = None  # loop.toml as edited since, when it differs
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class WorkspacePrep:
+    """What :func:`prepare_workspace` did, for the runner to publish."""
+
+    checkpoints: list[CheckpointInfo] = field(default_factory=list)
+    restore: RestoreReport | None = None
+    human_changes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def load_resume_state(run_dir: Path) -> ResumeState:
+    """Read a run directory and say where to carry on from.
+
+    Cuts a torn last line off the journal (a crash mid-write) so the runner
+    can append. Raises :class:`ResumeError` when the run cannot be resumed
+    (not a run directory, no events, goal already met) and
+    :class:`~tui.spec.SpecError` when its spec no longer validates.
+    """
+    run_dir = run_dir.resolve()
+    journal = run_dir / "journal.jsonl"
+    if not journal.is_file():
+        raise ResumeError(f"{run_dir} is not a loopconsole run directory (no journal.jsonl)")
+    warnings: list[str] = []
+    if repair_torn_tail(journal):
+        warnings.append(
+            f"{journal}: the last line was incomplete (the run died mid-write); it was cut"
+        )
+    events = list(iter_journal(journal, warnings))
+    started = next((e for e in events if isinstance(e, RunStarted)), None)
+    if started is None:
+        raise ResumeError(f"{journal} has no run_started event; there is nothing to resume")
+    spec = _spec_of(run_dir, started)
+    fold = _Fold(spec, started)
+    for event in events:
+        fold.apply(event)
+    fold.end()
+    if fold.finished is not None and fold.finished.outcome == "goal_met":
+        raise ResumeError(
+            f"run {run_dir.name} already met its goal after iteration {fold.last_iteration}; "
+            "there is nothing to resume (start a new run with `loopconsole run`)"
+        )
+    state = ResumeState(
+        run_dir=run_dir,
+        run_id=started.run_id or run_dir.name,
+        spec=spec,
+        last_iteration=fold.last_iteration,
+        unfinished_iteration=fold.unfinished,
+        budget=fold.budget(),
+        goal=fold.goal,
+        hints=fold.hints,
+        last_results=fold.last_results,
+        summaries=fold.summaries,
+        checkpoint=fold.checkpoint.commit if fold.checkpoint else None,
+        checkpoint_tree=fold.checkpoint.tree if fold.checkpoint else None,
+        finished=fold.finished,
+        interrupted_calls=list(fold.calls.values()),
+        warnings=warnings,
+    )
+    state.spec_edits = _spec_edits(state, fold.goals_seen)
+    return state
+
+
+def _spec_of(run_dir: Path, started: RunStarted) -> LoopSpec:
+    copy = run_dir / "spec.toml"
+    try:
+        text = copy.read_text()
+    except OSError as exc:
+        raise ResumeError(
+            f"cannot read {copy} ({exc.strerror or exc}); the run cannot resume"
+        ) from None
+    # Validate as the original file, so relative paths (workspace, script) resolve as before.
+    return spec_from_text(text, Path(started.spec_path) if started.spec_path else copy)
+
+
+def _spec_edits(state: ResumeState, goals_seen: set[str]) -> LoopSpec | None:
+    """loop.toml as it is now, when its reloadable sections differ from the run's spec."""
+    path = state.spec.path
+    if path is None or path == state.run_dir / "spec.toml" or not path.is_file():
+        return None
+    try:
+        current = load_spec(path)
+    except SpecError as exc:
+        state.warnings.append(f"{exc.messages[0]} (loop.toml not applied; the run's spec is kept)")
+        return None
+    if current.goal in goals_seen:
+        current.goal = state.goal  # not a new edit: the goal in force stays
+    changed = [name for name in RELOADABLE if getattr(current, name) != getattr(state.spec, name)]
+    return current if changed else None
+
+
+class _Fold:
+    """Replays a journal's events into the state a runner had."""
+
+    def __init__(self, spec: LoopSpec, started: RunStarted) -> None:
+        self.validators = len(started.validators)
+        self.goal = spec.goal
+        self.goals_seen = {spec.goal, started.goal}
+        self.last_iteration = 0
+        self.unfinished: int | None = None
+        self.in_flight: int | None = None
+        self.hints: list[str] = []
+        self.consumed: list[str] = []  # hints in the prompt of the iteration in flight
+        self.batch: list[ValidatorResult] = []
+        self.revalidation: list[ValidatorResult] | None = None
+        self.last_results: list[ValidatorResult] = []
+        self.summaries: list[IterationSummary] = []
+        self.agent_said = ""
+        self.checkpoint: Checkpointed | None = None
+        self.iteration_checkpoint: Checkpointed | None = None
+        self.calls: dict[str, ToolCall] = {}
+        self.latest_budget: BudgetState | None = None
+        self.decided_iterations = 0
+        self.finished: RunFinished | None = None
+
+    def apply(self, e: Event) -> None:  # noqa: C901 - one branch per event type
+        if isinstance(e, RunStarted):
+            self._abandon()
+            self.finished = None
+            self.goal = e.goal
+            self.goals_seen.add(e.goal)
+        elif isinstance(e, IterationStarted):
+            self._abandon()
+            self.in_flight = e.iteration
+            self.consumed, self.hints = self.hints, []
+            self.batch, self.agent_said, self.iteration_checkpoint = [], "", None
+        elif isinstance(e, HintAdded):
+            self.hints.append(e.text)
+        elif isinstance(e, GoalChanged):
+            self.goal = e.goal
+            self.goals_seen.add(e.goal)
+        elif isinstance(e, ToolCall):
+            self.calls[e.call_id] = e
+        elif isinstance(e, ToolResult):
+            self.calls.pop(e.call_id, None)
+        elif isinstance(e, AgentFinished):
+            self.agent_said = " ".join(e.final_text.split())
+        elif isinstance(e, ControlApplied) and e.control == "revalidate":
+            self.revalidation = [] if self.in_flight is None else None
+        elif isinstance(e, ValidatorFinished):
+            self._validator_finished(e.result)
+        elif isinstance(e, BudgetUpdated):
+            self.latest_budget = e.budget
+        elif isinstance(e, Checkpointed):
+            if self.in_flight is None:
+                self.checkpoint = e
+            else:
+                self.iteration_checkpoint = e
+        elif isinstance(e, Decided):
+            self._decided(e)
+        elif isinstance(e, RunFinished):
+            self.finished = e
+            self.latest_budget = e.budget
+
+    def _validator_finished(self, result: ValidatorResult) -> None:
+        if self.in_flight is not None:
+            self.batch.append(result)
+        elif self.revalidation is not None:
+            self.revalidation.append(result)
+            if len(self.revalidation) >= self.validators:
+                self.last_results, self.revalidation = self.revalidation, None
+
+    def _decided(self, e: Decided) -> None:
+        if self.in_flight is None:
+            return
+        self.last_iteration = e.iteration or self.in_flight
+        if self.batch:
+            self.last_results = self.batch
+        if self.iteration_checkpoint is not None:
+            self.checkpoint = self.iteration_checkpoint
+        said = self.agent_said
+        self.summaries.append(
+            IterationSummary(
+                iteration=self.last_iteration,
+                checks=checks_line(self.last_results),
+                decision=e.reason,
+                agent_said=said[:200] + ("…" if len(said) > 200 else ""),
+            )
+        )
+        if self.latest_budget is not None:
+            self.decided_iterations = self.latest_budget.iterations
+        self.in_flight, self.consumed = None, []
+
+    def _abandon(self) -> None:
+        """An iteration in flight that never got its decision: give its hints back."""
+        if self.in_flight is not None:
+            self.unfinished = self.in_flight
+            self.hints = self.consumed + self.hints
+            self.in_flight, self.consumed = None, []
+
+    def end(self) -> None:
+        # Only an iteration in flight at the very end is unfinished: one cut
+        # short in an earlier session was run again after that resume.
+        self.unfinished = None
+        self._abandon()
+
+    def budget(self) -> BudgetState:
+        """Money, tokens and time spent are all counted, including in an
+        unfinished iteration; iterations count only when finished."""
+        latest = self.latest_budget or BudgetState()
+        return latest.model_copy(update={"iterations": self.decided_iterations})
+
+
+def prepare_workspace(state: ResumeState, workspace: Path) -> WorkspacePrep:
+    """Put the workspace where the run carries on from; checkpoint what that takes.
+
+    - An iteration was in flight: its half-done work is committed (kind
+      "rewind"), then the workspace goes back to the last finished
+      iteration's checkpoint.
+    - Otherwise the workspace is kept as it is (a person may have fixed
+      something while the run was stopped); changes since the last
+      checkpoint become a "human" checkpoint and are listed for the prompt.
+    """
+    prep = WorkspacePrep()
+    try:
+        cps = Checkpoints.open(state.run_dir, workspace)
+    except CheckpointError as exc:
+        raise ResumeError(str(exc)) from None
+    with cps:
+        if cps.recovered:
+            prep.notes.append(
+                "recovered the checkpoint repository from a crash "
+                f"(removed stale {', '.join(cps.recovered)})"
+            )
+        try:
+            _prepare(state, cps, prep)
+        except CheckpointError as exc:
+            raise ResumeError(f"cannot prepare the workspace to resume: {exc}") from None
+    return prep
+
+
+def _prepare(state: ResumeState, cps: Checkpoints, prep: WorkspacePrep) -> None:
+    it = state.last_iteration
+    if state.unfinished_iteration is not None and state.checkpoint is not None:
+        unfinished = state.unfinished_iteration
+        report = cps.restore(
+            state.checkpoint,
+            iteration=unfinished,
+            reason=f"Resuming: iteration {unfinished} did not finish; its work is saved in "
+            f"the checkpoint before this one, and the loop carries on from iteration {it}.",
+        )
+        prep.restore = report
+        prep.checkpoints += report.checkpoints
+        note = (
+            f"iteration {unfinished} did not finish; it runs again from the end of iteration {it}"
+        )
+        if report.checkpoint is not None:
+            saved = report.saved or cps.get(report.checkpoint.parent or "")
+            note += f" (its work is saved in checkpoint {saved.commit[:12]})"
+        prep.notes.append(note)
+        return
+    if state.unfinished_iteration is not None:
+        prep.notes.append(
+            f"iteration {state.unfinished_iteration} did not finish and there is no earlier "
+            "checkpoint to go back to; the loop carries on with the workspace as it is"
+        )
+    if cps.head() is None:
+        prep.checkpoints.append(cps.commit(it, "start"))
+        return
+    pending = cps.pending()
+    if pending.files:
+        info = cps.commit(it, "human", message="The workspace changed while the run was stopped.")
+        prep.checkpoints.append(info)
+        prep.human_changes = [
+            f"{f.path}: {f.status}" + ("" if f.binary else f" (+{f.insertions} -{f.deletions})")
+            for f in pending.files
+        ]
+        prep.notes.append(
+            f"the workspace changed while the run was stopped ({pending.summary()}); "
+            "the changes were checkpointed and the agent will be told"
+        )

@@ -1,0 +1,184 @@
+"""The low-level side of checkpoints: the shadow repository's files and the workspace scan.
+
+Kept apart from :mod:`tui.engine.checkpoints` (which knows iterations and
+kinds) because these are the parts that touch the file system directly:
+creating and configuring ``checkpoints.git``, recovering the locks a crash
+left, excluding what must never be committed, and staging the workspace.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pygit2
+from pygit2.enums import DiffOption, FileMode, RepositoryOpenFlag
+
+SHADOW_DIR = "checkpoints.git"
+
+# libgit2's GIT_DIFF_UPDATE_INDEX, which pygit2 does not name: refresh the
+# stat data of files that were hashed and found unchanged, so the next scan
+# skips them instead of reading them again.
+_DIFF_UPDATE_INDEX = 1 << 15
+_SCAN = (
+    DiffOption.INCLUDE_UNTRACKED
+    | DiffOption.RECURSE_UNTRACKED_DIRS
+    | DiffOption.INCLUDE_TYPECHANGE
+    | DiffOption.IGNORE_SUBMODULES
+    | _DIFF_UPDATE_INDEX
+)
+
+# Local settings that make a checkpoint a byte-exact copy whatever the user's
+# global git configuration says.
+_CONFIG = {
+    "core.autocrlf": "false",
+    "core.safecrlf": "false",
+    "core.filemode": "true",
+    "core.symlinks": "true",
+    "core.ignorecase": "false",
+    "gc.auto": "0",
+}
+# info/attributes outranks the workspace's .gitattributes: no end-of-line
+# conversion, no filter drivers, no $Id$ expansion.
+_ATTRIBUTES = "* -text -filter -ident\n"
+_EXCLUDE_HEAD = "# loopconsole: never checkpointed (rewritten when the run is opened)\n"
+_NESTED_MARK = "# nested repositories, found while checkpointing\n"
+_LOCKS = ("index.lock", "HEAD.lock", "config.lock", "packed-refs.lock")
+
+
+class ShadowError(Exception):
+    """The shadow repository or the workspace cannot be used (one sentence)."""
+
+
+def open_shadow(
+    run_dir: Path, workspace: Path, branch: str
+) -> tuple[pygit2.Repository, Path, list[str]]:
+    """Create or reopen ``<run_dir>/checkpoints.git`` with ``workspace`` as its work tree.
+
+    Returns the repository, the resolved workspace and the stale lock files
+    that were removed. The work tree is set in memory only: the repository
+    stays bare on disk and nothing is written into the workspace.
+    """
+    workspace = workspace.resolve()
+    if not workspace.is_dir():
+        raise ShadowError(f"the workspace {workspace} is not a directory")
+    gitdir = run_dir.resolve() / SHADOW_DIR
+    recovered = recover_locks(gitdir)
+    try:
+        if (gitdir / "HEAD").is_file():
+            repo = pygit2.Repository(str(gitdir), RepositoryOpenFlag.NO_SEARCH)
+        else:
+            repo = pygit2.init_repository(str(gitdir), bare=True, initial_head=branch)
+        _configure(repo, workspace)
+        repo.workdir = str(workspace)
+    except pygit2.GitError as exc:
+        raise ShadowError(f"cannot open the checkpoint repository {gitdir}: {exc}") from None
+    _write_info(gitdir, workspace, run_dir.resolve())
+    return repo, workspace, recovered
+
+
+def recover_locks(gitdir: Path) -> list[str]:
+    """Remove the lock files a killed process left behind; return their names.
+
+    Only this run's engine writes to its shadow repository and it holds a lock
+    for milliseconds, so a lock found when the repository is opened is stale.
+    """
+    if not gitdir.is_dir():
+        return []
+    found = [gitdir / name for name in _LOCKS]
+    refs = gitdir / "refs"
+    if refs.is_dir():
+        found += list(refs.rglob("*.lock"))
+    removed = []
+    for lock in found:
+        try:
+            lock.unlink()
+        except FileNotFoundError:
+            continue
+        removed.append(str(lock.relative_to(gitdir)))
+    return removed
+
+
+def _configure(repo: pygit2.Repository, workspace: Path) -> None:
+    config = repo.config
+    wanted = {**_CONFIG, "loopconsole.workspace": str(workspace)}
+    for key, value in wanted.items():
+        try:
+            current = config[key]
+        except KeyError:
+            current = None
+        if current != value:  # write only on change: each write rewrites the file
+            config[key] = value
+
+
+def _pattern(rel: str) -> str:
+    """An anchored gitignore pattern matching exactly the folder ``rel``."""
+    out = []
+    for ch in rel:
+        out.append("\\" + ch if ch in "*?[]\\!# " else ch)
+    return "/" + "".join(out) + "/\n"
+
+
+def _read_nested(exclude: Path) -> list[str]:
+    try:
+        text = exclude.read_text()
+    except FileNotFoundError:
+        return []
+    _, mark, tail = text.partition(_NESTED_MARK)
+    return [line for line in tail.splitlines(keepends=True) if line.strip()] if mark else []
+
+
+def _write_info(gitdir: Path, workspace: Path, run_dir: Path) -> None:
+    info = gitdir / "info"
+    info.mkdir(exist_ok=True)
+    (info / "attributes").write_text(_ATTRIBUTES)
+    exclude = info / "exclude"
+    # .loopconsole-restore-*: temporary files of a restore that was killed.
+    lines = [_EXCLUDE_HEAD, ".loopconsole/\n", ".loopconsole-restore-*\n"]
+    if run_dir != workspace and run_dir.is_relative_to(workspace):
+        lines.append(_pattern(run_dir.relative_to(workspace).as_posix()))
+    lines += [_NESTED_MARK, *_read_nested(exclude)]
+    exclude.write_text("".join(lines))
+
+
+def _exclude_nested(repo: pygit2.Repository, folders: list[str]) -> None:
+    exclude = Path(repo.path) / "info" / "exclude"
+    known = set(_read_nested(exclude))
+    new = [p for p in (_pattern(f) for f in folders if "\n" not in f) if p not in known]
+    if new:
+        with open(exclude, "a") as f:
+            f.writelines(new)
+
+
+def scan_workspace(repo: pygit2.Repository, index: pygit2.Index) -> tuple[str, ...]:
+    """Bring the index in line with the workspace, like ``git add -A``; write it.
+
+    Only files whose stat data changed are read. Nested repositories met on
+    the way are excluded from now on. Returns the paths that could not be
+    read (they keep their previous content in the checkpoint).
+    """
+    diff = index.diff_to_workdir(_SCAN)
+    deleted: list[str] = []
+    changed: list[str] = []
+    nested: list[str] = []
+    for delta in diff.deltas:
+        new = delta.new_file
+        if delta.status_char() == "D":
+            deleted.append(delta.old_file.path)
+        elif new.path.endswith("/") or new.mode in (FileMode.TREE, FileMode.COMMIT):
+            nested.append(new.path.rstrip("/"))
+        else:
+            changed.append(new.path)
+    # Deletions first: a file replacing a folder (or the reverse) must not
+    # collide with the entries it replaces.
+    for path in deleted:
+        index.remove(path)
+    skipped: list[str] = []
+    for path in changed:
+        try:
+            index.add(path)
+        except (pygit2.GitError, OSError):
+            skipped.append(path)
+    if nested:
+        _exclude_nested(repo, nested)
+    index.write()
+    return tuple(skipped)
