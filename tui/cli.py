@@ -118,7 +118,25 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    raise UsageError("resume is not available in this version yet; start a new run")
+    from tui.engine.resume import load_resume_state, prepare_workspace
+    from tui.engine.rundir import open_run
+    from tui.engine.runner import Runner
+
+    state = load_resume_state(args.run_dir)
+    agent = _prepare_agent(state.spec)
+    run = open_run(state.run_dir, state.spec)
+    prep = prepare_workspace(state, run.workspace)
+    headless = args.headless or args.json
+    runner = Runner(
+        state.spec, run, agent, interactive=not headless, resume=state, prep=prep, watch_spec=True
+    )
+    if headless:
+        from tui.headless import run_headless
+
+        return asyncio.run(run_headless(runner, json_lines=args.json))
+    from tui.app import run_console
+
+    return run_console(runner, theme=args.theme)
 
 
 COMMANDS = {
@@ -132,6 +150,7 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``loopconsole`` script; returns the exit code."""
+    from tui.engine.resume import ResumeError
     from tui.engine.rundir import RunDirError
 
     args = _parser().parse_args(argv)
@@ -141,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in exc.messages:
             print(line, file=sys.stderr)
         return USAGE_ERROR
-    except (AgentConfigError, RunDirError, UsageError) as exc:
+    except (AgentConfigError, ResumeError, RunDirError, UsageError) as exc:
         return _error(str(exc))
     except KeyboardInterrupt:
         print("loopconsole: interrupted", file=sys.stderr)
