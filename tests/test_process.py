@@ -179,11 +179,12 @@ def test_flood_memory_stays_bounded(tmp_path: Path) -> None:
 
 async def test_child_env_scrubs_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     secrets = {
-        "ANTHROPIC_API_KEY": "sk-ant-1",
-        "FOO_API_KEY": "k1",
-        "GITHUB_TOKEN": "t1",
-        "X_SECRET": "s1",
-        "DB_PASSWORD": "p1",
+        # Distinctive values, so no other variable can contain them by chance.
+        "ANTHROPIC_API_KEY": "sk-ant-secret-value-1",
+        "FOO_API_KEY": "foo-key-secret-value-2",
+        "GITHUB_TOKEN": "github-token-secret-value-3",
+        "X_SECRET": "x-secret-value-4",
+        "DB_PASSWORD": "db-password-secret-value-5",
     }
     for name, value in secrets.items():
         monkeypatch.setenv(name, value)

@@ -267,6 +267,13 @@ class SpecReloaded(_Event):
     changed: list[str] = []
 
 
+class WorkspaceEdited(_Event):
+    """Files the human changed in the workspace while the loop was paused (watch mode)."""
+
+    type: Literal["workspace_edited"] = "workspace_edited"
+    paths: list[str]
+
+
 class InstructionSet(_Event):
     """The human wrote the agent's instruction for the next iteration (drive)."""
 
@@ -334,6 +341,7 @@ Event = Annotated[
     | GoalChanged
     | SpecReloaded
     | InstructionSet
+    | WorkspaceEdited
     | SignalDismissed
     | HintAdded
     | Paused

@@ -20,11 +20,9 @@ class EventFeed:
     def __init__(self, wake: Callable[[], None]) -> None:
         self._wake = wake
         self._pending: list[Event] = []
-        self.received = 0
 
     def __call__(self, event: Event) -> None:
         self._pending.append(event)
-        self.received += 1
         if len(self._pending) == 1:
             self._wake()
 

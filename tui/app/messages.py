@@ -17,10 +17,3 @@ class IterationSelected(Message):
     """The timeline moved: show ``number``, or follow the live iteration when None."""
 
     number: int | None
-
-
-@dataclass
-class ValidatorChosen(Message):
-    """The user picked which validator's output the Validators pane shows."""
-
-    name: str

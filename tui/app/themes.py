@@ -113,6 +113,14 @@ def _where(loc: tuple) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
 
 
+def _problem(err: dict) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown key"
+    if err["type"] == "missing":
+        return "missing"
+    return str(err.get("ctx", {}).get("error") or err["msg"])
+
+
 def read_theme(path: Traversable | Path) -> Theme:
     """Read one theme file; raise ValueError with one readable line."""
     label = getattr(path, "name", str(path))
@@ -123,10 +131,7 @@ def read_theme(path: Traversable | Path) -> Theme:
     try:
         return ThemeFile.model_validate(data).to_theme()
     except ValidationError as exc:
-        parts = [
-            f"{_where(e['loc'])}: {e.get('ctx', {}).get('error') or e['msg']}"
-            for e in exc.errors()
-        ]
+        parts = [f"{_where(e['loc'])}: {_problem(e)}" for e in exc.errors()]
         raise ValueError(f"theme file {label}: {'; '.join(parts)}") from None
 
 

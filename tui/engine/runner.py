@@ -34,6 +34,7 @@ from tui.engine.resume import INTERRUPTED_OUTPUT, ResumeState, WorkspacePrep
 from tui.engine.rundir import RunDir
 from tui.engine.thrash import IterationRecord, ThrashDetector, corrective_hint
 from tui.engine.validators import run_validators
+from tui.engine.watch import WorkspaceWatch
 from tui.events import (
     EXIT_CODES,
     AgentFinished,
@@ -61,7 +62,7 @@ Status = Literal["idle", "running", "validating", "pausing", "paused", "stopping
 Subscriber = Callable[[Event], None]
 
 
-class Runner(Controls, SpecReload):
+class Runner(Controls, SpecReload, WorkspaceWatch):
     """Runs one loop, publishing every step as an event."""
 
     def __init__(
@@ -192,6 +193,7 @@ class Runner(Controls, SpecReload):
             self._finish("error", f"internal error: {exc!r} (details in error.log)")
             raise
         finally:
+            self.stop_watch()
             self._watch_stop.set()
             if watcher is not None:
                 watcher.cancel()

@@ -14,7 +14,8 @@ from tui.app.config import config_path
 
 # Keys that belong to widgets rather than to the screen.
 _NAVIGATION = [
-    ("tab", "move between panes", ""),
+    ("tab / shift+tab", "move the focus (panes, tool calls, prompts)", ""),
+    ("escape", "restore a maximised pane", ""),
     ("left / right", "on the timeline: an earlier or later iteration", ""),
     ("end / escape", "on the timeline: follow the live iteration again", ""),
     ("enter", "expand or collapse a tool call or a prompt", ""),
@@ -48,11 +49,11 @@ class HelpScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("key", "does", "id")
+        table.add_columns("key", "id", "does")
         for key, binding in self.rows:
-            table.add_row(key, binding.tooltip or binding.description, binding.id or "")
+            table.add_row(key, binding.id or "", binding.tooltip or binding.description)
         for key, does, id_ in _NAVIGATION:
-            table.add_row(key, does, id_)
+            table.add_row(key, id_, does)
         table.focus()
 
     def action_close(self) -> None:

@@ -15,6 +15,7 @@ from textual.widgets import Footer
 
 from tui.app.feed import EventFeed
 from tui.app.messages import EventsWaiting, IterationSelected
+from tui.app.notices import Notifier
 from tui.app.screens.confirm_quit import ConfirmQuitScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.text_edit import TextEditScreen
@@ -26,7 +27,7 @@ from tui.app.widgets.state import StatePane
 from tui.app.widgets.timeline import Timeline
 from tui.app.widgets.transcript import TranscriptPane
 from tui.app.widgets.validators import ValidatorsPane
-from tui.events import Event, Notice, Paused, RunFinished, SignalRaised
+from tui.events import Event
 
 
 class Controls(Protocol):
@@ -45,16 +46,6 @@ class Controls(Protocol):
 
 # Controls that need a live, unfinished run.
 _CONTROLS = {"pause", "resume", "step", "edit_goal", "add_hint", "revalidate", "stop"}
-
-_FINISHED_TITLES = {
-    "goal_met": ("Goal met", "information"),
-    "budget": ("Budget exhausted", "warning"),
-    "stopped": ("Run stopped", "warning"),
-    "paused": ("Paused for a human", "warning"),
-    "interrupted": ("Run interrupted", "warning"),
-    "error": ("Run failed", "error"),
-}
-_NOTICE_SEVERITY = {"info": "information", "warning": "warning", "error": "error"}
 
 
 class MainScreen(Screen[None]):
@@ -106,6 +97,7 @@ class MainScreen(Screen[None]):
         self.store = RunStore()
         self.feed = EventFeed(lambda: self.post_message(EventsWaiting()))
         self.selected: int | None = None
+        self.notifier = Notifier()
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
@@ -118,6 +110,10 @@ class MainScreen(Screen[None]):
             yield BudgetPane(self.store, id="budget")
         yield Footer(compact=True)
 
+    def on_resize(self) -> None:
+        # Narrow terminals need the footer's room for the controls.
+        self.query_one(Footer).show_command_palette = self.size.width >= 100
+
     def on_mount(self) -> None:
         self._refresh_summary()
         if self.controls is not None:
@@ -127,7 +123,7 @@ class MainScreen(Screen[None]):
 
     # -- events in ----------------------------------------------------------
     @on(EventsWaiting)
-    async def _drain(self) -> None:
+    def _drain(self) -> None:
         events = self.feed.drain()
         if not events:
             return
@@ -136,18 +132,30 @@ class MainScreen(Screen[None]):
             self.store.apply(event)
         if not self.is_attached:  # the app is closing; the store is enough
             return
-        await self.query_one(TranscriptPane).feed(events)
+        self.query_one(TranscriptPane).feed(events)
         self.query_one(ValidatorsPane).feed(events)
         if self.store.version != before:
             self._refresh_summary()
         self._notify(events)
 
     def _refresh_summary(self) -> None:
+        self.query_one(TranscriptPane).show_waiting(self._waiting_text())
+        validators = self.query_one(ValidatorsPane)
+        if validators.iteration is None:
+            validators.refresh_rows()  # names from RunStarted, as "waiting"
         self.query_one(RunHeader).show(self.store)
         self.query_one(Timeline).show(self.store)
         self.query_one(StatePane).show()
         self.query_one(BudgetPane).show(self._live_wall())
         self.refresh_bindings()
+
+    def _waiting_text(self) -> str | None:
+        s = self.store
+        if s.current > 0 or s.finished is not None:
+            return None
+        if s.status == "paused":
+            return "Paused before iteration 1: space runs the loop, s steps one iteration."
+        return "Waiting for iteration 1…" if s.started else "Starting the run…"
 
     def _live_wall(self) -> float | None:
         s = self.store
@@ -163,21 +171,17 @@ class MainScreen(Screen[None]):
             self.query_one(BudgetPane).show(wall)
 
     def _notify(self, events: Sequence[Event]) -> None:
-        for e in events:
-            if isinstance(e, RunFinished):
-                title, severity = _FINISHED_TITLES[e.outcome]
-                self.notify(e.reason, title=title, severity=severity, timeout=12)
-            elif isinstance(e, Paused) and not self.store.paused_by_human:
-                self.notify(e.reason, title="Paused for a human", severity="warning", timeout=12)
-            elif isinstance(e, SignalRaised):
-                self.notify(e.explanation, title=f"Signal: {e.kind}", severity="warning")
-            elif isinstance(e, Notice):
-                self.notify(e.message, severity=_NOTICE_SEVERITY[e.level], timeout=10)
+        for event in events:
+            note = self.notifier.for_event(event, self.store)
+            if note is not None:
+                self.notify(
+                    note.message, title=note.title, severity=note.severity, timeout=note.timeout
+                )
 
     @on(IterationSelected)
-    async def _selected(self, message: IterationSelected) -> None:
+    def _selected(self, message: IterationSelected) -> None:
         self.selected = message.number
-        await self.query_one(TranscriptPane).show(message.number)
+        self.query_one(TranscriptPane).show(message.number)
         self.query_one(ValidatorsPane).show(message.number)
 
     # -- controls -----------------------------------------------------------
@@ -257,6 +261,7 @@ class MainScreen(Screen[None]):
     @work(group="revalidate", exclusive=True)
     async def _revalidate(self) -> None:
         assert self.controls is not None
+        self.notify("Re-running the validators…", timeout=3)
         await self.controls.revalidate()
 
     def action_stop(self) -> None:
@@ -280,13 +285,16 @@ class MainScreen(Screen[None]):
         self.app.push_screen(ConfirmQuitScreen(), answer)
 
     def action_help(self) -> None:
-        # The screen's own bindings, with the user's keymap applied.
+        # The console's own bindings, with the user's keymap applied.
+        ours = [b.id for b in self.BINDINGS if isinstance(b, Binding)]
         rows = [
             (self.app.get_key_display(binding), binding)
             for node, bindings in self._binding_chain
             if node is self
             for _key, binding in bindings
+            if binding.id in ours
         ]
+        rows.sort(key=lambda row: ours.index(row[1].id))
         self.app.push_screen(HelpScreen(rows))
 
     def action_maximize_pane(self) -> None:

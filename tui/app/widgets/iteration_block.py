@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
+from markdown_it import MarkdownIt
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets import Collapsible, Markdown, Static
+from textual.widget import Widget
+from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from tui.app.store import IterationRecord, TextBlock
+from tui.app.widgets.hidden_note import HiddenNote
+from tui.app.widgets.prompt_separator import PromptSeparator
 from tui.app.widgets.tool_entry import ToolEntry
 from tui.events import ToolCall, ToolResult
 
 _FENCE = "```\n"
 
 
-class PromptSeparator(Collapsible):
-    """The iteration's rule; expands to the prompt the agent was given."""
+def _parser() -> MarkdownIt:
+    # No linkify: agents name files like fizzbuzz.py, which is not a web address.
+    return MarkdownIt("gfm-like", {"linkify": False})
 
-    ALLOW_MAXIMIZE: ClassVar[bool | None] = False
+
+# A text block moves on to a new Markdown widget past this many characters
+# (at a paragraph break), so appends never re-parse a long document.
+CHUNK_CHARS = 1_200
 
 
 class IterationBlock(Vertical):
@@ -39,24 +45,61 @@ class IterationBlock(Vertical):
         self._kind = ""
         self._stream: MarkdownStream | None = None
         self._tools: dict[str, ToolEntry] = {}
+        self._md_chars = 0
+        self.hidden = 0  # entries pruned from the top
 
     def compose(self) -> ComposeResult:
         body = Static(Content(self._prompt or "(prompt not recorded)"), classes="prompt-text")
         yield PromptSeparator(body, title=f"Iteration {self.number} · prompt", collapsed=True)
 
-    async def add_text(self, kind: str, text: str) -> None:
-        """Append assistant text; a new kind (text / thinking / raw) starts a new block."""
+    async def add_text(self, kind: str, text: str, keep_chars: int | None = None) -> None:
+        """Append assistant text; a new kind (text / thinking / raw) starts a new block.
+
+        With ``keep_chars``, a burst longer than that is cut to its tail first:
+        the head would be pruned as soon as it was mounted.
+        """
         if not self.is_attached:  # the app is closing
             return
+        brk = "\n" if kind == "raw" else "\n\n"
+        if keep_chars is not None and len(text) > keep_chars:
+            cut = text.find(brk, len(text) - keep_chars)
+            if cut >= 0:
+                await self.end_text()
+                skipped = len(text[:cut].split(brk))
+                text = text[cut + len(brk) :]
+                await self._note_hidden(skipped)
+                if not text:
+                    return
         if self._md is None or kind != self._kind:
             await self.end_text()
-            self._md = Markdown(classes=f"agent-text -{kind}")
-            self._kind = kind
-            await self.mount(self._md)
-            if kind == "raw":
-                text = _FENCE + text
+            await self._open(kind)
+        while True:
+            # Past CHUNK_CHARS, finish this chunk at the next break; the rest
+            # opens a new one (a burst may hold many chunks' worth).
+            cut = text.find(brk, max(0, CHUNK_CHARS - self._md_chars))
+            if cut < 0:
+                break
+            await self._write(text[: cut + len(brk)])
+            await self.end_text()
+            text = text[cut + len(brk) :]
+            if not text:
+                return
+            await self._open(kind)
+        await self._write(text)
+
+    async def _open(self, kind: str) -> None:
+        self._md = Markdown(classes=f"agent-text -{kind}", parser_factory=_parser)
+        self._kind = kind
+        self._md_chars = 0
+        await self.mount(self._md)
+        if kind == "raw":
+            await self._write(_FENCE)
+
+    async def _write(self, text: str) -> None:
+        assert self._md is not None
         if self._stream is None:
             self._stream = Markdown.get_stream(self._md)
+        self._md_chars += len(text)
         await self._stream.write(text)
 
     async def end_text(self) -> None:
@@ -91,18 +134,77 @@ class IterationBlock(Vertical):
         await self.end_text()
         await self.mount(Static(Content(text), classes=f"note {kind}".strip()))
 
-    async def replay(self, record: IterationRecord, live: bool) -> None:
-        """Rebuild from the store; ``live`` leaves the last text block open for more."""
+    def entries(self) -> list[Widget]:
+        """The widgets after the prompt separator and the hidden-entries note."""
+        return [c for c in self.children if not isinstance(c, PromptSeparator | HiddenNote)]
+
+    def prunable(self) -> list[Widget]:
+        """Entries that may be pruned, oldest first (not the text streaming now)."""
+        return [w for w in self.entries() if w is not self._md]
+
+    async def drop(self, widgets: list[Widget]) -> None:
+        """Remove old entries and say how many are hidden."""
+        if not widgets:
+            return
+        for widget in widgets:
+            if isinstance(widget, ToolEntry):
+                self._tools.pop(widget.call.call_id, None)
+        await self.remove_children(widgets)
+        await self._note_hidden(len(widgets))
+
+    async def _note_hidden(self, count: int) -> None:
+        self.hidden += count
+        note = self.query(HiddenNote)
+        if note:
+            note.first().update(self._hidden_text())
+        else:
+            await self.mount(HiddenNote(self._hidden_text()), after=0)
+
+    async def replay(self, record: IterationRecord, live: bool, keep: int) -> None:
+        """Rebuild from the store, at most ``keep`` entries (the newest).
+
+        ``live`` leaves the last text block open for the deltas still to come.
+        """
+        widgets: list[Widget] = []
+        last_md: tuple[Markdown, str, int] | None = None
         entries = record.entries
         for i, entry in enumerate(entries):
             if isinstance(entry, TextBlock):
-                last = live and i == len(entries) - 1
-                text = entry.text
-                if entry.kind == "raw":
-                    text = _FENCE + text + ("" if last else "\n```")
-                md = Markdown(text, classes=f"agent-text -{entry.kind}")
-                await self.mount(md)
-                if last:
-                    self._md, self._kind = md, entry.kind
+                open_end = live and i == len(entries) - 1
+                chunks = _chunks(entry.text, "\n" if entry.kind == "raw" else "\n\n")
+                for n, chunk in enumerate(chunks):
+                    if entry.kind == "raw":
+                        last = open_end and n == len(chunks) - 1
+                        chunk = _FENCE + chunk + ("" if last else "\n```")
+                    classes = f"agent-text -{entry.kind}"
+                    md = Markdown(chunk, classes=classes, parser_factory=_parser)
+                    widgets.append(md)
+                    last_md = (md, entry.kind, len(chunk)) if open_end else None
             else:
-                await self.add_tool(entry.call, entry.result)
+                tool = ToolEntry(entry.call, entry.result)
+                self._tools[entry.call.call_id] = tool
+                widgets.append(tool)
+        if len(widgets) > keep:
+            self.hidden = len(widgets) - keep
+            widgets = [HiddenNote(self._hidden_text()), *widgets[-keep:]]
+        if widgets:
+            await self.mount_all(widgets)
+        if last_md is not None and last_md[0] in widgets:
+            self._md, self._kind, self._md_chars = last_md
+
+    def _hidden_text(self) -> str:
+        return f"… {self.hidden} earlier entries are not shown (the journal has them all)"
+
+
+def _chunks(text: str, brk: str) -> list[str]:
+    """``text`` cut at breaks into pieces of about CHUNK_CHARS."""
+    out: list[str] = []
+    start = 0
+    while len(text) - start > CHUNK_CHARS:
+        cut = text.find(brk, start + CHUNK_CHARS)
+        if cut < 0:
+            break
+        out.append(text[start : cut + len(brk)])
+        start = cut + len(brk)
+    out.append(text[start:])
+    return out

@@ -69,7 +69,7 @@ class StatePane(Pane):
             )
         else:
             decision = Content.from_markup("[b $primary]last[/] [$text-muted]no decision yet")
-        if s.status == "paused" and s.pause_reason:
+        if s.status == "paused" and s.pause_reason and (d is None or d.reason != s.pause_reason):
             decision = decision.append(
                 Content.from_markup("\n[b $paused]paused[/] $why", why=s.pause_reason)
             )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Sequence
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.widgets import Markdown, Static
+from textual.worker import Worker
 
 from tui.app.store import RunStore
-from tui.app.widgets.iteration_block import IterationBlock
+from tui.app.widgets.iteration_block import CHUNK_CHARS, IterationBlock
 from tui.app.widgets.pane import Pane
 from tui.events import (
     AgentFinished,
@@ -27,6 +30,14 @@ from tui.events import (
 # Iterations kept on screen while following the run; older ones are pruned
 # (the store still has them, the timeline brings them back).
 KEEP_BLOCKS = 3
+# Entries (text chunks, tool calls, notes) kept on screen in all; beyond
+# this the oldest go, so layout and restyling stay cheap in long iterations.
+KEEP_ENTRIES = 60
+# Text chunks (about CHUNK_CHARS each) kept on screen: a screenful or three.
+KEEP_TEXT_CHUNKS = 12
+# While text floods in, render at most this often (seconds), so a burst is
+# one layout pass rather than hundreds.
+FRAME_S = 0.05
 
 
 def coalesce(events: Sequence[Event]) -> Iterator[Event]:
@@ -73,18 +84,41 @@ class TranscriptPane(Pane):
         self.store = store
         self.shown: int | None = None  # None: following the live run
         self._blocks: dict[int, IterationBlock] = {}
+        self._queue: list[list[Event] | int | None] = []
+        self._renderer: Worker | None = None
 
     def compose(self) -> ComposeResult:
-        yield VerticalScroll(id="transcript-scroll")
+        with VerticalScroll(id="transcript-scroll"):
+            yield Static(id="transcript-waiting")
+
+    def show_waiting(self, text: str | None) -> None:
+        """The line shown before the first iteration starts (None hides it)."""
+        waiting = self.query_one("#transcript-waiting", Static)
+        waiting.display = text is not None
+        if text is not None:
+            waiting.update(text)
 
     @property
     def scroller(self) -> VerticalScroll:
         return self.query_one("#transcript-scroll", VerticalScroll)
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        # Follow the tail until the user scrolls up; scrolling back down resumes.
-        self.scroller.anchor()
+    def _follow(self) -> None:
+        """Anchor to the tail once the text overflows the pane.
+
+        Follows the tail until the user scrolls up; scrolling back down
+        resumes. Anchoring earlier would pin short content to the bottom
+        (Textual lets an anchored scroll go negative).
+        """
+        scroller = self.scroller
+        if scroller.is_anchored and scroller.max_scroll_y <= 0:
+            # Everything fits (the pane grew, e.g. maximised): top-align again.
+            scroller.anchor(False)
+            scroller.scroll_to(y=0, animate=False, immediate=True)
+        elif self.shown is None and not scroller.is_anchored and scroller.max_scroll_y > 0:
+            scroller.anchor()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._follow)
 
     async def _block(self, number: int) -> IterationBlock:
         block = self._blocks.get(number)
@@ -101,20 +135,78 @@ class TranscriptPane(Pane):
         for number in old:
             await self._blocks.pop(number).remove()
 
-    async def feed(self, events: Sequence[Event]) -> None:
-        """Render new events while following the live run."""
-        if self.shown is not None:
-            return
+    async def _cap_entries(self) -> None:
+        """Prune the oldest entries until both caps hold."""
+        numbers = sorted(self._blocks)
+        candidates = [(n, w) for n in numbers for w in self._blocks[n].prunable()]
+        entries = sum(len(self._blocks[n].entries()) for n in numbers)
+        texts = sum(isinstance(w, Markdown) for _, w in candidates)
+        doomed: dict[int, list] = {}
+        for n, widget in candidates:
+            if entries <= KEEP_ENTRIES and texts <= KEEP_TEXT_CHUNKS:
+                break
+            doomed.setdefault(n, []).append(widget)
+            entries -= 1
+            texts -= isinstance(widget, Markdown)
+        for n, widgets in doomed.items():
+            block = self._blocks[n]
+            if n != numbers[-1] and len(widgets) == len(block.entries()):
+                await self._blocks.pop(n).remove()
+            else:
+                await block.drop(widgets)
+
+    def feed(self, events: Sequence[Event]) -> None:
+        """Queue new events for rendering (while following the live run)."""
+        self._queue.append(list(events))
+        self._kick()
+
+    def show(self, number: int | None) -> None:
+        """Show iteration ``number`` alone, or go back to following the run (None)."""
+        self._queue.append(number)
+        self._kick()
+
+    def _kick(self) -> None:
+        if self._renderer is None or self._renderer.is_finished:
+            self._renderer = self.run_worker(self._render_queue(), group="transcript")
+
+    async def _render_queue(self) -> None:
+        """Render what is queued, in order, outside the pane's message queue.
+
+        Mounting and Markdown parsing happen here, in a worker, so a flood of
+        text never holds up key presses bubbling through the pane and screen.
+        """
+        while self._queue and self.is_attached:
+            item = self._queue.pop(0)
+            if isinstance(item, list):
+                # Join consecutive batches: one pass over a burst.
+                while self._queue and isinstance(self._queue[0], list):
+                    item += self._queue.pop(0)
+                if self.shown is None:
+                    await self._render_events(item)
+                    # Let the next frame's worth of events gather.
+                    await asyncio.sleep(FRAME_S)
+            else:
+                await self._show(item)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing waiting to be rendered."""
+        return not self._queue and (self._renderer is None or self._renderer.is_finished)
+
+    async def _render_events(self, events: list[Event]) -> None:
         for event in coalesce(events):
             if not self.is_attached:  # the app is closing
                 return
             await self._render_event(event)
+        await self._cap_entries()
+        self.call_after_refresh(self._follow)
 
     async def _render_event(self, e: Event) -> None:
         if isinstance(e, IterationStarted):
             await self._block(e.iteration)
         elif isinstance(e, AgentText):
-            await (await self._block(e.iteration)).add_text(e.kind, e.text)
+            block = await self._block(e.iteration)
+            await block.add_text(e.kind, e.text, keep_chars=KEEP_TEXT_CHUNKS * CHUNK_CHARS)
         elif isinstance(e, ToolCall):
             await (await self._block(e.iteration)).add_tool(e)
         elif isinstance(e, ToolResult):
@@ -137,13 +229,15 @@ class TranscriptPane(Pane):
         elif isinstance(e, HintAdded):
             await block.add_note(f"hint queued for the next prompt: {e.text}", "-human")
         elif isinstance(e, Paused):
-            await block.add_note(f"paused: {e.reason}", "-paused")
+            decision = self.store.last_decision
+            if decision is None or decision.reason != e.reason:  # else it was just said
+                await block.add_note(f"paused: {e.reason}", "-paused")
         else:
             await block.add_note(f"run finished ({e.outcome}): {e.reason}", "-finished")
 
-    async def show(self, number: int | None) -> None:
-        """Show iteration ``number`` alone, or go back to following the run."""
+    async def _show(self, number: int | None) -> None:
         self.shown = number
+        self.scroller.anchor(False)
         for block in self._blocks.values():
             await block.end_text()
         await self.scroller.remove_children()
@@ -156,12 +250,12 @@ class TranscriptPane(Pane):
         block = IterationBlock(target, record.prompt)
         self._blocks[target] = block
         await self.scroller.mount(block)
-        await block.replay(record, live=number is None)
+        await block.replay(record, live=number is None, keep=KEEP_ENTRIES)
         if record.agent is not None:
             await block.add_note(agent_note(record.agent), "-agent")
         if record.decision is not None:
             await block.add_note(decision_note(record.decision), f"-{record.decision.action}")
         if number is None:
-            self.scroller.anchor()
+            self.call_after_refresh(self._follow)
         else:
             self.scroller.scroll_home(animate=False)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from textual import on
 from textual.app import ComposeResult
 from textual.content import Content
+from textual.timer import Timer
 from textual.widgets import Log, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.app.messages import ValidatorChosen
 from tui.app.store import RunStore, ValidatorRun
 from tui.app.widgets.pane import Pane
 from tui.events import Event, ValidatorFinished, ValidatorOutput, ValidatorStarted
@@ -19,6 +20,9 @@ from tui.events import Event, ValidatorFinished, ValidatorOutput, ValidatorStart
 LOG_LINES = 5_000
 # Failing test ids listed under the rows.
 SHOWN_IDS = 6
+# A flood of output is written to the log at most this often (seconds);
+# only its last LOG_LINES lines would survive anyway.
+FLUSH_S = 0.1
 
 
 def tail_lines(text: str, lines: int) -> str:
@@ -54,7 +58,11 @@ def row_text(run: ValidatorRun | None, name: str) -> Content:
         return Content.from_markup("[$running]▶[/] $name  [$text-muted]running…", name=name)
     r = run.result
     glyph = "[$passed]✓[/]" if r.passed else "[$failed]✗[/]"
-    detail = r.counts or (r.reason if not r.passed else "")
+    if r.tests_passed is not None:
+        total = r.tests_passed + (r.tests_failed or 0) + (r.tests_errors or 0)
+        detail = f"{r.tests_passed}/{total} passed"
+    else:
+        detail = r.reason if not r.passed else ""
     if r.timed_out:
         detail = r.reason or "timed out"
     optional = "" if r.required else " [$text-muted](optional)[/]"
@@ -76,6 +84,9 @@ class ValidatorsPane(Pane):
         self.pinned: int | None = None  # None: follow the newest validated iteration
         self.iteration: int | None = None
         self.chosen: str | None = None
+        self._pending: list[str] = []
+        self._flushed_at = 0.0
+        self._flush_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield OptionList(id="validator-rows")
@@ -139,9 +150,34 @@ class ValidatorsPane(Pane):
         changes.update(Content("\n").join(lines))
         changes.display = bool(lines)
 
+    def _clear_log(self) -> None:
+        self._pending.clear()
+        self.output_log.clear()
+
+    def _write_log(self, text: str) -> None:
+        """Write now, or gather until FLUSH_S has passed since the last write."""
+        self._pending.append(text)
+        wait = self._flushed_at + FLUSH_S - time.monotonic()
+        if wait <= 0:
+            self._flush()
+        elif self._flush_timer is None:
+            self._flush_timer = self.set_timer(wait, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_timer = None
+        self._flushed_at = time.monotonic()
+        if not self._pending:
+            return
+        text = "".join(self._pending)
+        self._pending.clear()
+        tail = tail_lines(text, LOG_LINES)
+        if len(tail) < len(text):
+            self.output_log.clear()  # everything on screen would be pushed out
+        self.output_log.write(tail)
+
     def _reload_log(self) -> None:
+        self._clear_log()
         log = self.output_log
-        log.clear()
         run = self._run(self.chosen) if self.chosen else None
         if run is not None:
             log.write(tail_lines(run.output, LOG_LINES))
@@ -164,7 +200,7 @@ class ValidatorsPane(Pane):
                 if e.iteration != self.iteration or e.name == self.chosen:
                     # A new iteration, or a re-run replacing the earlier output.
                     self.iteration = e.iteration
-                    self.output_log.clear()
+                    self._clear_log()
                     out = []
                 # Rows first, so the output filter below knows the chosen one.
                 self.refresh_rows()
@@ -176,7 +212,7 @@ class ValidatorsPane(Pane):
         if finished:
             self.refresh_rows()
         if out:
-            self.output_log.write(tail_lines("".join(out), LOG_LINES))
+            self._write_log("".join(out))
 
     @on(OptionList.OptionHighlighted, "#validator-rows")
     def _chosen(self, event: OptionList.OptionHighlighted) -> None:
@@ -185,4 +221,3 @@ class ValidatorsPane(Pane):
             self.chosen = name
             self._show_changes()
             self._reload_log()
-            self.post_message(ValidatorChosen(name))

@@ -1,0 +1,320 @@
+"""The console's own behaviour: panes, timeline, help, keymap, themes, notifications."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.command import CommandPalette
+from textual.widgets import DataTable, Log, Markdown, OptionList
+
+from tests.app import sample_events as sample
+from tests.app.helpers import wait_for
+from tui.app.app import ConsoleApp
+from tui.app.config import load_config
+from tui.app.screens.help import HelpScreen
+from tui.app.widgets.iteration_block import IterationBlock
+from tui.app.widgets.timeline import Timeline
+from tui.app.widgets.transcript import TranscriptPane
+from tui.app.widgets.validators import ValidatorsPane
+from tui.events import (
+    AgentText,
+    Notice,
+    Paused,
+    RunFinished,
+    ValidatorOutput,
+    ValidatorStarted,
+)
+
+SIZE = (100, 30)
+
+
+def transcript_text(app: ConsoleApp) -> str:
+    pane = app.main.query_one(TranscriptPane)
+    return "\n".join(md.source for md in pane.query(Markdown))
+
+
+def notifications(app: ConsoleApp) -> list[str]:
+    return [f"{n.title}: {n.message}" for n in app._notifications]
+
+
+async def test_timeline_shows_an_earlier_iteration_then_follows_live_again(make_runner) -> None:
+    runner = make_runner()
+    app = ConsoleApp(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: runner.status == "finished", "the run to finish", 30)
+        await pilot.pause()
+        pane = app.main.query_one(TranscriptPane)
+        assert "Reordered the checks" in transcript_text(app)
+        await pilot.press("t", "left")
+        await pilot.pause()
+        assert app.main.query_one(Timeline).selected == 1
+        assert [b.number for b in pane.query(IterationBlock)] == [1]
+        text = transcript_text(app)
+        assert "I'll start by reading fizzbuzz.py" in text
+        assert "Reordered the checks" not in text
+        validators = app.main.query_one(ValidatorsPane)
+        assert validators.iteration == 1
+        log = "\n".join(str(line) for line in app.main.query_one(Log).lines)
+        assert "FAILED" in log or "FAIL:" in log
+        assert "failing:" in str(app.main.query_one("#validator-changes").render())
+        await pilot.press("end")
+        await pilot.pause()
+        assert app.main.query_one(Timeline).selected is None
+        assert [b.number for b in pane.query(IterationBlock)] == [2]
+        assert "Reordered the checks" in transcript_text(app)
+        assert validators.iteration == 2
+
+
+async def test_timeline_click_and_glyphs() -> None:
+    app = ConsoleApp(events=sample.over_budget())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        timeline = app.main.query_one(Timeline)
+        assert str(timeline.render()).split() == ["✗1", "✗2", "✗3"]
+        await pilot.click(Timeline, offset=(2, 0))  # on "✗1"
+        await pilot.pause()
+        assert timeline.selected == 1
+        assert app.main.query_one(ValidatorsPane).iteration == 1
+
+
+async def test_validator_rows_choose_the_output_shown() -> None:
+    app = ConsoleApp(events=sample.succeeded())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        rows = app.main.query_one("#validator-rows", OptionList)
+        assert rows.option_count == 2
+        log = app.main.query_one(Log)
+        assert any("6 passed" in str(line) for line in log.lines)
+        rows.focus()
+        await pilot.press("down")
+        await pilot.pause()
+        assert app.main.query_one(ValidatorsPane).chosen == "lint"
+        assert [str(line) for line in log.lines][:1] == ["All checks passed!"]
+
+
+async def test_a_pane_can_be_maximised_and_restored() -> None:
+    app = ConsoleApp(events=sample.running())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.main.query_one("#validator-rows").focus()
+        await pilot.press("m")
+        assert app.main.maximized is app.main.query_one(ValidatorsPane)
+        assert app.main.query_one(ValidatorsPane).region.height == 24 - 1
+        await pilot.press("m")
+        assert app.main.maximized is None
+        await pilot.press("tab")  # focus moves on; m maximises that pane instead
+        await pilot.press("m")
+        assert app.main.maximized is not None
+
+
+async def test_help_lists_every_control_with_the_users_keys(config_home: Path) -> None:
+    config_home.mkdir()
+    (config_home / "config.toml").write_text('[keymap]\nstep = "n"\n')
+    app = ConsoleApp(events=sample.running())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one(DataTable)
+        rows = {table.get_row_at(i)[1]: table.get_row_at(i)[0] for i in range(table.row_count)}
+        for binding_id in ("pause", "resume", "step", "goal", "hint", "revalidate", "stop"):
+            assert binding_id in rows
+        assert rows["step"] == "n" and rows["goal"] == "g"
+        await pilot.press("escape")
+        assert app.screen is app.main
+
+
+async def test_keymap_remaps_a_control(make_runner, config_home: Path) -> None:
+    config_home.mkdir()
+    (config_home / "config.toml").write_text('[keymap]\nstep = "n"\nbogus = "z"\n')
+    runner = make_runner(start_paused=True)
+    app = ConsoleApp(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: runner.status == "paused", "the initial pause")
+        await pilot.press("s")  # no longer bound
+        await pilot.pause(0.3)
+        assert runner.iteration == 0
+        await pilot.press("n")
+        await wait_for(pilot, lambda: runner.iteration == 1 and runner.status == "paused", "step")
+        assert any("unknown binding id bogus" in n for n in notifications(app))
+
+
+async def test_controls_are_in_the_command_palette(make_runner) -> None:
+    runner = make_runner(start_paused=True)
+    app = ConsoleApp(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: runner.status == "paused", "the initial pause")
+        titles = [c.title for c in app.get_system_commands(app.main)]
+        assert "Run one iteration, then pause" in titles
+        assert "Edit the goal" in titles and "Resume the run" in titles
+        assert "Pause after the current step" not in titles  # already paused
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"run one iteration")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: runner.iteration == 1 and runner.status == "paused", "step")
+
+
+async def test_theme_from_the_palette_is_remembered(config_home: Path) -> None:
+    app = ConsoleApp(events=sample.succeeded())
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.theme == "dark"
+        app.action_change_theme()
+        await pilot.pause()
+        await pilot.press(*"high-contrast")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.theme == "high-contrast"
+    assert load_config()[0].theme == "high-contrast"
+    again = ConsoleApp(events=sample.succeeded())
+    async with again.run_test(size=SIZE):
+        assert again.theme == "high-contrast"
+    # --theme wins over the remembered one for this run only.
+    chosen = ConsoleApp(events=sample.succeeded(), theme="light")
+    async with chosen.run_test(size=SIZE):
+        assert chosen.theme == "light"
+    assert load_config()[0].theme == "high-contrast"
+
+
+async def test_a_bad_theme_file_gives_one_notification_and_a_fallback(config_home: Path) -> None:
+    (config_home / "themes").mkdir(parents=True)
+    (config_home / "themes" / "neon.toml").write_text('name = "neon"\nprimary = "glow"\n')
+    (config_home / "config.toml").write_text('theme = "neon"\n')
+    app = ConsoleApp(events=sample.succeeded())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.theme == "dark"
+        shown = notifications(app)
+        assert len(shown) == 2  # the settings problem, then the run's outcome
+        assert "neon.toml" in shown[0] and "'neon' is not available" in shown[0]
+
+
+async def test_status_colours_come_from_the_theme() -> None:
+    app = ConsoleApp(events=sample.succeeded(), theme="colorblind")
+    async with app.run_test(size=SIZE):
+        assert app.theme_variables["passed"] == "#56b4e9"
+        assert app.theme_variables["failed"] == "#e69f00"
+    builtin = ConsoleApp(events=sample.succeeded(), theme="nord")
+    async with builtin.run_test(size=SIZE):
+        assert builtin.theme_variables["passed"]  # defaults fill in for Textual's themes
+
+
+async def test_notifications_for_decisions_and_pauses() -> None:
+    app = ConsoleApp(events=sample.paused())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        shown = notifications(app)
+        assert any(s.startswith("Signal: same_failure") for s in shown)
+        assert any(s.startswith("Paused for a human: thrash") for s in shown)
+    done = ConsoleApp(events=sample.over_budget())
+    async with done.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert notifications(done) == ["Budget exhausted: cost $0.21 reached the limit of $0.20"]
+
+
+async def test_replay_without_controls_hides_them() -> None:
+    app = ConsoleApp(events=sample.running())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        ids = {b.binding.id for b in app.main.active_bindings.values()}
+        assert "step" not in ids and "quit" in ids
+        await pilot.press("q")
+    assert app.return_value == 130  # no outcome yet: the run was interrupted
+
+
+async def test_transcript_follows_the_tail_unless_the_user_scrolls_up() -> None:
+    events = sample.running()
+    app = ConsoleApp(events=events[:-3])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        scroller = app.main.query_one("#transcript-scroll")
+
+        def more(n: int) -> None:
+            app.main.feed.extend(
+                AgentText(text=f"\n\nparagraph {i}", iteration=2, run_id=sample.RUN_ID)
+                for i in range(n)
+            )
+
+        more(30)
+        await pilot.pause(0.2)
+        assert scroller.max_scroll_y > 0
+        assert scroller.scroll_y == scroller.max_scroll_y
+        scroller.scroll_home(animate=False)
+        await pilot.pause()
+        more(5)
+        await pilot.pause(0.2)
+        assert scroller.scroll_y == 0  # the user is reading; leave them there
+        scroller.scroll_end(animate=False)
+        await pilot.pause()
+        more(5)
+        await pilot.pause(0.2)
+        assert scroller.scroll_y == scroller.max_scroll_y
+        assert "paragraph 4" in transcript_text(app)
+
+
+async def test_before_the_first_iteration_the_panes_say_what_they_wait_for() -> None:
+    app = ConsoleApp(events=sample.running()[:1] + [Paused(reason="started paused")])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        waiting = str(app.main.query_one("#transcript-waiting").render())
+        assert waiting.startswith("Paused before iteration 1")
+        rows = app.main.query_one("#validator-rows", OptionList)
+        assert [str(rows.get_option_at_index(i).prompt) for i in range(2)] == [
+            "· tests  waiting",
+            "· lint  waiting",
+        ]
+        assert notifications(app) == []  # --paused is the human's own choice
+
+
+async def test_an_agent_error_is_one_notification_not_a_traceback() -> None:
+    events = sample.running()[:-4]
+    message = "the API rejected the key (401): check ANTHROPIC_API_KEY"
+    events += [
+        Notice(level="error", message=message, iteration=2),
+        RunFinished(outcome="error", reason=message, exit_code=1, iteration=2),
+    ]
+    app = ConsoleApp(events=events)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert notifications(app) == [f": {message}"]
+        assert app.main.store.finished is not None
+        await pilot.press("q")
+    assert app.return_value == 1
+
+
+async def test_a_flood_of_text_keeps_the_screen_small_and_the_store_whole() -> None:
+    from tui.app.widgets.hidden_note import HiddenNote
+    from tui.app.widgets.transcript import KEEP_TEXT_CHUNKS
+
+    app = ConsoleApp(events=sample.running()[:-3])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        paragraphs = [f"paragraph {i} " + "word " * 60 + "\n\n" for i in range(600)]
+        app.main.feed.extend(
+            AgentText(text=p, iteration=2, run_id=sample.RUN_ID) for p in paragraphs
+        )
+        pane = app.main.query_one(TranscriptPane)
+        await wait_for(pilot, lambda: pane.idle and "paragraph 599" in transcript_text(app), "text")
+        assert len(pane.query(Markdown)) <= KEEP_TEXT_CHUNKS + 1
+        assert "earlier entries are not shown" in str(pane.query_one(HiddenNote).render())
+        block = app.main.store.record(2).entries[0]
+        assert block.text.count("paragraph ") == 600  # nothing lost
+        assert "paragraph 0 " in block.text
+
+
+async def test_a_flood_of_validator_output_keeps_the_tail() -> None:
+    from tui.app.widgets.validators import LOG_LINES
+
+    app = ConsoleApp(events=sample.running())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        feed = app.main.feed
+        feed(ValidatorStarted(name="tests", command="pytest", iteration=2))
+        for base in range(0, 20_000, 500):
+            text = "".join(f"line {n}\n" for n in range(base, base + 500))
+            feed(ValidatorOutput(name="tests", text=text, iteration=2))
+        log = app.main.query_one(Log)
+        await wait_for(pilot, lambda: any("line 19999" in str(x) for x in log.lines[-3:]), "tail")
+        assert log.line_count <= LOG_LINES + 1
+        assert app.main.store.record(2).validators["tests"].output.count("\n") == 20_000

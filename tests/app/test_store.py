@@ -1,0 +1,122 @@
+"""The RunStore: the console's picture of a run, derived from events only."""
+
+from __future__ import annotations
+
+from tests.app import sample_events as sample
+from tui.app.store import RunStore, TextBlock, ToolBlock
+from tui.events import (
+    AgentText,
+    ControlApplied,
+    Paused,
+    Resumed,
+    ValidatorOutput,
+    ValidatorStarted,
+)
+
+
+def fed(events) -> RunStore:
+    store = RunStore()
+    for e in events:
+        store.apply(e)
+    return store
+
+
+def test_transcript_joins_deltas_and_pairs_tool_calls_with_results() -> None:
+    store = fed(sample.succeeded())
+    entries = store.record(1).entries
+    kinds = [type(e).__name__ for e in entries]
+    assert kinds == ["TextBlock", "ToolBlock", "ToolBlock", "TextBlock"]
+    assert isinstance(entries[0], TextBlock)
+    assert entries[0].text == "I'll read **fizzbuzz.py** and the tests first."
+    bash = entries[2]
+    assert isinstance(bash, ToolBlock) and bash.result is not None
+    assert bash.result.exit_code == 1
+
+
+def test_consecutive_deltas_of_one_kind_make_one_block() -> None:
+    store = fed(sample.running())
+    block = store.record(2).entries[0]
+    assert isinstance(block, TextBlock)
+    assert block.text.endswith("must come first. I'll reorder the checks.")
+    store.apply(AgentText(text="hmm", kind="thinking", iteration=2))
+    store.apply(AgentText(text=" more", kind="thinking", iteration=2))
+    assert [b.text for b in store.record(2).entries if isinstance(b, TextBlock)][-1] == "hmm more"
+
+
+def test_status_follows_the_run() -> None:
+    events = sample.running()
+    store = fed(events[:1])
+    assert store.status == "running" and store.current == 0
+    store = fed(events)
+    assert store.status == "running" and store.current == 2
+    assert store.iteration_status(1) == "failed"
+    assert store.iteration_status(2) == "running"
+    store.apply(ControlApplied(control="pause", iteration=2))
+    assert store.status == "pausing"
+    store.apply(Paused(reason="paused by the human", iteration=2))
+    assert store.status == "paused" and store.paused_by_human
+    assert store.iteration_status(2) == "paused"
+    store.apply(Resumed(iteration=2))
+    assert store.status == "running"
+
+
+def test_an_engine_pause_is_not_a_human_one() -> None:
+    store = fed(sample.paused())
+    assert store.status == "paused"
+    assert not store.paused_by_human
+    assert store.pause_reason == "thrash: the same 3 tests failed twice in a row"
+    assert store.iteration_status(2) == "signal"
+
+
+def test_hints_queue_until_the_next_prompt_uses_them() -> None:
+    store = fed(sample.paused())
+    assert store.hints == ["Check n % 15 before n % 3."]
+    store.apply(sample.IterationStarted(goal="g", prompt="p", iteration=3))
+    assert store.hints == []
+
+
+def test_notes_come_from_the_prompt() -> None:
+    store = fed(sample.running())
+    assert store.notes == ""
+    store = fed(sample.paused())
+    assert store.notes == "Check 15 before 3 and 5."
+
+
+def test_finished_run() -> None:
+    store = fed(sample.succeeded())
+    assert store.status == "finished"
+    assert store.finished is not None and store.finished.outcome == "goal_met"
+    assert [store.iteration_status(n) for n in store.numbers()] == ["failed", "passed"]
+    assert store.passing_history() == [(1, 3, 6), (2, 6, 6)]
+    assert store.budget.iterations == 2
+
+
+def test_comparison_with_the_previous_iteration() -> None:
+    store = fed(sample.over_budget())
+    cmp = store.compare(2, "tests")
+    assert cmp.newly_failing == []
+    assert cmp.newly_passing == [sample.IDS[2]]
+    lint = store.compare(2, "lint")
+    assert lint.validator_changed == "now failing"
+    assert store.compare(3, "lint").validator_changed == "now passing"
+    assert store.compare(1, "tests").newly_passing == []  # nothing before iteration 1
+
+
+def test_revalidation_replaces_the_earlier_output() -> None:
+    store = fed(sample.succeeded())
+    assert "6 passed" in store.record(2).validators["tests"].output
+    store.apply(ValidatorStarted(name="tests", command="pytest", iteration=2))
+    run = store.record(2).validators["tests"]
+    assert run.running and run.output == ""
+    store.apply(ValidatorOutput(name="tests", text="again\n", iteration=2))
+    assert run.output == "again\n"
+
+
+def test_summary_version_ignores_streamed_text() -> None:
+    store = fed(sample.running())
+    version = store.version
+    store.apply(AgentText(text="more", iteration=2))
+    store.apply(ValidatorOutput(name="tests", text="x", iteration=2))
+    assert store.version == version
+    store.apply(Paused(reason="r", iteration=2))
+    assert store.version == version + 1

@@ -1,0 +1,59 @@
+"""Which events become notifications, and how loud.
+
+Pure: the screen turns each :class:`Notification` into ``App.notify``.
+Decisions that end or pause the run, thrash signals, the engine's notices
+and spec reloads are worth a toast; everything else shows in the panes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tui.app.store import RunStore
+from tui.events import Event, Notice, Paused, RunFinished, SignalRaised, SpecReloaded
+
+_FINISHED = {
+    "goal_met": ("Goal met", "information"),
+    "budget": ("Budget exhausted", "warning"),
+    "stopped": ("Run stopped", "warning"),
+    "paused": ("Paused for a human", "warning"),
+    "interrupted": ("Run interrupted", "warning"),
+    "error": ("Run failed", "error"),
+}
+# Notice level -> (severity, seconds shown); errors stay until read.
+_NOTICE = {"info": ("information", 6.0), "warning": ("warning", 10.0), "error": ("error", 30.0)}
+
+
+@dataclass(frozen=True)
+class Notification:
+    message: str
+    title: str = ""
+    severity: str = "information"
+    timeout: float = 8.0
+
+
+class Notifier:
+    """Remembers what was said, so an error is not announced twice."""
+
+    def __init__(self) -> None:
+        self._said: set[str] = set()
+
+    def for_event(self, event: Event, store: RunStore) -> Notification | None:
+        """The notification for ``event`` (after the store has applied it), if any."""
+        if isinstance(event, RunFinished):
+            if event.reason in self._said:
+                return None  # an error notice already said it
+            title, severity = _FINISHED[event.outcome]
+            return Notification(event.reason, title, severity, 12)
+        if isinstance(event, Paused) and not store.paused_by_human:
+            return Notification(event.reason, "Paused for a human", "warning", 12)
+        if isinstance(event, SpecReloaded):
+            changed = ", ".join(event.changed) or "the spec"
+            return Notification(f"{changed}: applies from the next iteration", "loop.toml edited")
+        if isinstance(event, SignalRaised):
+            return Notification(event.explanation, f"Signal: {event.kind}", "warning", 10)
+        if isinstance(event, Notice):
+            self._said.add(event.message)
+            severity, timeout = _NOTICE[event.level]
+            return Notification(event.message, "", severity, timeout)
+        return None
