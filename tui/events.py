@@ -117,6 +117,7 @@ class IterationStarted(_Event):
     goal: str
     prompt: str
     system: str = ""
+    notes: str = ""  # the agent's memory notes as they went into the prompt
 
 
 class AgentText(_Event):
@@ -298,6 +299,9 @@ class HintAdded(_Event):
 class Paused(_Event):
     type: Literal["paused"] = "paused"
     reason: str
+    # True when a human asked for it (pause, step, --paused); False when the
+    # engine stopped to ask for a human (thrash, refusal, an API that stayed down).
+    by_human: bool = False
 
 
 class Resumed(_Event):

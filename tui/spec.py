@@ -69,15 +69,30 @@ class BudgetSpec(_Strict):
     max_wall_s: PositiveFloat | None = None
 
 
+SignalKind = Literal[
+    "same_failure", "oscillation", "edit_undone", "no_progress", "repeated_actions", "false_done"
+]
+AtLeastTwo = Annotated[int, Field(ge=2)]
+
+
 class ThrashSpec(_Strict):
-    """What to do when the loop shows signs of not converging."""
+    """What to do when the loop shows signs of not converging.
+
+    ``action`` applies to every signal; ``actions`` overrides it per kind,
+    e.g. ``actions = { no_progress = "hint" }``.
+    """
 
     action: ThrashAction = "pause"
-    same_failure: PositiveInt = 3
-    repeated_actions: PositiveInt = 3
+    actions: dict[SignalKind, ThrashAction] = {}
+    same_failure: AtLeastTwo = 3
+    repeated_actions: AtLeastTwo = 3
     no_progress: PositiveInt = 4
     false_done: PositiveInt = 2
     oscillation: bool = True
+    edit_undone: bool = True
+
+    def action_for(self, kind: str) -> ThrashAction:
+        return self.actions.get(kind, self.action)  # type: ignore[call-overload]
 
 
 class MemorySpec(_Strict):

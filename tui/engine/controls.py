@@ -43,6 +43,7 @@ class Controls:
         self.publish(ControlApplied(control="pause"))
         self._pause_requested = True
         self._pause_reason = "paused by the human"
+        self._paused_by_human = True
         if self.status in ("running", "validating"):
             self.status = "pausing"
 

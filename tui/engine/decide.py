@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from tui.agents.base import AgentResult
 from tui.engine.budget import Budget
 from tui.events import Action, Outcome, SignalRaised, ValidatorResult
+from tui.spec import ThrashSpec
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,7 @@ class Verdict:
     action: Action
     reason: str
     outcome: Outcome | None = None
+    by_human: bool = False  # a pause the human asked for (step, pause), not an escalation
 
 
 def summarize_checks(results: list[ValidatorResult]) -> tuple[int, int]:
@@ -50,6 +52,21 @@ def goal_met(result: AgentResult, results: list[ValidatorResult]) -> tuple[bool,
     return False, f"{len(failing)} of {len(required)} required validators failing ({detail})"
 
 
+_STRENGTH = {"ignore": 0, "hint": 1, "pause": 2, "stop": 3}
+
+
+def strongest_policy(
+    signals: list[SignalRaised], thrash: ThrashSpec
+) -> tuple[str, SignalRaised | None]:
+    """The strongest action the spec asks for among ``signals``, and its signal."""
+    best: tuple[str, SignalRaised | None] = ("ignore", None)
+    for signal in signals:
+        action = thrash.action_for(signal.kind)
+        if best[1] is None or _STRENGTH[action] > _STRENGTH[best[0]]:
+            best = (action, signal)
+    return best
+
+
 def decide(
     result: AgentResult,
     results: list[ValidatorResult],
@@ -60,7 +77,7 @@ def decide(
     stepping: bool,
     pause_requested: bool,
     signals: list[SignalRaised] = (),  # type: ignore[assignment]
-    thrash_action: str = "pause",
+    thrash: ThrashSpec | None = None,
 ) -> Verdict:
     """What to do after an iteration, in order of precedence.
 
@@ -85,8 +102,8 @@ def decide(
         return Verdict(
             "stop", f"the next model request could break a budget limit ({spent})", "budget"
         )
-    if signals and thrash_action != "ignore":
-        first = signals[0]
+    thrash_action, first = strongest_policy(signals, thrash or ThrashSpec())
+    if first is not None and thrash_action != "ignore":
         more = f" (and {len(signals) - 1} more signal(s))" if len(signals) > 1 else ""
         reason = f"thrash, {first.kind.replace('_', ' ')}: {first.explanation}{more}"
         if thrash_action == "pause":
@@ -97,7 +114,7 @@ def decide(
     if result.pause_reason:
         return Verdict("pause", result.pause_reason)
     if stepping:
-        return Verdict("pause", f"stepped one iteration; {why}")
+        return Verdict("pause", f"stepped one iteration; {why}", by_human=True)
     if pause_requested:
-        return Verdict("pause", f"paused by the human; {why}")
+        return Verdict("pause", f"paused by the human; {why}", by_human=True)
     return Verdict("continue", why)

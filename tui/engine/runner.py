@@ -104,6 +104,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self._subscribers.append(self._journal)
         self._pause_requested = start_paused
         self._pause_reason = "started paused" if start_paused else "paused by the human"
+        self._paused_by_human = True
         self._stepping = step
         self._stop_requested = False
         self._stop_now = False
@@ -266,6 +267,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             if verdict.action == "pause":
                 self._pause_requested = True
                 self._pause_reason = verdict.reason
+                self._paused_by_human = verdict.by_human
 
     def _stopped_outcome(self) -> tuple[Outcome, str]:
         if self._interrupted:
@@ -275,7 +277,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
     async def _wait_while_paused(self) -> None:
         self.status = "paused"
         self.budget.stop_clock()
-        self.publish(Paused(reason=self._pause_reason))
+        self.publish(Paused(reason=self._pause_reason, by_human=self._paused_by_human))
         self._journal.sync()
         while self._pause_requested and not self._stop_requested:
             self._wake.clear()
@@ -291,9 +293,12 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             self._apply_pending_spec()
             self.iteration += 1
             self._calls = []
-            prompt = self._next_prompt()
+            notes = read_notes(self.run_dir.memories, self.spec.memory.max_note_chars)
+            prompt = self._next_prompt(notes)
             system = system_prompt(self.spec)
-            self.publish(IterationStarted(goal=self.goal, prompt=prompt, system=system))
+            self.publish(
+                IterationStarted(goal=self.goal, prompt=prompt, system=system, notes=notes)
+            )
             result = await self._agent_part(prompt, system)
             self.budget.iterations += 1
             self.publish(
@@ -340,7 +345,6 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         for signal in signals:
             self.publish(signal)
             self.signals.append(signal)
-        action = self.spec.thrash.action
         verdict = decide(
             result,
             self.last_results,
@@ -350,11 +354,12 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             stepping=self._stepping,
             pause_requested=self._pause_requested,
             signals=signals,
-            thrash_action=action,
+            thrash=self.spec.thrash,
         )
-        if signals and action == "hint" and verdict.action == "continue":
+        if verdict.action == "continue":
             for signal in signals:
-                self.hints.append(corrective_hint(signal))
+                if self.spec.thrash.action_for(signal.kind) == "hint":
+                    self.hints.append(corrective_hint(signal))
         info = await asyncio.to_thread(
             self.checkpoints.commit, self.iteration, "agent", verdict.action
         )
@@ -416,7 +421,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self.publish(BudgetUpdated(budget=self.budget.state()))
         return cost
 
-    def _next_prompt(self) -> str:
+    def _next_prompt(self, notes: str) -> str:
         hints, self.hints = self.hints, []
         changes, self.human_changes = self.human_changes, []
         instruction, self.instruction = self.instruction, None
@@ -428,7 +433,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             summaries=self.summaries[-mem.summaries :] if mem.summaries else [],
             failures=failures,
             hints=hints,
-            notes=read_notes(self.run_dir.memories, mem.max_note_chars),
+            notes=notes,
             human_changes=changes,
             instruction=instruction,
         )

@@ -133,7 +133,15 @@ def _write_info(gitdir: Path, workspace: Path, run_dir: Path) -> None:
     (info / "attributes").write_text(_ATTRIBUTES)
     exclude = info / "exclude"
     # .loopconsole-restore-*: temporary files of a restore that was killed.
-    lines = [_EXCLUDE_HEAD, ".loopconsole/\n", ".loopconsole-restore-*\n"]
+    # Bytecode records its source's timestamp: left in, going back to the
+    # same code would give a different tree and hide an oscillation.
+    lines = [
+        _EXCLUDE_HEAD,
+        ".loopconsole/\n",
+        ".loopconsole-restore-*\n",
+        "__pycache__/\n",
+        "*.py[co]\n",
+    ]
     if run_dir != workspace and run_dir.is_relative_to(workspace):
         lines.append(_pattern(run_dir.relative_to(workspace).as_posix()))
     lines += [_NESTED_MARK, *_read_nested(exclude)]

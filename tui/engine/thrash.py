@@ -151,9 +151,11 @@ class ThrashDetector:
         self._history.append(state)
         history, spec = self._history, self.spec
         found = [checks.same_failure(history, spec.same_failure)]
-        if spec.oscillation:
-            # Going back to an earlier tree also undoes edits: say it once.
-            found.append(checks.oscillation(history) or checks.edit_undone(history))
+        # Going back to an earlier tree also undoes edits: say it once.
+        oscillation = checks.oscillation(history) if spec.oscillation else None
+        if oscillation is None and spec.edit_undone:
+            oscillation = checks.edit_undone(history)
+        found.append(oscillation)
         self._progress(state)
         found.append(
             checks.unchanged(history, spec.no_progress)
