@@ -114,7 +114,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    raise UsageError("replay is not available in this version yet; read the run's journal.jsonl")
+    from tui.app import run_replay
+
+    return run_replay(args.run_dir, theme=args.theme)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
