@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.agents import tools as tools_module
+from tui.agents import text_editor as editor_module
 from tui.agents.tools import EDITOR_TOOL, PathEscape, Toolbox, ToolOutcome, confine
 
 
@@ -188,7 +188,7 @@ async def test_writes_are_atomic_and_keep_the_mode(
     def broken_replace(src: str, dst: object) -> None:
         raise OSError(28, "No space left on device", str(dst))
 
-    monkeypatch.setattr(tools_module.os, "replace", broken_replace)
+    monkeypatch.setattr(editor_module.os, "replace", broken_replace)
     failed = await edit(box, command="create", path="run.sh", file_text="half")
     assert failed.is_error
     assert "No space left on device" in failed.output

@@ -1,4 +1,4 @@
-"""What every output adapter shares: the base class, Spend and small parsers.
+"""What every output adapter shares: the base classes, Spend and small parsers.
 
 See :mod:`tui.agents.adapters` for the formats and how they are chosen.
 """
@@ -108,3 +108,23 @@ class OutputAdapter:
 
     def finish(self) -> list[Item]:
         return []
+
+
+class JsonLinesAdapter(OutputAdapter):
+    """Base for CLIs that print one JSON object per line, tagged by ``type``.
+
+    Blank lines are skipped and a line that is not such an object is shown
+    raw; subclasses handle the objects in :meth:`on_object`.
+    """
+
+    def feed(self, line: str) -> list[Item]:
+        if not line.strip():
+            return []
+        data = parse_object(line)
+        if data is None:
+            return [raw(line)]
+        return self.on_object(data, line)
+
+    def on_object(self, data: dict[str, Any], line: str) -> list[Item]:
+        """What one object (``data``, read from ``line``) becomes."""
+        raise NotImplementedError

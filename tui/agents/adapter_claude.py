@@ -21,12 +21,11 @@ from typing import Any
 from tui.agents.adapter_base import (
     TOOL_OUTPUT_CHARS,
     Item,
-    OutputAdapter,
+    JsonLinesAdapter,
     Spend,
     as_cost,
     as_int,
     clip,
-    parse_object,
     raw,
 )
 from tui.events import AgentText, Notice, ToolCall, ToolResult, Usage
@@ -86,7 +85,7 @@ def tool_output(content: Any) -> str:
     return "\n".join(parts)
 
 
-class ClaudeStreamAdapter(OutputAdapter):
+class ClaudeStreamAdapter(JsonLinesAdapter):
     """Claude Code stream-json lines to transcript, tool events and spend."""
 
     format = "claude-stream-json"
@@ -101,12 +100,7 @@ class ClaudeStreamAdapter(OutputAdapter):
         self._message_usage: dict[str, Usage] = {}
         self._charged = False
 
-    def feed(self, line: str) -> list[Item]:
-        if not line.strip():
-            return []
-        data = parse_object(line)
-        if data is None:
-            return [raw(line)]
+    def on_object(self, data: dict[str, Any], line: str) -> list[Item]:
         handler = {
             "system": self._system,
             "assistant": self._assistant,

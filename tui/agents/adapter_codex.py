@@ -22,11 +22,10 @@ from typing import Any
 from tui.agents.adapter_base import (
     TOOL_OUTPUT_CHARS,
     Item,
-    OutputAdapter,
+    JsonLinesAdapter,
     Spend,
     as_int,
     clip,
-    parse_object,
     raw,
 )
 from tui.events import AgentText, Notice, ToolCall, ToolResult, Usage
@@ -95,7 +94,7 @@ def _tool_result(item: dict[str, Any]) -> tuple[str, bool, int | None]:
     return "", status in _FAILED, None
 
 
-class CodexJsonAdapter(OutputAdapter):
+class CodexJsonAdapter(JsonLinesAdapter):
     """``codex exec --json`` events to transcript, tool events and spend."""
 
     format = "codex-json"
@@ -104,12 +103,7 @@ class CodexJsonAdapter(OutputAdapter):
         super().__init__()
         self._open_tools: set[str] = set()
 
-    def feed(self, line: str) -> list[Item]:
-        if not line.strip():
-            return []
-        data = parse_object(line)
-        if data is None:
-            return [raw(line)]
+    def on_object(self, data: dict[str, Any], line: str) -> list[Item]:
         kind = data["type"]
         if kind in ("thread.started", "turn.started", "item.updated", "item.plan.delta"):
             # Bookkeeping or progress whose outcome arrives in a later line.
