@@ -87,6 +87,13 @@ def summarize_run(run_dir: Path) -> RunRow:
     return row
 
 
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes = int(seconds // 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d}"
+
+
 def find_run_dirs(path: Path) -> list[Path]:
     """Run directories for a spec, its folder, or any spec below a folder."""
     spec_file = spec_path(path)
@@ -107,8 +114,9 @@ def list_runs(path: Path) -> str:
     rows = [head]
     for d in dirs:
         r = summarize_run(d)
+        cost = f"${r.cost_usd:.2f}"
         rows.append(
-            f"{r.run_id:<36} {r.outcome:<18} {r.iterations:>4} ${r.cost_usd:>7.2f} "
-            f"{r.wall_s:>7.1f}s {r.signals:>7}"
+            f"{r.run_id:<36} {r.outcome:<18} {r.iterations:>4} {cost:>8} "
+            f"{_duration(r.wall_s):>8} {r.signals:>7}"
         )
     return "\n".join(rows)
