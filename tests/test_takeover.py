@@ -95,3 +95,31 @@ async def test_rewind_two_iterations_restores_files_and_failures(tmp_path: Path)
     assert "Iteration 1:" in prompt and "Iteration 3:" not in prompt
     runner.stop()
     await task
+
+
+async def test_resume_after_a_rewind_and_a_dismissal_remembers_both(tmp_path: Path) -> None:
+    from tui.engine.resume import load_resume_state
+    from tui.events import SignalRaised
+
+    runner, seen = _runner(tmp_path, step=True)
+    task = asyncio.create_task(runner.run())
+    for n in (1, 2, 3):
+        await _until(lambda n=n: runner.status == "paused" and runner.iteration == n)
+        if n < 3:
+            runner.step()
+    await runner.rewind(1)
+    signal = SignalRaised(kind="same_failure", explanation="x", evidence={"key": "k-123"})
+    runner.dismiss_signal(signal)
+    runner.stop()
+    await task
+
+    state = load_resume_state(tmp_path / "run")
+    assert state.last_iteration == 3
+    assert [s.iteration for s in state.summaries] == [1]
+    assert [r.passed for r in state.last_results] == [False]
+    assert [(d.kind, d.key) for d in state.dismissed] == [("same_failure", "k-123")]
+    resumed = Runner(state.spec, runner.run_dir, resume=state, interactive=False)
+    await resumed._open_checkpoints()
+    assert "k-123" in resumed.thrash._dismissed
+    resumed.checkpoints.close()
+    resumed._journal.close()

@@ -52,6 +52,7 @@ from tui.events import (
     IterationStarted,
     RunFinished,
     RunStarted,
+    SignalDismissed,
     ToolCall,
     ToolResult,
     ValidatorFinished,
@@ -85,6 +86,7 @@ class ResumeState:
     finished: RunFinished | None = None  # how the last session ended, if it did
     interrupted_calls: list[ToolCall] = field(default_factory=list)
     spec_edits: LoopSpec | None = None  # loop.toml as edited since, when it differs
+    dismissed: list[SignalDismissed] = field(default_factory=list)  # thrash signals set aside
     warnings: list[str] = field(default_factory=list)
 
 
@@ -144,6 +146,7 @@ def load_resume_state(run_dir: Path) -> ResumeState:
         checkpoint_tree=fold.checkpoint.tree if fold.checkpoint else None,
         finished=fold.finished,
         interrupted_calls=list(fold.calls.values()),
+        dismissed=fold.dismissed,
         warnings=warnings,
     )
     state.spec_edits = _spec_edits(state, fold.goals_seen)
@@ -201,6 +204,8 @@ class _Fold:
         self.latest_budget: BudgetState | None = None
         self.decided_iterations = 0
         self.finished: RunFinished | None = None
+        self.results_by_iteration: dict[int, list[ValidatorResult]] = {}
+        self.dismissed: list[SignalDismissed] = []
 
     def apply(self, e: Event) -> None:  # noqa: C901 - one branch per event type
         if isinstance(e, RunStarted):
@@ -233,13 +238,22 @@ class _Fold:
         elif isinstance(e, Checkpointed):
             if self.in_flight is None:
                 self.checkpoint = e
+                if e.restored_iteration is not None:
+                    self._rewound(e.restored_iteration)
             else:
                 self.iteration_checkpoint = e
+        elif isinstance(e, SignalDismissed):
+            self.dismissed.append(e)
         elif isinstance(e, Decided):
             self._decided(e)
         elif isinstance(e, RunFinished):
             self.finished = e
             self.latest_budget = e.budget
+
+    def _rewound(self, iteration: int) -> None:
+        """A rewind: failures and summaries go back to how ``iteration`` left them."""
+        self.last_results = list(self.results_by_iteration.get(iteration, []))
+        self.summaries = [s for s in self.summaries if s.iteration <= iteration]
 
     def _validator_finished(self, result: ValidatorResult) -> None:
         if self.in_flight is not None:
@@ -255,6 +269,7 @@ class _Fold:
         self.last_iteration = e.iteration or self.in_flight
         if self.batch:
             self.last_results = self.batch
+        self.results_by_iteration[self.last_iteration] = list(self.last_results)
         if self.iteration_checkpoint is not None:
             self.checkpoint = self.iteration_checkpoint
         said = self.agent_said

@@ -234,6 +234,11 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         if state.spec_edits is not None:
             self._spec_edited(state.spec_edits)
         self.thrash.start(state.checkpoint_tree, state.last_results)
+        for dismissed in state.dismissed:
+            if dismissed.whole_kind:
+                self.thrash.disable(dismissed.kind)
+            else:
+                self.thrash.dismiss_key(dismissed.key)
 
     def _finish(self, outcome: Outcome, reason: str) -> RunFinished:
         self.budget.stop_clock()

@@ -129,6 +129,11 @@ class ThrashDetector:
         """Never raise this signal again on the same evidence (its ``evidence["key"]``)."""
         key = signal.evidence.get("key")
         if isinstance(key, str):
+            self.dismiss_key(key)
+
+    def dismiss_key(self, key: str) -> None:
+        """Dismiss by the stable key a signal carries (resume replays dismissals)."""
+        if key:
             self._dismissed.add(key)
 
     def disable(self, kind: str) -> None:
