@@ -84,10 +84,12 @@ class Recorder:
     def agent(self, said: list[str], tokens: int = 4_000, cost: float = 0.07) -> None:
         self.iteration += 1
         prompt = f"# Goal\n{GOAL}\n"
+        notes = ""
         if self.iteration > 1:
+            notes = "Check 15 before 3 and 5."
             prompt += "\n# What failed after the last iteration\n## tests: exit 1\n"
-            prompt += "\n# Your notes from earlier iterations\nCheck 15 before 3 and 5."
-        self.add(IterationStarted(goal=GOAL, prompt=prompt))
+            prompt += f"\n# Your notes from earlier iterations\n{notes}"
+        self.add(IterationStarted(goal=GOAL, prompt=prompt, notes=notes))
         self.add(AgentText(text=said[0]))
         call = f"call-{self.iteration}"
         self.add(
@@ -256,4 +258,63 @@ def over_budget() -> list[Event]:
             budget=r.budget(max_cost_usd=0.2),
         )
     )
+    return r.events
+
+
+PAGES_V1 = "-    return total // per_page\n+    return total // per_page + 1\n"
+PAGES_V2 = "-    return total // per_page + 1\n+    return round(total / per_page)\n"
+PAGES_V3 = "-    return round(total / per_page)\n+    return total // per_page + 1\n"
+
+
+def _patch(body: str) -> str:
+    return (
+        "diff --git a/pages.py b/pages.py\n--- a/pages.py\n+++ b/pages.py\n@@ -1,3 +1,3 @@\n"
+        " def page_count(total: int, per_page: int) -> int:\n" + body
+    )
+
+
+def oscillating() -> list[Event]:
+    """Iteration 3 puts pages.py back as iteration 1 left it: an oscillation pauses the loop."""
+    r = Recorder()
+    r.start()
+    failures = {
+        1: "tests: test_exact_multiple, test_no_items: AssertionError: 3 != 2",
+        2: "tests: test_partial_last_page: AssertionError: 2 != 3",
+    }
+    for n, said in ((1, "Adding one page."), (2, "Rounding instead."), (3, "Back to + 1.")):
+        r.agent([said])
+        r.validate(IDS[:2] if n != 2 else IDS[2:])
+        if n < 3:
+            r.decide("continue", "tests failing", 3 + (n == 2))
+    trees = {1: "0fc373a5", 2: "f11cd26b", 3: "0fc373a5"}
+    cycle = [
+        {
+            "iteration": n,
+            "tree": trees[n],
+            "failure": failures[1 if n != 2 else 2],
+            "passing": 3 + (n == 2),
+            "total": 6,
+            "patch": "" if n == 1 else _patch(PAGES_V2 if n == 2 else PAGES_V3),
+        }
+        for n in (1, 2, 3)
+    ]
+    r.add(
+        SignalRaised(
+            kind="oscillation",
+            iterations=[1, 2, 3],
+            explanation=(
+                "iteration 3 put the workspace back exactly as it was after iteration 1 "
+                f"(tree 0fc373a) and it still fails: {failures[1]}"
+            ),
+            evidence={
+                "key": "oscillation:abc",
+                "tree": trees[3],
+                "same_tree_iterations": [1, 3],
+                "cycle": cycle,
+                "failure_text": "[tests] FAIL: test_exact_multiple\nAssertionError: 3 != 2",
+            },
+        )
+    )
+    r.decide("pause", "thrash, oscillation: iteration 3 went back to iteration 1's code", 3)
+    r.add(Paused(reason="thrash, oscillation: iteration 3 went back to iteration 1's code"))
     return r.events

@@ -14,6 +14,7 @@ from tui.app.config import load_config
 from tui.app.screens.help import HelpScreen
 from tui.app.widgets.iteration_block import IterationBlock
 from tui.app.widgets.timeline import Timeline
+from tui.app.widgets.tool_entry import ToolEntry
 from tui.app.widgets.transcript import TranscriptPane
 from tui.app.widgets.validators import ValidatorsPane
 from tui.events import (
@@ -21,6 +22,9 @@ from tui.events import (
     Notice,
     Paused,
     RunFinished,
+    SpecReloaded,
+    ToolCall,
+    ToolInputDelta,
     ValidatorOutput,
     ValidatorStarted,
 )
@@ -45,7 +49,7 @@ async def test_timeline_shows_an_earlier_iteration_then_follows_live_again(make_
         await pilot.pause()
         pane = app.main.query_one(TranscriptPane)
         assert "Reordered the checks" in transcript_text(app)
-        await pilot.press("t", "left")
+        await pilot.press("l", "left")
         await pilot.pause()
         assert app.main.query_one(Timeline).selected == 1
         assert [b.number for b in pane.query(IterationBlock)] == [1]
@@ -70,7 +74,8 @@ async def test_timeline_click_and_glyphs() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         timeline = app.main.query_one(Timeline)
-        assert str(timeline.render()).split() == ["✗1", "✗2", "✗3"]
+        assert str(timeline.render()).split()[:3] == ["✗1", "✗2", "✗3"]
+        assert "l: pick an iteration" in str(timeline.render())  # the key to focus it
         await pilot.click(Timeline, offset=(2, 0))  # on "✗1"
         await pilot.pause()
         assert timeline.selected == 1
@@ -254,7 +259,7 @@ async def test_transcript_follows_the_tail_unless_the_user_scrolls_up() -> None:
 
 
 async def test_before_the_first_iteration_the_panes_say_what_they_wait_for() -> None:
-    app = ConsoleApp(events=sample.running()[:1] + [Paused(reason="started paused")])
+    app = ConsoleApp(events=sample.running()[:1] + [Paused(reason="started paused", by_human=True)])
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         waiting = str(app.main.query_one("#transcript-waiting").render())
@@ -318,3 +323,51 @@ async def test_a_flood_of_validator_output_keeps_the_tail() -> None:
         await wait_for(pilot, lambda: any("line 19999" in str(x) for x in log.lines[-3:]), "tail")
         assert log.line_count <= LOG_LINES + 1
         assert app.main.store.record(2).validators["tests"].output.count("\n") == 20_000
+
+
+async def test_tool_input_streams_into_the_pending_entry() -> None:
+    app = ConsoleApp(events=sample.running())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        pane = app.main.query_one(TranscriptPane)
+        name = "str_replace_based_edit_tool"
+        for part in ('{"command": "create", ', '"path": "fizzbuzz.py", ', '"file_text": "def'):
+            app.main.feed(ToolInputDelta(call_id="t9", name=name, text=part, iteration=2))
+
+        def entries() -> list[ToolEntry]:
+            return [e for e in pane.query(ToolEntry) if e.call.call_id == "t9"]
+
+        await wait_for(pilot, lambda: pane.idle and entries(), "the pending entry")
+        (entry,) = entries()
+        assert str(entry.title) == f"{name}: writing its input… 62 chars"
+        assert entry.has_class("-pending")
+        call = ToolCall(
+            call_id="t9",
+            name=name,
+            input={"command": "create", "path": "fizzbuzz.py", "file_text": "def f(): ..."},
+            iteration=2,
+        )
+        app.main.feed(call)
+        await wait_for(pilot, lambda: str(entry.title) == "create fizzbuzz.py", "the full call")
+        assert entries() == [entry]  # completed in place, not a second entry
+        # Expanded, it shows the input (written in only now: most entries stay closed).
+        assert str(entry.query_one(".tool-input").render()) == ""
+        entry.collapsed = False
+        await pilot.pause()
+        assert str(entry.query_one(".tool-input").render()) == "file_text: def f(): ..."
+        bash = next(e for e in pane.query(ToolEntry) if e.call.name == "bash" and e.result)
+        bash.collapsed = False
+        await pilot.pause()
+        assert str(bash.query_one(".tool-input").render()) == "$ pytest -q"
+        assert "1 failed, 5 passed" in str(bash.query_one(".tool-output").render())
+
+
+async def test_a_spec_reload_is_announced() -> None:
+    app = ConsoleApp(events=sample.running())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.main.feed(SpecReloaded(changed=["goal", "budget"], iteration=2))
+        await pilot.pause()
+        assert "Spec reloaded: loop.toml changed: goal, budget apply from the next iteration" in (
+            notifications(app)
+        )

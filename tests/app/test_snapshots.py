@@ -9,12 +9,18 @@ after looking at the report.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from textual.pilot import Pilot
 from textual.widgets import TextArea
 
 from tests.app import sample_events as sample
 from tui.app.app import ConsoleApp
+from tui.app.replay import open_journal
+from tui.app.screens.replay import ReplayScreen
+from tui.engine.checkpoints import Checkpoints
+from tui.engine.journal import JournalWriter
+from tui.events import Checkpointed, RunFinished, RunStarted
 
 
 @dataclass
@@ -44,6 +50,9 @@ class StillControls:
 
     async def revalidate(self) -> None:
         self.asked.append("revalidate")
+
+    def dismiss_signal(self, signal, whole_kind: bool = False) -> None:
+        self.asked.append("dismiss")
 
 
 def console(events, status: str) -> ConsoleApp:
@@ -88,3 +97,88 @@ def test_goal_editor(snap_compare) -> None:
         await settle(pilot)
 
     assert snap_compare(console(sample.paused(), "paused"), run_before=open_editor)
+
+
+def test_signal_explanation(snap_compare) -> None:
+    async def explain(pilot: Pilot) -> None:
+        await settle(pilot)
+        pilot.app.clear_notifications()
+        await pilot.press("exclamation_mark")
+        await settle(pilot)
+
+    app = console(sample.oscillating(), "paused")
+    assert snap_compare(app, run_before=explain, terminal_size=(110, 32))
+
+
+def _with_checkpoints(tmp_path: Path) -> list:
+    """The succeeded run, its checkpoints real commits in a shadow repository."""
+    run_dir, ws = tmp_path / "run", tmp_path / "ws"
+    ws.mkdir(parents=True)
+    (ws / "fizzbuzz.py").write_text("def fizzbuzz(n):\n    return str(n)\n")
+    commits = {}
+    with Checkpoints.open(run_dir, ws) as cps:
+        commits[0] = cps.commit(0, "start").commit
+        (ws / "fizzbuzz.py").write_text(
+            "def fizzbuzz(n):\n    if n % 3 == 0:\n        return 'Fizz'\n    return str(n)\n"
+        )
+        commits[1] = cps.commit(1, "agent").commit
+        (ws / "fizzbuzz.py").write_text(
+            "def fizzbuzz(n):\n    if n % 15 == 0:\n        return 'FizzBuzz'\n"
+            "    if n % 3 == 0:\n        return 'Fizz'\n    if n % 5 == 0:\n"
+            "        return 'Buzz'\n    return str(n)\n"
+        )
+        (ws / "NOTES.md").write_text("Check 15 before 3 and 5.\n")
+        commits[2] = cps.commit(2, "agent").commit
+    events = []
+    for event in sample.succeeded():
+        if isinstance(event, RunStarted):
+            event.run_dir = str(run_dir)
+        if event.type == "decision":
+            events.append(
+                Checkpointed(
+                    kind="agent",
+                    commit=commits[event.iteration],
+                    tree="",
+                    iteration=event.iteration,
+                    run_id=event.run_id,
+                    ts=event.ts,
+                )
+            )
+        events.append(event)
+    return events
+
+
+def test_diff_view(snap_compare, tmp_path: Path) -> None:
+    async def diff(pilot: Pilot) -> None:
+        await settle(pilot)
+        pilot.app.clear_notifications()
+        await pilot.press("d")
+        await settle(pilot)
+
+    app = console(_with_checkpoints(tmp_path), "finished")
+    assert snap_compare(app, run_before=diff, terminal_size=(100, 24))
+
+
+def test_replay(snap_compare, tmp_path: Path) -> None:
+    events = sample.oscillating()
+    budget = [e for e in events if e.type == "budget_updated"][-1].budget
+    reason = "thrash, oscillation: iteration 3 went back to iteration 1's code"
+    events.append(
+        RunFinished(
+            outcome="paused",
+            reason=reason,
+            exit_code=3,
+            iteration=3,
+            run_id=sample.RUN_ID,
+            ts=events[-1].ts + 1,
+            budget=budget,
+        )
+    )
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    writer = JournalWriter(run_dir / "journal.jsonl")
+    for event in events:
+        writer.write(event)
+    writer.close()
+    app = ConsoleApp(main=ReplayScreen(open_journal(run_dir), run_dir))
+    assert snap_compare(app, run_before=settle, terminal_size=(100, 30))

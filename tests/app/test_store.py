@@ -6,11 +6,19 @@ from tests.app import sample_events as sample
 from tui.app.store import RunStore, TextBlock, ToolBlock
 from tui.events import (
     AgentText,
+    Checkpointed,
     ControlApplied,
+    FileStat,
+    InstructionSet,
+    IterationStarted,
     Paused,
     Resumed,
+    SignalDismissed,
+    ToolCall,
+    ToolInputDelta,
     ValidatorOutput,
     ValidatorStarted,
+    WorkspaceEdited,
 )
 
 
@@ -53,7 +61,7 @@ def test_status_follows_the_run() -> None:
     assert store.iteration_status(2) == "running"
     store.apply(ControlApplied(control="pause", iteration=2))
     assert store.status == "pausing"
-    store.apply(Paused(reason="paused by the human", iteration=2))
+    store.apply(Paused(reason="paused by the human", iteration=2, by_human=True))
     assert store.status == "paused" and store.paused_by_human
     assert store.iteration_status(2) == "paused"
     store.apply(Resumed(iteration=2))
@@ -75,7 +83,7 @@ def test_hints_queue_until_the_next_prompt_uses_them() -> None:
     assert store.hints == []
 
 
-def test_notes_come_from_the_prompt() -> None:
+def test_notes_come_from_iteration_started() -> None:
     store = fed(sample.running())
     assert store.notes == ""
     store = fed(sample.paused())
@@ -120,3 +128,58 @@ def test_summary_version_ignores_streamed_text() -> None:
     assert store.version == version
     store.apply(Paused(reason="r", iteration=2))
     assert store.version == version + 1
+
+
+def test_a_pause_is_the_humans_when_the_event_says_so() -> None:
+    store = fed(sample.running())
+    store.apply(Paused(reason="whatever the wording", iteration=2, by_human=True))
+    assert store.paused_by_human
+    store.apply(Paused(reason="paused by the human", iteration=2))  # words do not count
+    assert not store.paused_by_human
+
+
+def test_tool_input_streams_into_a_pending_call_then_completes() -> None:
+    store = fed(sample.running())
+    version = store.version
+    for part in ('{"command": "str_replace", ', '"path": "fizzbuzz.py"'):
+        store.apply(ToolInputDelta(call_id="t1", name="edit", text=part, iteration=2))
+    assert store.version == version  # streamed, like text
+    block = store.record(2).tool_block("t1")
+    assert block is not None and block.streaming
+    assert block.partial == '{"command": "str_replace", "path": "fizzbuzz.py"'
+    call = ToolCall(call_id="t1", name="edit", input={"path": "fizzbuzz.py"}, iteration=2)
+    store.apply(call)
+    assert not block.streaming and block.call is call
+    assert [e for e in store.record(2).entries if isinstance(e, ToolBlock)][-1] is block
+
+
+def test_take_over_edits_instruction_and_checkpoints() -> None:
+    store = fed(sample.paused())
+    store.apply(WorkspaceEdited(paths=["a.py", "b.py"], iteration=2))
+    store.apply(WorkspaceEdited(paths=["a.py"], iteration=2))
+    assert store.edited == ["b.py", "a.py"]  # most recent last
+    store.apply(InstructionSet(text="only tidy up", iteration=2))
+    assert store.instruction == "only tidy up"
+    human = FileStat(path="a.py", status="modified", insertions=1, deletions=1)
+    store.apply(Checkpointed(kind="human", commit="c2", tree="t2", files=[human], iteration=2))
+    store.apply(
+        Checkpointed(kind="rewind", commit="c3", tree="t1", restored_iteration=1, iteration=2)
+    )
+    rec = store.record(2)
+    assert rec.human_files == [human] and rec.rewound_to == 1
+    items = store.timeline()
+    assert items[1].human and items[1].rewound_to == 1 and items[1].abandoned
+    assert [c.commit for c in store.checkpoints_of(2)] == ["c2", "c3"]
+    store.apply(IterationStarted(goal="g", prompt="p", notes="n", iteration=3))
+    assert store.instruction is None and store.edited == [] and store.notes == "n"
+    assert store.timeline()[2].parent == 1
+
+
+def test_dismissing_a_signal_or_its_kind() -> None:
+    store = fed(sample.oscillating())
+    (signal,) = store.signals
+    assert store.signal_state(signal) == "active"
+    store.apply(SignalDismissed(kind="oscillation", key="oscillation:abc", iteration=3))
+    assert store.signal_state(signal) == "dismissed"
+    store.apply(SignalDismissed(kind="oscillation", whole_kind=True, iteration=3))
+    assert store.signal_state(signal) == "kind off"

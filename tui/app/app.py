@@ -12,9 +12,15 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from tui.app.config import UserConfig, config_dir, load_config, save_config
+from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.confirm_quit import ConfirmQuitScreen
+from tui.app.screens.diff import DiffScreen
+from tui.app.screens.file_pick import FilePickScreen
+from tui.app.screens.go_to import GoToScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.main import Controls, MainScreen
+from tui.app.screens.replay import ReplayScreen
+from tui.app.screens.signal import SignalScreen
 from tui.app.screens.text_edit import TextEditScreen
 from tui.app.store import RunStore
 from tui.app.themes import DEFAULT_THEME, STATUS_VARIABLES, load_themes
@@ -29,7 +35,18 @@ INTERRUPTED = EXIT_CODES["interrupted"]
 
 def _screen_bindings() -> Iterator[Binding]:
     """Every binding a keymap may name."""
-    for screen in (MainScreen, TextEditScreen, ConfirmQuitScreen, HelpScreen):
+    screens = (
+        ReplayScreen,  # the main screen's bindings and the replay's own
+        TextEditScreen,
+        ConfirmQuitScreen,
+        ConfirmScreen,
+        HelpScreen,
+        DiffScreen,
+        SignalScreen,
+        FilePickScreen,
+        GoToScreen,
+    )
+    for screen in screens:
         for binding in screen.BINDINGS:
             if isinstance(binding, Binding):
                 yield binding
@@ -39,8 +56,8 @@ class ConsoleApp(App[int]):
     """The loopconsole console for one run.
 
     Live: ``runner`` runs in a worker and feeds the screen through its events.
-    Otherwise the screen shows ``events`` (a journal) and, when ``controls``
-    are given, sends them the human's controls.
+    Otherwise the screen shows ``events`` and, when ``controls`` are given,
+    sends them the human's controls. A replay passes its own ``main`` screen.
     """
 
     TITLE = "loopconsole"
@@ -53,13 +70,14 @@ class ConsoleApp(App[int]):
         controls: Controls | None = None,
         theme: str | None = None,
         clock: Callable[[], float] = time.time,
+        main: MainScreen | None = None,
     ) -> None:
         super().__init__()
         self.runner = runner
         self.outcome: RunFinished | None = None
         self._events = list(events)
         self._quitting = False
-        self.main = MainScreen(controls or runner, clock=clock)
+        self.main = main or MainScreen(controls or runner, clock=clock)
         self.config, problem = load_config()
         self._problems = [problem] if problem else []
         self._setup_themes(theme)
@@ -142,7 +160,8 @@ class ConsoleApp(App[int]):
         if screen is not self.main:
             return
         for binding in screen.BINDINGS:
-            if not isinstance(binding, tuple) and binding.id and binding.show:
+            # Hidden from the footer (no room) is not hidden from the palette.
+            if not isinstance(binding, tuple) and binding.id and binding.id != "interrupt":
                 if screen.check_action(binding.action, ()) is False:
                     continue
                 title = (binding.tooltip or binding.description).split(" (")[0]

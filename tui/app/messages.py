@@ -17,3 +17,17 @@ class IterationSelected(Message):
     """The timeline moved: show ``number``, or follow the live iteration when None."""
 
     number: int | None
+
+
+@dataclass
+class IterationActivated(Message):
+    """Enter on the timeline: show iteration ``number``'s signal, or its diff."""
+
+    number: int
+
+
+@dataclass
+class SignalChosen(Message):
+    """Enter on a signal in the State pane: explain it."""
+
+    index: int  # position in the store's list of signals

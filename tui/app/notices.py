@@ -37,6 +37,7 @@ class Notifier:
 
     def __init__(self) -> None:
         self._said: set[str] = set()
+        self._signals: set[str] = set()  # explanations of the signals announced
 
     def for_event(self, event: Event, store: RunStore) -> Notification | None:
         """The notification for ``event`` (after the store has applied it), if any."""
@@ -46,11 +47,24 @@ class Notifier:
             title, severity = _FINISHED[event.outcome]
             return Notification(event.reason, title, severity, 12)
         if isinstance(event, Paused) and not store.paused_by_human:
+            if any(said in event.reason for said in self._signals):
+                # The signal's toast already said why: say what the human can do.
+                return Notification(
+                    "The loop waits for you: ! explains the signal, space resumes, "
+                    "t takes over, z rewinds.",
+                    "Paused for a human",
+                    "warning",
+                    12,
+                )
             return Notification(event.reason, "Paused for a human", "warning", 12)
         if isinstance(event, SpecReloaded):
             changed = ", ".join(event.changed) or "the spec"
-            return Notification(f"{changed}: applies from the next iteration", "loop.toml edited")
+            verb = "apply" if len(event.changed) > 1 else "applies"
+            return Notification(
+                f"loop.toml changed: {changed} {verb} from the next iteration", "Spec reloaded"
+            )
         if isinstance(event, SignalRaised):
+            self._signals.add(event.explanation)
             return Notification(event.explanation, f"Signal: {event.kind}", "warning", 10)
         if isinstance(event, Notice):
             self._said.add(event.message)

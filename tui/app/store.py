@@ -7,177 +7,99 @@ here imports Textual, so the store is tested on plain event lists.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal
 
+from tui.app.records import (
+    Comparison,
+    Entry,
+    IterationRecord,
+    TextBlock,
+    ToolBlock,
+    ValidatorRun,
+)
+from tui.app.timeline_model import IterationStatus, TimelineItem, build_timeline
 from tui.events import (
     AgentFinished,
     AgentText,
     AgentTurn,
     BudgetState,
     BudgetUpdated,
+    Checkpointed,
     ControlApplied,
     Decided,
     Event,
     GoalChanged,
     HintAdded,
+    InstructionSet,
     IterationStarted,
     Notice,
     Paused,
     Resumed,
     RunFinished,
     RunStarted,
+    SignalDismissed,
     SignalRaised,
+    SpecReloaded,
     ToolCall,
+    ToolInputDelta,
     ToolResult,
     ValidatorFinished,
     ValidatorOutput,
-    ValidatorResult,
     ValidatorStarted,
+    WorkspaceEdited,
 )
+
+__all__ = [
+    "Comparison",
+    "Entry",
+    "IterationRecord",
+    "IterationStatus",
+    "RunStatus",
+    "RunStore",
+    "TextBlock",
+    "ToolBlock",
+    "ValidatorRun",
+]
 
 RunStatus = Literal[
     "starting", "running", "validating", "pausing", "paused", "stopping", "finished"
 ]
-IterationStatus = Literal["running", "passed", "failed", "paused", "signal", "stopped"]
-
-# The engine's prompt ends with the agent's notes under this heading
-# (tui/engine/prompt.py); the console shows them in the State pane.
-NOTES_HEADING = "# Your notes from earlier iterations\n"
-
-# How the runner words the pauses a human asked for (tui/engine/runner.py,
-# tui/engine/decide.py); any other pause reason came from the engine.
-_HUMAN_PAUSES = ("started paused", "paused by the human", "stepped one iteration")
-
-# Validator output kept per validator and iteration; the engine caps output
-# too, this only bounds memory if a journal holds more than expected.
-MAX_OUTPUT_CHARS = 8_000_000
-
-
-@dataclass
-class TextBlock:
-    """Consecutive assistant text of one kind (text, thinking, raw)."""
-
-    kind: str
-    parts: list[str] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        if len(self.parts) > 1:
-            self.parts[:] = ["".join(self.parts)]
-        return self.parts[0] if self.parts else ""
-
-
-@dataclass
-class ToolBlock:
-    """One tool call and, once it came back, its result."""
-
-    call: ToolCall
-    result: ToolResult | None = None
-
-
-Entry = TextBlock | ToolBlock
-
-
-@dataclass
-class ValidatorRun:
-    """One run of one validator: its streamed output and its result."""
-
-    name: str
-    command: str = ""
-    chunks: list[str] = field(default_factory=list)
-    chars: int = 0
-    dropped_chars: int = 0
-    result: ValidatorResult | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.result is None
-
-    @property
-    def output(self) -> str:
-        """Everything streamed, or the result's output when nothing streamed."""
-        if self.chunks:
-            if len(self.chunks) > 1:
-                self.chunks[:] = ["".join(self.chunks)]
-            return self.chunks[0]
-        return self.result.output if self.result else ""
-
-    def add(self, text: str) -> None:
-        self.chunks.append(text)
-        self.chars += len(text)
-        while self.chars > MAX_OUTPUT_CHARS and len(self.chunks) > 1:
-            gone = self.chunks.pop(0)
-            self.chars -= len(gone)
-            self.dropped_chars += len(gone)
-
-
-@dataclass
-class IterationRecord:
-    """Everything that happened in one iteration."""
-
-    number: int
-    goal: str = ""
-    prompt: str = ""
-    entries: list[Entry] = field(default_factory=list)
-    validators: dict[str, ValidatorRun] = field(default_factory=dict)
-    agent: AgentFinished | None = None
-    decision: Decided | None = None
-    signals: list[SignalRaised] = field(default_factory=list)
-    turns: int = 0
-    cost_usd: float = 0.0
-    tokens: int = 0
-    paused_reason: str | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.decision is not None
-
-    @property
-    def required_passed(self) -> bool | None:
-        """Whether every required validator passed; None before any finished."""
-        results = [v.result for v in self.validators.values() if v.result is not None]
-        if not results:
-            return None
-        return all(r.passed for r in results if r.required)
-
-    def tool_block(self, call_id: str) -> ToolBlock | None:
-        for entry in reversed(self.entries):
-            if isinstance(entry, ToolBlock) and entry.call.call_id == call_id:
-                return entry
-        return None
-
-
-@dataclass
-class Comparison:
-    """Failing checks of one validator compared with the previous iteration."""
-
-    newly_failing: list[str] = field(default_factory=list)
-    newly_passing: list[str] = field(default_factory=list)
-    validator_changed: str = ""  # "now passing" / "now failing" / ""
+SignalState = Literal["active", "dismissed", "kind off"]
 
 
 class RunStore:
     """The state of one run as the console shows it; fed with :meth:`apply`."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (a replay loads another iteration into the same store)."""
         self.started: RunStarted | None = None
         self.finished: RunFinished | None = None
         self.status: RunStatus = "starting"
         self.goal = ""
         self.hints: list[str] = []
+        self.instruction: str | None = None
         self.notes = ""
         self.budget = BudgetState()
         self.budget_ts: float | None = None
         self.last_decision: Decided | None = None
         self.pause_reason: str | None = None
+        self.paused_by_human = False
         self.iterations: dict[int, IterationRecord] = {}
         self.current = 0
+        # Checkpoints made before iteration 1 (the start, a take-over while
+        # paused before the first iteration).
+        self.early_checkpoints: list[Checkpointed] = []
+        self.signals: list[SignalRaised] = []
+        self.dismissed_keys: set[str] = set()
+        self.kinds_off: set[str] = set()
+        # Files the engineer changed during the current pause (watch mode).
+        self.edited: list[str] = []
         # Bumped on every event that changes what summary panes show, so the
         # screen can skip re-rendering them while only text streams in.
         self.version = 0
-        self.paused_by_human = False
-        self._human_pause = False
 
     # -- reading ----------------------------------------------------------
     @property
@@ -187,6 +109,10 @@ class RunStore:
     @property
     def name(self) -> str:
         return self.started.name if self.started else ""
+
+    @property
+    def run_dir(self) -> str:
+        return self.started.run_dir if self.started else ""
 
     @property
     def validator_names(self) -> list[str]:
@@ -221,6 +147,14 @@ class RunStore:
             return "passed" if outcome == "goal_met" else "failed"
         return "passed" if passed else "failed"
 
+    def timeline(self) -> list[TimelineItem]:
+        """The iterations as the timeline draws them, with rewinds as forks."""
+        rows = [
+            (n, self.iteration_status(n), bool(r.human_checkpoints), r.rewound_to)
+            for n, r in sorted(self.iterations.items())
+        ]
+        return build_timeline(rows)
+
     def passing_history(self) -> list[tuple[int, int, int]]:
         """(iteration, passing checks, total checks) for decided iterations."""
         return [
@@ -228,6 +162,21 @@ class RunStore:
             for n, r in sorted(self.iterations.items())
             if r.decision is not None
         ]
+
+    def checkpoints_of(self, number: int) -> list[Checkpointed]:
+        """The checkpoints made in iteration ``number`` (0: before the first)."""
+        if number == 0:
+            return list(self.early_checkpoints)
+        rec = self.iterations.get(number)
+        return list(rec.checkpoints) if rec else []
+
+    def signal_state(self, signal: SignalRaised) -> SignalState:
+        """Whether the human dismissed this signal or switched its kind off."""
+        if signal.kind in self.kinds_off:
+            return "kind off"
+        if str(signal.evidence.get("key", "")) in self.dismissed_keys:
+            return "dismissed"
+        return "active"
 
     def latest_with_validators(self) -> int | None:
         """The newest iteration whose validators have started."""
@@ -261,6 +210,7 @@ class RunStore:
     # -- feeding ----------------------------------------------------------
     def apply(self, event: Event) -> None:
         """Fold one event into the picture."""
+        # The streaming events come by the thousand: no summary pane changes.
         if isinstance(event, AgentText):
             self._text(event)
             return
@@ -268,6 +218,9 @@ class RunStore:
             rec = self._rec(event.iteration)
             run = rec.validators.setdefault(event.name, ValidatorRun(event.name))
             run.add(event.text)
+            return
+        if isinstance(event, ToolInputDelta):
+            self._tool_input(event)
             return
         self.version += 1
         handler = _HANDLERS.get(type(event))
@@ -288,6 +241,15 @@ class RunStore:
         else:
             entries.append(TextBlock(event.kind, [event.text]))
 
+    def _tool_input(self, e: ToolInputDelta) -> None:
+        rec = self._rec(e.iteration)
+        block = rec.tool_block(e.call_id)
+        if block is None:
+            block = ToolBlock(ToolCall(call_id=e.call_id, name=e.name, iteration=e.iteration))
+            block.streaming = True
+            rec.entries.append(block)
+        block.add_partial(e.text)
+
     def _run_started(self, e: RunStarted) -> None:
         self.started = e
         self.goal = e.goal
@@ -297,13 +259,14 @@ class RunStore:
 
     def _iteration_started(self, e: IterationStarted) -> None:
         rec = self._rec(e.iteration)
-        rec.goal, rec.prompt = e.goal, e.prompt
+        rec.goal, rec.prompt, rec.notes = e.goal, e.prompt, e.notes
         self.current = max(self.current, e.iteration)
         self.goal = e.goal
-        # Hints are one-shot: the prompt that just went out carried them.
+        # Hints and the instruction are one-shot: the prompt just carried them.
         self.hints = []
-        if NOTES_HEADING in e.prompt:
-            self.notes = e.prompt.split(NOTES_HEADING, 1)[1].strip()
+        self.instruction = None
+        self.edited = []
+        self.notes = e.notes
         if self.status not in ("pausing", "stopping"):
             self.status = "running"
 
@@ -314,7 +277,12 @@ class RunStore:
         rec.tokens += e.usage.total
 
     def _tool_call(self, e: ToolCall) -> None:
-        self._rec(e.iteration).entries.append(ToolBlock(e))
+        rec = self._rec(e.iteration)
+        block = rec.tool_block(e.call_id)
+        if block is not None and block.streaming:
+            block.call, block.streaming = e, False  # the input is complete now
+        else:
+            rec.entries.append(ToolBlock(e))
 
     def _tool_result(self, e: ToolResult) -> None:
         rec = self._rec(e.iteration)
@@ -323,6 +291,7 @@ class RunStore:
             block = ToolBlock(ToolCall(call_id=e.call_id, name=e.name, iteration=e.iteration))
             rec.entries.append(block)
         block.result = e
+        block.streaming = False
 
     def _agent_finished(self, e: AgentFinished) -> None:
         self._rec(e.iteration).agent = e
@@ -343,8 +312,21 @@ class RunStore:
         self.budget = e.budget
         self.budget_ts = e.ts
 
+    def _checkpointed(self, e: Checkpointed) -> None:
+        if e.iteration == 0:
+            self.early_checkpoints.append(e)
+        else:
+            self._rec(e.iteration).checkpoints.append(e)
+
     def _signal(self, e: SignalRaised) -> None:
         self._rec(e.iteration).signals.append(e)
+        self.signals.append(e)
+
+    def _signal_dismissed(self, e: SignalDismissed) -> None:
+        if e.whole_kind:
+            self.kinds_off.add(e.kind)
+        elif e.key:
+            self.dismissed_keys.add(e.key)
 
     def _decided(self, e: Decided) -> None:
         self._rec(e.iteration).decision = e
@@ -353,8 +335,6 @@ class RunStore:
             self.status = "running"
 
     def _control(self, e: ControlApplied) -> None:
-        if e.control in ("pause", "step"):
-            self._human_pause = True
         if e.control == "pause" and self.status != "paused":
             self.status = "pausing"
         elif e.control == "stop":
@@ -366,20 +346,28 @@ class RunStore:
     def _hint(self, e: HintAdded) -> None:
         self.hints.append(e.text)
 
+    def _instruction(self, e: InstructionSet) -> None:
+        self.instruction = e.text
+
+    def _edited(self, e: WorkspaceEdited) -> None:
+        for path in e.paths:
+            if path in self.edited:
+                self.edited.remove(path)
+            self.edited.append(path)  # most recent last
+
     def _paused(self, e: Paused) -> None:
         self.status = "paused"
         self.pause_reason = e.reason
         # A pause the human asked for (pause, step, --paused, --step) needs no
         # alarm; one the engine chose (thrash, an agent asking) does.
-        asked = self._human_pause or e.reason.startswith(_HUMAN_PAUSES) or self.current == 0
-        self.paused_by_human, self._human_pause = asked, False
+        self.paused_by_human = e.by_human
         if e.iteration in self.iterations:
             self.iterations[e.iteration].paused_reason = e.reason
 
     def _resumed(self, e: Resumed) -> None:
         self.status = "running"
         self.pause_reason = None
-        self._human_pause = False
+        self.edited = []
 
     def _run_finished(self, e: RunFinished) -> None:
         self.finished = e
@@ -388,8 +376,8 @@ class RunStore:
         self.budget_ts = e.ts
 
 
-def _ignore(_store: RunStore, _event: Notice) -> None:
-    """Notices change nothing in the store; the screen turns them into notifications."""
+def _ignore(_store: RunStore, _event: Notice | SpecReloaded) -> None:
+    """Events that change nothing in the store; the screen turns them into notifications."""
 
 
 _HANDLERS = {
@@ -402,13 +390,18 @@ _HANDLERS = {
     ValidatorStarted: RunStore._validator_started,
     ValidatorFinished: RunStore._validator_finished,
     BudgetUpdated: RunStore._budget,
+    Checkpointed: RunStore._checkpointed,
     SignalRaised: RunStore._signal,
+    SignalDismissed: RunStore._signal_dismissed,
     Decided: RunStore._decided,
     ControlApplied: RunStore._control,
     GoalChanged: RunStore._goal,
     HintAdded: RunStore._hint,
+    InstructionSet: RunStore._instruction,
+    WorkspaceEdited: RunStore._edited,
     Paused: RunStore._paused,
     Resumed: RunStore._resumed,
     RunFinished: RunStore._run_finished,
     Notice: _ignore,
+    SpecReloaded: _ignore,
 }

@@ -189,6 +189,8 @@ class Controls:
             self.publish(event)
         self.last_results = list(self.results_by_iteration.get(iteration, []))
         self.summaries = [s for s in self.summaries if s.iteration <= iteration]
+        # Changes the human made before the rewind are gone with it.
+        self.human_changes = []
         self._restore_memories(iteration)
         self.thrash.start(target.tree, self.last_results)
         self.publish(

@@ -34,6 +34,21 @@ def _relevant(workspace: Path, path: str) -> str | None:
     return rel.as_posix()
 
 
+def _edited(workspace: Path, changes: set[tuple[watchfiles.Change, str]]) -> list[str]:
+    """The paths a batch really changed: an editor's temp file, created and
+    removed within the batch, is not one of them."""
+    kinds: dict[str, set[watchfiles.Change]] = {}
+    for change, path in changes:
+        rel = _relevant(workspace, path)
+        if rel is not None:
+            kinds.setdefault(rel, set()).add(change)
+    return sorted(
+        rel
+        for rel, seen in kinds.items()
+        if (workspace / rel).exists() or seen == {watchfiles.Change.deleted}
+    )
+
+
 class WorkspaceWatch:
     """start_watch / stop_watch controls."""
 
@@ -63,7 +78,7 @@ class WorkspaceWatch:
         async for changes in watchfiles.awatch(
             workspace, stop_event=stop, debounce=debounce, step=50, recursive=True
         ):
-            paths = sorted({p for _, path in changes if (p := _relevant(workspace, path))})
+            paths = _edited(workspace, changes)
             # The agent's own edits are not the human's: only watch while idle.
             if not paths or self.status not in ("paused", "idle"):
                 continue

@@ -14,11 +14,13 @@ from tui.app.config import config_path
 
 # Keys that belong to widgets rather than to the screen.
 _NAVIGATION = [
-    ("tab / shift+tab", "move the focus (panes, tool calls, prompts)", ""),
+    ("tab / shift+tab", "move the focus (panes, tool calls, prompts, signals)", ""),
     ("escape", "restore a maximised pane", ""),
     ("left / right", "on the timeline: an earlier or later iteration", ""),
-    ("end / escape", "on the timeline: follow the live iteration again", ""),
-    ("enter", "expand or collapse a tool call or a prompt", ""),
+    ("home / end", "on the timeline: the first iteration / follow the live one again", ""),
+    ("enter", "on the timeline: the iteration's signal explained, or its diff", ""),
+    ("enter", "on a signal in the State pane: why it fired, with the evidence", ""),
+    ("enter", "on a tool call or a prompt: expand or collapse it", ""),
     ("ctrl+p", "command palette: controls and themes", ""),
 ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import ClassVar, Literal, Protocol
 
 from textual import on, work
@@ -11,23 +12,28 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer
 
+from tui.app.checkpoint_reader import CheckpointReader
 from tui.app.feed import EventFeed
 from tui.app.messages import EventsWaiting, IterationSelected
 from tui.app.notices import Notifier
 from tui.app.screens.confirm_quit import ConfirmQuitScreen
 from tui.app.screens.help import HelpScreen
+from tui.app.screens.history_actions import HistoryActions
+from tui.app.screens.take_over_actions import TakeOverActions
 from tui.app.screens.text_edit import TextEditScreen
 from tui.app.store import RunStore
 from tui.app.widgets.budget import BudgetPane
+from tui.app.widgets.console_footer import ConsoleFooter
 from tui.app.widgets.pane import Pane
 from tui.app.widgets.run_header import RunHeader
 from tui.app.widgets.state import StatePane
+from tui.app.widgets.take_over_panel import TakeOverPanel
 from tui.app.widgets.timeline import Timeline
 from tui.app.widgets.transcript import TranscriptPane
 from tui.app.widgets.validators import ValidatorsPane
-from tui.events import Event
+from tui.engine.checkpoints import RestoreReport
+from tui.events import Event, SignalRaised
 
 
 class Controls(Protocol):
@@ -41,14 +47,33 @@ class Controls(Protocol):
     def stop(self, now: bool = False) -> None: ...
     def set_goal(self, goal: str) -> None: ...
     def add_hint(self, text: str) -> None: ...
+    def drive(self, instruction: str) -> None: ...
     async def revalidate(self) -> object: ...
+    async def rewind(self, iteration: int) -> RestoreReport: ...
+    def start_watch(self, revalidate: bool = False, debounce_ms: int = 400) -> None: ...
+    def stop_watch(self) -> None: ...
+    async def record_human_changes(self) -> list[str]: ...
+    def dismiss_signal(self, signal: SignalRaised, whole_kind: bool = False) -> None: ...
 
 
-# Controls that need a live, unfinished run.
-_CONTROLS = {"pause", "resume", "step", "edit_goal", "add_hint", "revalidate", "stop"}
+# Controls that need a live, unfinished run (greyed out once it is over).
+_CONTROLS = {
+    "pause",
+    "resume",
+    "step",
+    "edit_goal",
+    "add_hint",
+    "drive",
+    "revalidate",
+    "stop",
+    "take_over",
+    "rewind",
+}
+# Controls that only exist while the engineer has the workspace.
+_TAKE_OVER = {"hand_back", "shell", "edit_file", "watch"}
 
 
-class MainScreen(Screen[None]):
+class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
     """The console: fed by engine events, steering the run through its controls.
 
     Without controls (a replay) the screen only shows; the control keys are hidden.
@@ -62,13 +87,59 @@ class MainScreen(Screen[None]):
         Binding("s", "step", "step", id="step", tooltip="Run one iteration, then pause"),
         Binding("g", "edit_goal", "goal", id="goal", tooltip="Edit the goal (next iteration on)"),
         Binding("h", "add_hint", "hint", id="hint", tooltip="Add a hint to the next prompt only"),
-        Binding("r", "revalidate", "recheck", id="revalidate", tooltip="Re-run the validators now"),
+        Binding(
+            "t",
+            "take_over",
+            "take over",
+            id="take_over",
+            tooltip="Take over: pause, then edit the workspace yourself",
+        ),
+        Binding(
+            "t",
+            "hand_back",
+            "hand back",
+            id="hand_back",
+            tooltip="Hand back: checkpoint your changes and tell the agent",
+        ),
+        Binding("o", "shell", "shell", id="shell", tooltip="Open $SHELL in the workspace"),
+        Binding("e", "edit_file", "edit", id="edit", tooltip="Open a workspace file in $EDITOR"),
+        Binding(
+            "w", "watch", "watch", id="watch", tooltip="Re-run the validators on save (on/off)"
+        ),
+        Binding(
+            "i",
+            "drive",
+            "instruct",
+            id="drive",
+            show=False,
+            tooltip="Write the agent's instruction for the next iteration",
+        ),
+        Binding(
+            "z", "rewind", "rewind", id="rewind", tooltip="Rewind to the iteration picked (paused)"
+        ),
+        Binding("d", "diff", "diff", id="diff", tooltip="Show what an iteration changed (diff)"),
+        Binding("exclamation_mark", "why", "why", id="signal", tooltip="Explain the thrash signal"),
+        Binding(
+            "r",
+            "revalidate",
+            "recheck",
+            id="revalidate",
+            show=False,
+            tooltip="Re-run the validators now",
+        ),
         Binding("x", "stop", "stop", id="stop", tooltip="Stop the run (twice: stop at once)"),
         Binding("q", "quit", "quit", id="quit", tooltip="Quit (asks while the run is going)"),
         Binding("question_mark", "help", "help", id="help", tooltip="Show the keys"),
-        Binding("m", "maximize_pane", "max", id="maximize", tooltip="Maximise or restore a pane"),
         Binding(
-            "t",
+            "m",
+            "maximize_pane",
+            "max",
+            id="maximize",
+            show=False,
+            tooltip="Maximise or restore a pane",
+        ),
+        Binding(
+            "l",
             "focus_timeline",
             "timeline",
             id="timeline",
@@ -90,36 +161,56 @@ class MainScreen(Screen[None]):
         controls: Controls | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        store: RunStore | None = None,
     ) -> None:
         super().__init__()
         self.controls = controls
         self.clock = clock
-        self.store = RunStore()
+        self.store = store or RunStore()
         self.feed = EventFeed(lambda: self.post_message(EventsWaiting()))
         self.selected: int | None = None
         self.notifier = Notifier()
+        self.reader = CheckpointReader()
+        self.taking_over = False
+        self.take_over_pending = False
+        self.take_over_changes: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
-        yield Timeline(id="timeline")
+        yield Timeline(id="timeline", hint=self.timeline_hint())
         with Horizontal(id="top-row"):
             yield TranscriptPane(self.store, id="transcript")
             yield ValidatorsPane(self.store, id="validators")
         with Horizontal(id="bottom-row"):
             yield StatePane(self.store, id="state")
             yield BudgetPane(self.store, id="budget")
-        yield Footer(compact=True)
+        yield TakeOverPanel(self.store, id="take-over")
+        yield ConsoleFooter(compact=True)
+
+    def timeline_hint(self) -> str:
+        """What the timeline says while it has no focus."""
+        return "l: pick an iteration"
 
     def on_resize(self) -> None:
         # Narrow terminals need the footer's room for the controls.
-        self.query_one(Footer).show_command_palette = self.size.width >= 100
+        footer = self.query_one(ConsoleFooter)
+        footer.show_command_palette = self.size.width >= 100
+        footer.refresh(recompose=True)
 
     def on_mount(self) -> None:
+        self.query_one(TakeOverPanel).display = False
         self._refresh_summary()
         if self.controls is not None:
             # Between budget events the time bar keeps moving.
             self.set_interval(1.0, self._tick)
         self.query_one("#transcript-scroll").focus()
+        self.mounted()
+
+    def mounted(self) -> None:
+        """Called at the end of on_mount (Textual runs every class's on_mount: override this)."""
+
+    def on_unmount(self) -> None:
+        self.reader.close()
 
     # -- events in ----------------------------------------------------------
     @on(EventsWaiting)
@@ -130,13 +221,20 @@ class MainScreen(Screen[None]):
         before = self.store.version
         for event in events:
             self.store.apply(event)
+        if self.reader.run_dir is None and self.store.run_dir:
+            self.reader.run_dir = self.checkpoints_dir()
         if not self.is_attached:  # the app is closing; the store is enough
             return
         self.query_one(TranscriptPane).feed(events)
         self.query_one(ValidatorsPane).feed(events)
         if self.store.version != before:
             self._refresh_summary()
+            self.take_over_events()
         self._notify(events)
+
+    def checkpoints_dir(self) -> Path:
+        """The run directory whose checkpoints the diffs come from."""
+        return Path(self.store.run_dir)
 
     def _refresh_summary(self) -> None:
         self.query_one(TranscriptPane).show_waiting(self._waiting_text())
@@ -147,6 +245,9 @@ class MainScreen(Screen[None]):
         self.query_one(Timeline).show(self.store)
         self.query_one(StatePane).show()
         self.query_one(BudgetPane).show(self._live_wall())
+        panel = self.query_one(TakeOverPanel)
+        if panel.display:
+            panel.show()
         self.refresh_bindings()
 
     def _waiting_text(self) -> str | None:
@@ -180,9 +281,13 @@ class MainScreen(Screen[None]):
 
     @on(IterationSelected)
     def _selected(self, message: IterationSelected) -> None:
-        self.selected = message.number
-        self.query_one(TranscriptPane).show(message.number)
-        self.query_one(ValidatorsPane).show(message.number)
+        self.select_iteration(message.number)
+
+    def select_iteration(self, number: int | None) -> None:
+        """Show iteration ``number`` in the transcript and validators (None: follow live)."""
+        self.selected = number
+        self.query_one(TranscriptPane).show(number)
+        self.query_one(ValidatorsPane).show(number)
 
     # -- controls -----------------------------------------------------------
     @property
@@ -192,16 +297,26 @@ class MainScreen(Screen[None]):
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in _CONTROLS:
+        if action in _CONTROLS or action in _TAKE_OVER:
             if self.controls is None:
                 return False
             if self.finished:
-                return None  # shown greyed out: the run is over
+                return None if action in _CONTROLS else False
+            if action in _TAKE_OVER:
+                return self.taking_over
             paused = self.controls.status == "paused"
             if action == "pause":
                 return not paused
             if action == "resume":
                 return paused
+            if action == "take_over":
+                return not self.taking_over
+            if action == "rewind" and self.taking_over:
+                return None
+        if action == "why":
+            return bool(self.store.signals)
+        if action == "diff":
+            return bool(self.store.numbers()) or None
         return True
 
     def action_pause(self) -> None:
@@ -211,10 +326,16 @@ class MainScreen(Screen[None]):
 
     def action_resume(self) -> None:
         assert self.controls is not None
+        if self.taking_over:
+            self.hand_back_then(self.controls.resume)
+            return
         self.controls.resume()
 
     def action_step(self) -> None:
         assert self.controls is not None
+        if self.taking_over:
+            self.hand_back_then(self.controls.step)
+            return
         self.controls.step()
         self.notify("Stepping: one iteration, then pause.", timeout=3)
 

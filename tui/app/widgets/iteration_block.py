@@ -47,10 +47,13 @@ class IterationBlock(Vertical):
         self._tools: dict[str, ToolEntry] = {}
         self._md_chars = 0
         self.hidden = 0  # entries pruned from the top
+        self._initial: list[Widget] = []  # entries mounted with the block (preload)
 
     def compose(self) -> ComposeResult:
         body = Static(Content(self._prompt or "(prompt not recorded)"), classes="prompt-text")
         yield PromptSeparator(body, title=f"Iteration {self.number} · prompt", collapsed=True)
+        yield from self._initial
+        self._initial = []
 
     async def add_text(self, kind: str, text: str, keep_chars: int | None = None) -> None:
         """Append assistant text; a new kind (text / thinking / raw) starts a new block.
@@ -111,11 +114,21 @@ class IterationBlock(Vertical):
         self._stream = None
         self._md = None
 
-    async def add_tool(self, call: ToolCall, result: ToolResult | None = None) -> None:
+    async def add_tool(
+        self, call: ToolCall, result: ToolResult | None = None, partial: str | None = None
+    ) -> None:
+        """Show a tool call; a call already shown while its input streamed is completed."""
         if not self.is_attached:
             return
+        entry = self._tools.get(call.call_id)
+        if entry is not None:
+            if partial is not None:
+                entry.set_partial(partial)
+            else:
+                entry.set_call(call)
+            return
         await self.end_text()
-        entry = ToolEntry(call, result)
+        entry = ToolEntry(call, result, partial)
         self._tools[call.call_id] = entry
         await self.mount(entry)
 
@@ -160,8 +173,15 @@ class IterationBlock(Vertical):
         else:
             await self.mount(HiddenNote(self._hidden_text()), after=0)
 
-    async def replay(self, record: IterationRecord, live: bool, keep: int) -> None:
-        """Rebuild from the store, at most ``keep`` entries (the newest).
+    def preload(
+        self,
+        record: IterationRecord,
+        live: bool,
+        keep: int,
+        notes: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    ) -> None:
+        """Build the block from the store before it is mounted: at most ``keep`` entries
+        (the newest), then ``notes`` (text, kind); all mount with the block, in one go.
 
         ``live`` leaves the last text block open for the deltas still to come.
         """
@@ -181,16 +201,17 @@ class IterationBlock(Vertical):
                     widgets.append(md)
                     last_md = (md, entry.kind, len(chunk)) if open_end else None
             else:
-                tool = ToolEntry(entry.call, entry.result)
+                partial = entry.partial if entry.streaming else None
+                tool = ToolEntry(entry.call, entry.result, partial)
                 self._tools[entry.call.call_id] = tool
                 widgets.append(tool)
         if len(widgets) > keep:
             self.hidden = len(widgets) - keep
             widgets = [HiddenNote(self._hidden_text()), *widgets[-keep:]]
-        if widgets:
-            await self.mount_all(widgets)
         if last_md is not None and last_md[0] in widgets:
             self._md, self._kind, self._md_chars = last_md
+        widgets += [Static(Content(text), classes=f"note {kind}") for text, kind in notes]
+        self._initial = widgets
 
     def _hidden_text(self) -> str:
         return f"… {self.hidden} earlier entries are not shown (the journal has them all)"

@@ -29,13 +29,18 @@ _STATUS_WORDS = {
 class RunHeader(Static):
     """One line at the top: ``fizzbuzz · run 2026… · iteration 3/10 · RUNNING``."""
 
-    def show(self, store: RunStore) -> None:
+    def show(self, store: RunStore, position: tuple[int, int] | None = None) -> None:
+        """Redraw; ``position`` (shown, last) makes it a replay's header."""
         if store.finished is not None:
             word, colour = _OUTCOME_WORDS[store.finished.outcome]
+        elif position is not None:
+            word, colour = _replay_word(store, position)
         else:
             word, colour = _STATUS_WORDS.get(store.status, (store.status.upper(), "$running"))
         limit = store.max_iterations
         iteration = f"iteration {store.current}" + (f"/{limit}" if limit else "")
+        if position is not None:
+            iteration = f"replay · iteration {position[0]} of {position[1]}"
         name = store.name or "loopconsole"
         run = f"run {store.run_id}" if store.run_id else "starting"
         self.update(
@@ -45,3 +50,23 @@ class RunHeader(Static):
                 (f" {word} ", f"bold reverse {colour}"),
             )
         )
+
+
+_ITERATION_WORDS = {
+    "running": ("CUT SHORT", "$paused"),
+    "passed": ("PASSED", "$passed"),
+    "failed": ("FAILED", "$failed"),
+    "paused": ("PAUSED HERE", "$paused"),
+    "signal": ("SIGNAL", "$signal"),
+    "stopped": ("STOPPED", "$paused"),
+}
+
+
+def _replay_word(store: RunStore, position: tuple[int, int]) -> tuple[str, str]:
+    """How the iteration shown in a replay ended, or that the run has no recorded end."""
+    shown, last = position
+    if shown == last:
+        return "NO END RECORDED", "$paused"
+    if shown not in store.iterations:
+        return "REPLAY", "$primary"
+    return _ITERATION_WORDS[store.iteration_status(shown)]

@@ -1,4 +1,9 @@
-"""Timeline: one glyph per iteration; focus it and move to look back."""
+"""Timeline: one glyph per iteration; focus it and move to look back.
+
+A human checkpoint adds ``✎`` after its iteration; a rewind adds ``↶N``
+(the loop went back to iteration N) and draws the iterations it undid dim
+and struck through, so the fork is visible: ``✗1 ~✗2~ ~!3~ ↶1 ▶4``.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,9 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tui.app.messages import IterationSelected
-from tui.app.store import IterationStatus, RunStore
+from tui.app.messages import IterationActivated, IterationSelected
+from tui.app.store import RunStore
+from tui.app.timeline_model import IterationStatus, TimelineItem
 
 GLYPHS: dict[IterationStatus, tuple[str, str]] = {
     "running": ("▶", "$running"),
@@ -31,71 +37,102 @@ class Timeline(Widget, can_focus=True):
         Binding("right", "move(1)", "Later", show=False),
         Binding("home", "first", "First", show=False),
         Binding("end,escape", "live", "Follow live", show=False),
+        Binding("enter", "activate", "Details", show=False),
     ]
 
     selected: reactive[int | None] = reactive(None)
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, *, hint: str = "", **kwargs) -> None:
         super().__init__(**kwargs)
-        self._items: list[tuple[int, IterationStatus]] = []
+        self._items: list[TimelineItem] = []
         # x offset of each rendered item, for clicks
         self._spans: list[tuple[int, int, int]] = []
+        # Shown after the glyphs while the timeline has no focus (the key to focus it).
+        self.hint = hint
+        # A replay always shows one iteration: there is no live one to follow.
+        self.follows_live = True
 
     def show(self, store: RunStore) -> None:
         """Redraw from the store."""
-        self._items = [(n, store.iteration_status(n)) for n in store.numbers()]
+        self._items = store.timeline()
         self.refresh()
 
     @property
     def numbers(self) -> list[int]:
-        return [n for n, _ in self._items]
+        return [item.number for item in self._items]
+
+    def _cell(self, item: TimelineItem, target: int) -> tuple[int, list[tuple[str, str]]]:
+        glyph, colour = GLYPHS[item.status]
+        if item.number == self.selected:
+            style = f"bold reverse {colour}"
+        elif item.number == target and self.selected is None:
+            style = f"bold underline {colour}"
+        elif item.abandoned:
+            style = f"dim strike {colour}"
+        else:
+            style = colour
+        parts = [(f"{glyph}{item.number}", style)]
+        if item.human:
+            parts.append(("✎", "$accent"))
+        if item.rewound_to is not None:
+            parts.append((f" ↶{item.rewound_to}", "bold $accent"))
+        return item.number, parts
 
     def render(self) -> Content:
         if not self._items:
             return Content.from_markup("[$text-muted]waiting for the first iteration…")
-        target = self.selected if self.selected is not None else self._items[-1][0]
+        target = self.selected if self.selected is not None else self._items[-1].number
         cells = []
-        for number, status in self._items:
-            glyph, colour = GLYPHS[status]
-            label = f"{glyph}{number}"
-            if number == self.selected:
-                style = f"bold reverse {colour}"
-            elif number == target and self.selected is None:
-                style = f"bold underline {colour}"
-            else:
-                style = colour
-            cells.append((number, label, style))
+        for item in self._items:
+            number, parts = self._cell(item, target)
+            cells.append((number, parts, sum(len(text) for text, _ in parts)))
         # Show a window that keeps the target visible when the run is long.
-        width = max(10, self.size.width - 2)
+        tail = self._tail()
+        width = max(10, self.size.width - 2 - len(tail))
         index = next(i for i, c in enumerate(cells) if c[0] == target)
-        start, used = index, len(cells[index][1]) + 1
-        while start > 0 and used + len(cells[start - 1][1]) + 1 <= width:
+        start, used = index, cells[index][2] + 1
+        while start > 0 and used + cells[start - 1][2] + 1 <= width:
             start -= 1
-            used += len(cells[start][1]) + 1
+            used += cells[start][2] + 1
         end = index + 1
-        while end < len(cells) and used + len(cells[end][1]) + 1 <= width:
-            used += len(cells[end][1]) + 1
+        while end < len(cells) and used + cells[end][2] + 1 <= width:
+            used += cells[end][2] + 1
             end += 1
-        parts: list[tuple[str, str] | str] = []
+        out: list[tuple[str, str] | str] = []
         self._spans = []
         x = 0
         if start > 0:
-            parts.append(("…", "$text-muted"))
+            out.append(("…", "$text-muted"))
             x += 1
-        for number, label, style in cells[start:end]:
-            parts.append(" ")
+        for number, parts, length in cells[start:end]:
+            out.append(" ")
             x += 1
-            parts.append((label, style))
-            self._spans.append((x, x + len(label), number))
-            x += len(label)
+            out.extend(parts)
+            self._spans.append((x, x + len(parts[0][0]), number))
+            x += length
         if end < len(cells):
-            parts.append((" …", "$text-muted"))
-        if self.selected is not None:
-            parts.append(("   ◂ history: end follows live", "$text-muted"))
-        return Content.assemble(*parts)
+            out.append((" …", "$text-muted"))
+        if tail:
+            out.append((tail, "$text-muted"))
+        return Content.assemble(*out)
+
+    def _tail(self) -> str:
+        """What the keys do, after the glyphs."""
+        if self.selected is not None and self.follows_live:
+            return "   ◂ history: end follows live"
+        if not self.has_focus and self.hint:
+            return f"   {self.hint}"
+        return ""
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
 
     def _select(self, number: int | None) -> None:
-        if number is not None and self.numbers and number == self.numbers[-1]:
+        numbers = self.numbers
+        if self.follows_live and numbers and number == numbers[-1]:
             number = None  # the newest iteration is the live one
         if number != self.selected:
             self.selected = number
@@ -114,7 +151,19 @@ class Timeline(Widget, can_focus=True):
             self._select(self.numbers[0])
 
     def action_live(self) -> None:
-        self._select(None)
+        if self.follows_live:
+            self._select(None)
+        elif self.numbers:
+            self._select(self.numbers[-1])
+
+    def select(self, number: int | None) -> None:
+        """Select ``number`` (None: follow live) as if the user moved there."""
+        self._select(number)
+
+    def action_activate(self) -> None:
+        numbers = self.numbers
+        if numbers:
+            self.post_message(IterationActivated(self.selected or numbers[-1]))
 
     def on_click(self, event: events.Click) -> None:
         for start, end, number in self._spans:

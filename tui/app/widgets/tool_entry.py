@@ -66,29 +66,76 @@ def _input_text(name: str, data: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def _tail(text: str, lines: int = 12) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
 class ToolEntry(Collapsible):
-    """``▶ bash: pytest -q → exit 1 · 2 failed``; expands to input and output."""
+    """``▶ bash: pytest -q → exit 1 · 2 failed``; expands to input and output.
+
+    While the model still writes the call's input (streamed), the entry shows
+    ``▶ str_replace_based_edit_tool: writing its input… 240 chars`` and,
+    expanded, the tail of what it wrote so far.
+    """
 
     # Maximising works on whole panes, not on entries inside them.
     ALLOW_MAXIMIZE: ClassVar[bool | None] = False
 
-    def __init__(self, call: ToolCall, result: ToolResult | None = None) -> None:
+    def __init__(
+        self, call: ToolCall, result: ToolResult | None = None, partial: str | None = None
+    ) -> None:
+        # The input and output are written into these only when the entry is
+        # expanded: most entries never are, and a file's text can be long.
         self._output = Static("", classes="tool-output")
-        details = Static(Content(_input_text(call.name, call.input)), classes="tool-input")
+        self._details = Static("", classes="tool-input")
         super().__init__(
-            details, self._output, title=call_summary(call.name, call.input), collapsed=True
+            self._details,
+            self._output,
+            title=call_summary(call.name, call.input),
+            collapsed=True,
         )
         self.call = call
         self.result: ToolResult | None = None
+        self.partial: str | None = None
         self.add_class("-pending")
+        if partial is not None:
+            self.set_partial(partial)
         if result is not None:
             self.set_result(result)
+
+    def set_partial(self, text: str) -> None:
+        """Show the input written so far (ToolInputDelta), before the call is complete."""
+        self.partial = text
+        self.title = f"{self.call.name}: writing its input… {len(text)} chars"
+        self._fill()
+
+    def set_call(self, call: ToolCall) -> None:
+        """The call is complete: show its summary and input."""
+        self.call = call
+        self.partial = None
+        self.title = call_summary(call.name, call.input)
+        self._fill()
 
     def set_result(self, result: ToolResult) -> None:
         """Show how the call ended."""
         self.result = result
         self.title = f"{call_summary(self.call.name, self.call.input)} → {result_summary(result)}"
-        self._output.update(Content(_head_tail(result.output)))
         failed = result.is_error or (result.exit_code not in (None, 0))
         self.remove_class("-pending")
         self.set_class(failed, "-failed")
+        self._fill()
+
+    def watch_collapsed(self, collapsed: bool) -> None:
+        if not collapsed:
+            self._fill()
+
+    def _fill(self) -> None:
+        """Write the input and output into the expanded entry."""
+        if self.collapsed:
+            return
+        if self.partial is not None:
+            self._details.update(Content(_tail(self.partial)))
+        else:
+            self._details.update(Content(_input_text(self.call.name, self.call.input)))
+        output = _head_tail(self.result.output) if self.result is not None else ""
+        self._output.update(Content(output))

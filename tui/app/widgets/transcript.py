@@ -24,6 +24,7 @@ from tui.events import (
     Paused,
     RunFinished,
     ToolCall,
+    ToolInputDelta,
     ToolResult,
 )
 
@@ -41,10 +42,18 @@ FRAME_S = 0.05
 
 
 def coalesce(events: Sequence[Event]) -> Iterator[Event]:
-    """Join runs of text deltas of one kind, so a burst becomes one write."""
+    """Join runs of text deltas of one kind, so a burst becomes one write.
+
+    Runs of tool input deltas of one call become their last one: the entry
+    shows the input written so far, which the store keeps.
+    """
     pending: AgentText | None = None
     parts: list[str] = []
-    for event in events:
+    for i, event in enumerate(events):
+        if isinstance(event, ToolInputDelta):
+            following = events[i + 1] if i + 1 < len(events) else None
+            if isinstance(following, ToolInputDelta) and following.call_id == event.call_id:
+                continue
         if isinstance(event, AgentText):
             if pending is not None and (pending.kind, pending.iteration) == (
                 event.kind,
@@ -83,6 +92,8 @@ class TranscriptPane(Pane):
         super().__init__(**kwargs)
         self.store = store
         self.shown: int | None = None  # None: following the live run
+        # Said after the iteration number when an earlier one is shown (not in a replay).
+        self.history_mark = " (history)"
         self._blocks: dict[int, IterationBlock] = {}
         self._queue: list[list[Event] | int | None] = []
         self._renderer: Worker | None = None
@@ -207,6 +218,12 @@ class TranscriptPane(Pane):
         elif isinstance(e, AgentText):
             block = await self._block(e.iteration)
             await block.add_text(e.kind, e.text, keep_chars=KEEP_TEXT_CHUNKS * CHUNK_CHARS)
+        elif isinstance(e, ToolInputDelta):
+            record = self.store.record(e.iteration)
+            block = record.tool_block(e.call_id) if record else None
+            if block is not None and block.streaming:
+                call = ToolCall(call_id=e.call_id, name=e.name, iteration=e.iteration)
+                await (await self._block(e.iteration)).add_tool(call, partial=block.partial)
         elif isinstance(e, ToolCall):
             await (await self._block(e.iteration)).add_tool(e)
         elif isinstance(e, ToolResult):
@@ -240,21 +257,30 @@ class TranscriptPane(Pane):
         self.scroller.anchor(False)
         for block in self._blocks.values():
             await block.end_text()
-        await self.scroller.remove_children()
         self._blocks = {}
         target = number if number is not None else self.store.current
         record = self.store.record(target)
-        self.border_subtitle = f"iteration {number} (history)" if number is not None else ""
-        if record is None:
+        self.border_subtitle = (
+            f"iteration {number}{self.history_mark}" if number is not None else ""
+        )
+        block = None
+        if record is not None:
+            notes = []
+            if record.agent is not None:
+                notes.append((agent_note(record.agent), "-agent"))
+            if record.decision is not None:
+                d = record.decision
+                notes.append((decision_note(d), f"-{d.action}"))
+            block = IterationBlock(target, record.prompt)
+            block.preload(record, live=number is None, keep=KEEP_ENTRIES, notes=notes)
+            self._blocks[target] = block
+        # One swap, one repaint: the old iteration out, the new one in with all its entries.
+        with self.app.batch_update():
+            await self.scroller.remove_children(IterationBlock)
+            if block is not None:
+                await self.scroller.mount(block)
+        if block is None:
             return
-        block = IterationBlock(target, record.prompt)
-        self._blocks[target] = block
-        await self.scroller.mount(block)
-        await block.replay(record, live=number is None, keep=KEEP_ENTRIES)
-        if record.agent is not None:
-            await block.add_note(agent_note(record.agent), "-agent")
-        if record.decision is not None:
-            await block.add_note(decision_note(record.decision), f"-{record.decision.action}")
         if number is None:
             self.call_after_refresh(self._follow)
         else:

@@ -82,6 +82,8 @@ class ValidatorsPane(Pane):
         super().__init__(**kwargs)
         self.store = store
         self.pinned: int | None = None  # None: follow the newest validated iteration
+        # Said after the iteration number when an earlier one is shown (not in a replay).
+        self.history_mark = " (history)"
         self.iteration: int | None = None
         self.chosen: str | None = None
         self._pending: list[str] = []
@@ -120,7 +122,7 @@ class ValidatorsPane(Pane):
         if highlighted is not None:
             rows.highlighted = highlighted
         label = f"iteration {self.iteration}" if self.iteration else "no run yet"
-        self.border_subtitle = label + (" (history)" if self.pinned is not None else "")
+        self.border_subtitle = label + (self.history_mark if self.pinned is not None else "")
         self._show_changes()
 
     def _show_changes(self) -> None:

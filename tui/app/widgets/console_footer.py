@@ -1,0 +1,42 @@
+"""ConsoleFooter: the footer, minus the least needed keys when the terminal is narrow.
+
+The console has more controls than an 80-column footer can hold. Rather
+than cut the row off at the edge (losing quit and help), this drops whole
+keys in a fixed order; every key stays in the help screen (?) and, from
+100 columns, in the command palette.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.widget import Widget
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+
+def _width(widget: Widget) -> int:
+    if isinstance(widget, FooterKey):
+        # Compact: "key description" and one column between keys.
+        return len(widget.key_display) + 1 + len(widget.description) + 1
+    return len(str(getattr(widget, "content", ""))) + 1
+
+
+class ConsoleFooter(Footer):
+    """A compact footer that fits the terminal's width."""
+
+    # Actions dropped first when the keys do not fit (each is also explained elsewhere).
+    DROP_ORDER: ClassVar[tuple[str, ...]] = ("why", "diff", "add_hint", "edit_goal", "stop")
+
+    def compose(self) -> ComposeResult:
+        items = list(super().compose())
+        room = self.app.size.width
+        total = sum(_width(w) for w in items)
+        for action in self.DROP_ORDER:
+            if total <= room:
+                break
+            for widget in [w for w in items if getattr(w, "action", None) == action]:
+                items.remove(widget)
+                total -= _width(widget)
+        yield from items
