@@ -422,3 +422,19 @@ def test_chunk_boundaries_and_lines_longer_than_a_chunk(
     index = JournalIndex.build(thrash)
     assert_agrees_with_full_read(index)
     assert [r.status for r in index.rows] == ["failed", "failed", "signal"]
+
+
+def test_rows_mark_human_checkpoints(tmp_path: Path) -> None:
+    from tui.engine.journal import JournalWriter
+    from tui.events import Checkpointed, Decided, IterationStarted
+
+    path = tmp_path / "journal.jsonl"
+    writer = JournalWriter(path)
+    for n in (1, 2):
+        writer.write(IterationStarted(iteration=n, goal="g", prompt="p"))
+        writer.write(Checkpointed(iteration=n, kind="agent", commit=f"{n}" * 40, tree="t" * 40))
+        writer.write(Decided(iteration=n, action="pause", reason="stepped"))
+    writer.write(Checkpointed(iteration=2, kind="human", commit="h" * 40, tree="u" * 40))
+    writer.close()
+    rows = JournalIndex.build(path).rows
+    assert [(r.iteration, r.human) for r in rows] == [(1, False), (2, True)]

@@ -122,3 +122,22 @@ def test_resume_of_something_that_is_not_a_run(tmp_path: Path) -> None:
         timeout=30,
     )
     assert proc.returncode == 2 and "not a loopconsole run directory" in proc.stderr
+
+
+def test_resume_refuses_a_run_that_is_still_running(tmp_path: Path) -> None:
+    script = "[[iteration]]\n[[iteration.step]]\ntool = 'bash'\ninput = { command = 'sleep 30' }\n"
+    spec = write_loop(tmp_path / "loop", script=script)
+    run_dir = tmp_path / "run"
+    proc = _start(spec, run_dir)
+    try:
+        _wait_for(run_dir / "journal.jsonl", b'"type":"tool_call"')
+        journal_before = (run_dir / "journal.jsonl").read_bytes()
+        again = subprocess.run(
+            [*CLI, "resume", str(run_dir), "--headless"], capture_output=True, text=True, timeout=30
+        )
+        assert again.returncode == 2
+        assert f"still running (process {proc.pid})" in again.stderr
+        assert (run_dir / "journal.jsonl").read_bytes().startswith(journal_before)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)

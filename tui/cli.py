@@ -121,9 +121,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     from tui.engine.resume import load_resume_state, prepare_workspace
-    from tui.engine.rundir import open_run
+    from tui.engine.rundir import open_run, refuse_if_running
     from tui.engine.runner import Runner
 
+    refuse_if_running(args.run_dir.resolve())  # before touching its journal or workspace
     state = load_resume_state(args.run_dir)
     agent = _prepare_agent(state.spec)
     run = open_run(state.run_dir, state.spec)

@@ -64,17 +64,12 @@ class ReplayStore(RunStore):
         return status  # type: ignore[return-value]
 
     def timeline(self) -> list[TimelineItem]:
-        human = self._human_iterations()
         return build_timeline(
             [
-                (r.iteration, self.row_status(r), r.iteration in human, r.restored_iteration)
+                (r.iteration, self.row_status(r), r.human, r.restored_iteration)
                 for r in self.source.rows
             ]
         )
-
-    def _human_iterations(self) -> set[int]:
-        # The rows do not say; the loaded iterations do.
-        return {n for n, rec in self.iterations.items() if rec.human_checkpoints}
 
     def passing_history(self) -> list[tuple[int, int, int]]:
         return [

@@ -87,6 +87,7 @@ class IterationRow:
     paused_reason: str | None = None  # a Paused event in this iteration
     attempts: int = 0  # IterationStarted events: 2+ when a resume ran it again
     outcome: str | None = None  # Decided.outcome
+    human: bool = False  # the engineer changed the workspace after this iteration
 
     def _reset(self) -> None:
         """A resume runs an unfinished iteration again: forget the cut-short attempt."""
@@ -322,6 +323,8 @@ class JournalIndex:
         elif isinstance(e, Checkpointed):
             if e.kind == "agent":
                 row.commit = e.commit
+            elif e.kind == "human":
+                row.human = True
             if e.restored_iteration is not None:
                 row.restored_iteration = e.restored_iteration
         elif isinstance(e, Paused):

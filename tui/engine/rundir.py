@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -87,3 +89,46 @@ def open_run(path: Path, spec: LoopSpec) -> RunDir:
     path = path.resolve()
     workspace = path / "workspace" if spec.copy_workspace else spec.workspace
     return RunDir(path=path, run_id=path.name, workspace=workspace)
+
+
+LOCK_NAME = "run.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_pid(run_dir: Path) -> int | None:
+    """The pid of a live process running this run, or None (a stale lock is ignored)."""
+    try:
+        pid = int((run_dir / LOCK_NAME).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if pid != os.getpid() and _alive(pid) else None
+
+
+def refuse_if_running(run_dir: Path) -> None:
+    """Raise RunDirError when another live process is running this run."""
+    pid = running_pid(run_dir)
+    if pid is not None:
+        raise RunDirError(
+            f"run {run_dir.name} is still running (process {pid}); stop it before resuming"
+        )
+
+
+def lock_run(run_dir: Path) -> None:
+    """Mark the run as live; refuse when another live process holds it."""
+    refuse_if_running(run_dir)
+    (run_dir / LOCK_NAME).write_text(f"{os.getpid()}\n")
+
+
+def unlock_run(run_dir: Path) -> None:
+    with contextlib.suppress(OSError):
+        if (run_dir / LOCK_NAME).read_text().strip() == str(os.getpid()):
+            (run_dir / LOCK_NAME).unlink()

@@ -31,7 +31,7 @@ from tui.engine.prompt import (
 )
 from tui.engine.reload import SpecReload
 from tui.engine.resume import INTERRUPTED_OUTPUT, ResumeState, WorkspacePrep
-from tui.engine.rundir import RunDir
+from tui.engine.rundir import RunDir, lock_run, unlock_run
 from tui.engine.thrash import IterationRecord, ThrashDetector, corrective_hint
 from tui.engine.validators import run_validators
 from tui.engine.watch import WorkspaceWatch
@@ -163,6 +163,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
     # -- the loop ---------------------------------------------------------
     async def run(self) -> RunFinished:
         """Run the loop to its end and return the final event."""
+        lock_run(self.run_dir.path)
         self.publish(
             RunStarted(
                 name=self.spec.name,
@@ -201,6 +202,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             await self.agent.aclose()
             if self.checkpoints is not None:
                 self.checkpoints.close()
+            unlock_run(self.run_dir.path)
         return self._finish(outcome, reason)
 
     async def _open_checkpoints(self) -> None:
