@@ -24,6 +24,7 @@ from tui.events import (
     ValidatorResult,
     dump_event,
 )
+from tui.figures import duration
 
 
 def _validator_cell(r: ValidatorResult) -> str:
@@ -32,15 +33,6 @@ def _validator_cell(r: ValidatorResult) -> str:
     if r.timed_out:
         extra = " timed out"
     return f"{r.name} {mark}{extra}"
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    return (
-        f"{minutes} min {secs:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
-    )
 
 
 class LinePrinter:
@@ -111,7 +103,7 @@ class LinePrinter:
         plural = "s" if b.iterations != 1 else ""
         self._print(f"{words} after {b.iterations} iteration{plural}: {reason}")
         self._print(
-            f"  {b.usage.total:,} tokens · ${b.cost_usd:.2f} · {_duration(b.wall_s)} · "
+            f"  {b.usage.total:,} tokens · ${b.cost_usd:.2f} · {duration(b.wall_s)} · "
             f"journal {self._journal}"
         )
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from tui.engine.journal import iter_journal
 from tui.engine.rundir import RUNS_FOLDER
 from tui.events import Decided, RunFinished, RunStarted, SignalRaised
+from tui.figures import duration
 from tui.spec import LoopSpec, spec_path
 
 
@@ -87,13 +88,6 @@ def summarize_run(run_dir: Path) -> RunRow:
     return row
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes = int(seconds // 60)
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d}"
-
-
 def find_run_dirs(path: Path) -> list[Path]:
     """Run directories for a spec, its folder, or any spec below a folder."""
     spec_file = spec_path(path)
@@ -110,13 +104,13 @@ def list_runs(path: Path) -> str:
     dirs = find_run_dirs(path)
     if not dirs:
         return f"no runs found under {path}"
-    head = f"{'run':<36} {'outcome':<18} {'iter':>4} {'cost':>8} {'time':>8} {'signals':>7}"
+    head = f"{'run':<36} {'outcome':<18} {'iter':>4} {'cost':>8} {'time':>10} {'signals':>7}"
     rows = [head]
     for d in dirs:
         r = summarize_run(d)
         cost = f"${r.cost_usd:.2f}"
         rows.append(
             f"{r.run_id:<36} {r.outcome:<18} {r.iterations:>4} {cost:>8} "
-            f"{_duration(r.wall_s):>8} {r.signals:>7}"
+            f"{duration(r.wall_s):>10} {r.signals:>7}"
         )
     return "\n".join(rows)
