@@ -86,6 +86,7 @@ class Harness:
             emit=self.events.append,
             charge=self.charge,
             over_budget=self.over_budget,
+            memories=self.run_dir / "memories",
         )
 
     async def iterate(self, prompt: str = "Fix the bug.", iteration: int = 1) -> AgentResult:

@@ -40,6 +40,7 @@ class Run:
             emit=self.events.append,
             charge=self.budget.charge,
             over_budget=self.budget.over_budget,
+            memories=run_dir / "memories",
         )
 
     def of(self, kind: type) -> list:

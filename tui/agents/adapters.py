@@ -55,9 +55,18 @@ class TextAdapter(OutputAdapter):
     format = "text"
 
     def __init__(self) -> None:
-        super().__init__()
         self._paragraph: deque[str] = deque(maxlen=FINAL_PARAGRAPH_LINES)
+        super().__init__()
         self._closed = False
+
+    # Worked out when read, not joined again on every line.
+    @property
+    def final_text(self) -> str:  # type: ignore[override]
+        return "\n".join(self._paragraph)[-FINAL_TEXT_CHARS:]
+
+    @final_text.setter
+    def final_text(self, _value: str) -> None:
+        """The base class starts every adapter with an empty final text."""
 
     def feed(self, line: str) -> list[Item]:
         # Colour codes and carriage-return progress bars are for terminals;
@@ -70,14 +79,11 @@ class TextAdapter(OutputAdapter):
                 self._paragraph.clear()
                 self._closed = False
             self._paragraph.append(text)
-            self.final_text = "\n".join(self._paragraph)[-FINAL_TEXT_CHARS:]
         return [AgentText(text=clip(text, RAW_LINE_CHARS) + "\n")]
 
 
 ADAPTERS: dict[str, type[OutputAdapter]] = {
-    "text": TextAdapter,
-    "claude-stream-json": ClaudeStreamAdapter,
-    "codex-json": CodexJsonAdapter,
+    adapter.format: adapter for adapter in (TextAdapter, ClaudeStreamAdapter, CodexJsonAdapter)
 }
 
 

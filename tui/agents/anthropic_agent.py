@@ -47,7 +47,7 @@ from tui.agents.base import (
     AgentResult,
     claims_done,
 )
-from tui.agents.memory_tool import MemoryTool
+from tui.agents.memory_tool import MEMORY_TOOL, MemoryTool
 from tui.events import AgentTurn, Notice, ToolCall, ToolResult
 from tui.spec import LoopSpec
 
@@ -140,7 +140,8 @@ class AnthropicAgent:
         """One fresh conversation: turns until Claude is done or something stops it."""
         client = self._connect()
         agent = self.spec.agent
-        MemoryTool(ctx.run_dir / "memories").register(ctx.tools)
+        if MEMORY_TOOL not in ctx.tools.names:
+            MemoryTool(ctx.memories).register(ctx.tools)
         system = system_blocks(ctx.system, ctx.workspace)
         tools = tool_definitions(ctx.tools.max_characters)
         messages: list[Message] = [user_message({"type": "text", "text": ctx.prompt})]
@@ -294,10 +295,6 @@ class AnthropicAgent:
                         )
                     )
                 raise
-            except Exception as exc:  # a crashing tool must still answer its tool_use
-                output, is_error = f"The {name} tool crashed: {type(exc).__name__}: {exc}", True
-                ctx.emit(ToolResult(call_id=call_id, name=name, output=output, is_error=True))
-                ctx.emit(Notice(level="error", message=output))
             done.tool_calls += 1
             results.append(_tool_result(call_id, output, is_error))
         return results

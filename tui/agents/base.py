@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from tui.events import ToolCall, ToolResult, Usage
+from tui.events import Notice, ToolCall, ToolResult, Usage
 
 if TYPE_CHECKING:
     from tui.agents.tools import Toolbox
@@ -74,6 +74,8 @@ class AgentContext:
     # over_budget(model, max_output_tokens) -> name of the limit a request of
     # that size could break, or None when it may be sent
     over_budget: BudgetCheck
+    # The agent's notes folder (the memory tool); the engine reads it into prompts.
+    memories: Path
     # Set when the human asked the run to stop; agents check it between turns.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -97,6 +99,12 @@ class AgentContext:
                 )
             )
             raise
+        except Exception as exc:  # a crashing tool must still answer the call it was given
+            output = f"The {name} tool crashed: {type(exc).__name__}: {exc}"
+            result = ToolResult(call_id=call_id, name=name, output=output, is_error=True)
+            self.emit(result)
+            self.emit(Notice(level="error", message=output))
+            return result
         result = ToolResult(
             call_id=call_id,
             name=name,

@@ -6,7 +6,7 @@ Here that folder is ``<run dir>/memories``, so the agent's notes survive from
 one iteration (one fresh conversation) to the next, and the engine can show
 them in the next prompt.
 
-The first four are the text editor's (:class:`~tui.agents.tools.TextEditor`,
+The first four are the text editor's (:class:`~tui.agents.text_editor.TextEditor`,
 rooted at the memories folder); what is the memory tool's own is the
 ``/memories`` path mapping, ``delete`` and ``rename``, a size limit, and the
 replies where Anthropic's reference implementation, which is what the model
@@ -15,7 +15,7 @@ in listings, ``create`` never overwriting).
 
 Every path must start with ``/memories`` and stays inside the folder: ``..``,
 NUL bytes and symlinks that lead out are refused (through the same
-:func:`~tui.agents.tools.confine` as the workspace tools).
+:func:`~tui.agents.text_editor.confine` as the workspace tools).
 """
 
 from __future__ import annotations

@@ -408,6 +408,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             emit=self.publish,
             charge=self._charge,
             over_budget=self.budget.over_budget,
+            memories=self.run_dir.memories,
         )
         result = await self._phase(self.agent.run_iteration(ctx))
         if result is None:
