@@ -271,7 +271,7 @@ def test_changes_made_while_stopped_become_a_human_checkpoint(tmp_path: Path) ->
     prep = prepare_workspace(state, run.workspace)
     assert (run.workspace / "state.txt").read_text() == "fixed\nby hand\n"  # kept
     assert [(c.kind, c.iteration) for c in prep.checkpoints] == [("human", 1)]
-    assert prep.human_changes == ["state.txt: modified (+2 -1)"]
+    assert prep.human_changes == ["modified state.txt (+2 -1)"]
     assert prep.restore is None
 
 

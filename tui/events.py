@@ -81,15 +81,26 @@ class ValidatorResult(BaseModel):
 
     @property
     def counts(self) -> str:
-        """'3 passed, 2 failed' for pytest-like results, '' otherwise."""
+        """'2 failed, 5 passed' for pytest-like results, '' otherwise."""
         if self.tests_passed is None:
             return ""
-        parts = [f"{self.tests_passed} passed"]
-        if self.tests_failed:
-            parts.append(f"{self.tests_failed} failed")
-        if self.tests_errors:
-            parts.append(f"{self.tests_errors} errors")
-        return ", ".join(parts)
+        return count_text(
+            self.tests_passed,
+            self.tests_failed or 0,
+            self.tests_errors or 0,
+            self.tests_skipped or 0,
+        )
+
+
+def count_text(passed: int, failed: int, errors: int = 0, skipped: int = 0) -> str:
+    """Test counts in pytest's own order: '2 failed, 5 passed, 1 skipped, 1 error'."""
+    parts = [f"{failed} failed"] if failed else []
+    parts.append(f"{passed} passed")
+    if skipped:
+        parts.append(f"{skipped} skipped")
+    if errors:
+        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
+    return ", ".join(parts)
 
 
 class _Event(BaseModel):
@@ -210,6 +221,11 @@ class FileStat(BaseModel):
     deletions: int = 0
     binary: bool = False
     old_path: str | None = None  # renames and copies
+
+    def describe(self) -> str:
+        """'modified fizzbuzz.py (+2 -1)': how the next prompt tells the agent."""
+        counts = "" if self.binary else f" (+{self.insertions} -{self.deletions})"
+        return f"{self.status} {self.path}{counts}"
 
 
 class Checkpointed(_Event):

@@ -17,7 +17,8 @@ from tui.app.records import (
     ToolBlock,
     ValidatorRun,
 )
-from tui.app.timeline_model import IterationStatus, TimelineItem, build_timeline
+from tui.app.timeline_model import TimelineItem, build_timeline
+from tui.engine.journal_index import IterationStatus, iteration_status
 from tui.events import (
     AgentFinished,
     AgentText,
@@ -129,23 +130,19 @@ class RunStore:
         return sorted(self.iterations)
 
     def iteration_status(self, number: int) -> IterationStatus:
-        """The timeline glyph's meaning for one iteration."""
+        """The timeline glyph's meaning for one iteration (see :func:`iteration_status`)."""
         rec = self.iterations[number]
-        if not rec.done:
-            if number == self.current and self.status not in ("finished", "paused"):
-                return "running"
-            if number == self.current and self.status == "paused":
-                return "paused"
-            return "stopped"
-        if rec.signals:
-            return "signal"
-        if number == self.current and self.status == "paused":
-            return "paused"
-        passed = rec.required_passed
-        if passed is None:
-            outcome = rec.decision.outcome if rec.decision else None
-            return "passed" if outcome == "goal_met" else "failed"
-        return "passed" if passed else "failed"
+        here = number == self.current
+        decision = rec.decision
+        status = iteration_status(
+            decision.action if decision else None,
+            decision.outcome if decision else None,
+            bool(rec.signals),
+            paused_here=here and self.status == "paused",
+        )
+        if status == "running" and not (here and self.status != "finished"):
+            return "stopped"  # cut short: an older iteration, or the run ended
+        return status
 
     def timeline(self) -> list[TimelineItem]:
         """The iterations as the timeline draws them, with rewinds as forks."""

@@ -9,9 +9,8 @@ the same for a live run and for a replay.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-IterationStatus = Literal["running", "passed", "failed", "paused", "signal", "stopped"]
+from tui.engine.journal_index import IterationStatus
 
 
 @dataclass(frozen=True)

@@ -143,10 +143,7 @@ class Controls:
                 self.checkpoints.commit, self.iteration, "human", "", "changed during a take-over"
             )
         self.publish(self._checkpoint_event(info))
-        lines = [
-            f"{f.status} {f.path}" + ("" if f.binary else f" (+{f.insertions} -{f.deletions})")
-            for f in stat.files
-        ]
+        lines = [f.describe() for f in stat.files]
         self.human_changes.extend(lines)
         self.publish(ControlApplied(control="take_over", detail=f"{len(lines)} file(s) changed"))
         return lines

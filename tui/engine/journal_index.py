@@ -67,10 +67,9 @@ _CACHED_ITERATIONS = 8
 class IterationRow:
     """What the timeline and the run summary need about one iteration.
 
-    ``status``: "running" when no decision was journaled (in flight, or the
-    run crashed); "passed" when the goal was met or every check passed;
-    "signal" when a thrash signal was raised; "stopped" for any other stop
-    (budget, the human, a stop policy); "paused" for a pause; else "failed".
+    ``status``: :func:`iteration_status` of the iteration's decision and
+    signals. It is never "paused": whether the run is paused at this
+    iteration right now depends on what comes after it (see the replay store).
     """
 
     iteration: int
@@ -101,17 +100,32 @@ def _ts(data: bytes, start: int) -> float:
     return float(data[start + 6 : data.index(b",", start)])
 
 
-def _status(decision: Decided, signals: list[str]) -> IterationStatus:
-    if decision.outcome == "goal_met":
+def iteration_status(
+    action: str | None, outcome: str | None, signalled: bool, *, paused_here: bool = False
+) -> IterationStatus:
+    """The one rule for how an iteration ended, used live and in replay.
+
+    ``action``/``outcome`` are the iteration's Decided fields (``action``
+    empty or None: no decision yet); ``signalled``: a SignalRaised in the
+    iteration; ``paused_here``: the run is paused at this iteration right now
+    (the caller knows: the live store, or a replay's last iteration decided
+    as a pause). No decision is "running" (callers may call one cut short
+    "stopped"); the goal met is "passed"; a signal is "signal"; a stop is
+    "stopped"; anything else "failed". Validators alone never make an
+    iteration pass: optional ones may fail while the goal is met, and a
+    goal may need more than every check passing.
+    """
+    if not action:
+        return "paused" if paused_here else "running"
+    if outcome == "goal_met":
         return "passed"
-    if signals:
+    if signalled:
         return "signal"
-    if decision.action == "stop":
-        return "stopped"
-    if decision.action == "pause":
+    if paused_here:
         return "paused"
-    complete = decision.total_checks and decision.passing_checks == decision.total_checks
-    return "passed" if complete else "failed"
+    if action == "stop":
+        return "stopped"
+    return "failed"
 
 
 class JournalIndex:
@@ -320,6 +334,8 @@ class JournalIndex:
             return  # iteration 0: the head
         if isinstance(e, SignalRaised):
             row.signals.append(e.kind)
+            if row.action:  # a signal after the decision still marks the iteration
+                row.status = iteration_status(row.action, row.outcome, True)
         elif isinstance(e, Checkpointed):
             if e.kind == "agent":
                 row.commit = e.commit
@@ -333,7 +349,7 @@ class JournalIndex:
             self._spent(row)
             row.action, row.reason, row.outcome = e.action, e.reason, e.outcome
             row.passing, row.total = e.passing_checks, e.total_checks
-            row.status = _status(e, row.signals)
+            row.status = iteration_status(e.action, e.outcome, bool(row.signals))
 
     def _spent(self, row: IterationRow) -> None:
         """Fill cost and tokens from the iteration's last budget_updated line."""

@@ -33,6 +33,19 @@ class IterationSummary:
     decision: str
     agent_said: str = ""
 
+    @classmethod
+    def of(
+        cls, iteration: int, results: list[ValidatorResult], reason: str, final_text: str
+    ) -> IterationSummary:
+        """The summary of a finished iteration, the agent's last words cut to 200 chars."""
+        said = " ".join(final_text.split())
+        return cls(
+            iteration=iteration,
+            checks=checks_line(results),
+            decision=reason,
+            agent_said=said[:200] + ("…" if len(said) > 200 else ""),
+        )
+
 
 @dataclass
 class PromptInputs:

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints, RestoreReport
 from tui.engine.journal import iter_journal, repair_torn_tail
-from tui.engine.prompt import IterationSummary, checks_line
+from tui.engine.prompt import IterationSummary
 from tui.engine.reload import RELOADABLE
 from tui.events import (
     AgentFinished,
@@ -272,14 +272,8 @@ class _Fold:
         self.results_by_iteration[self.last_iteration] = list(self.last_results)
         if self.iteration_checkpoint is not None:
             self.checkpoint = self.iteration_checkpoint
-        said = self.agent_said
         self.summaries.append(
-            IterationSummary(
-                iteration=self.last_iteration,
-                checks=checks_line(self.last_results),
-                decision=e.reason,
-                agent_said=said[:200] + ("…" if len(said) > 200 else ""),
-            )
+            IterationSummary.of(self.last_iteration, self.last_results, e.reason, self.agent_said)
         )
         if self.latest_budget is not None:
             self.decided_iterations = self.latest_budget.iterations
@@ -365,10 +359,7 @@ def _prepare(state: ResumeState, cps: Checkpoints, prep: WorkspacePrep) -> None:
     if pending.files:
         info = cps.commit(it, "human", message="The workspace changed while the run was stopped.")
         prep.checkpoints.append(info)
-        prep.human_changes = [
-            f"{f.path}: {f.status}" + ("" if f.binary else f" (+{f.insertions} -{f.deletions})")
-            for f in pending.files
-        ]
+        prep.human_changes = [f.describe() for f in pending.files]
         prep.notes.append(
             f"the workspace changed while the run was stopped ({pending.summary()}); "
             "the changes were checkpointed and the agent will be told"

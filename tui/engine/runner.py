@@ -25,7 +25,6 @@ from tui.engine.prompt import (
     IterationSummary,
     PromptInputs,
     build_prompt,
-    checks_line,
     read_notes,
     system_prompt,
 )
@@ -456,13 +455,9 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             shutil.copytree(memories, target)
 
     def _remember(self, result: AgentResult, verdict: Verdict) -> None:
-        said = " ".join(result.final_text.split())
         self.summaries.append(
-            IterationSummary(
-                iteration=self.iteration,
-                checks=checks_line(self.last_results),
-                decision=verdict.reason,
-                agent_said=said[:200] + ("…" if len(said) > 200 else ""),
+            IterationSummary.of(
+                self.iteration, self.last_results, verdict.reason, result.final_text
             )
         )
 

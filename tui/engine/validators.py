@@ -30,6 +30,7 @@ from tui.events import (
     ValidatorOutput,
     ValidatorResult,
     ValidatorStarted,
+    count_text,
 )
 from tui.process import child_env, run_command
 from tui.spec import ValidatorSpec
@@ -65,15 +66,7 @@ class TestCounts:
 
     def summary(self) -> str:
         """Counts in pytest's own order: '2 failed, 5 passed, 1 skipped'."""
-        parts = []
-        if self.failed:
-            parts.append(f"{self.failed} failed")
-        parts.append(f"{self.passed} passed")
-        if self.skipped:
-            parts.append(f"{self.skipped} skipped")
-        if self.errors:
-            parts.append(f"{self.errors} error{'s' if self.errors != 1 else ''}")
-        return ", ".join(parts)
+        return count_text(self.passed, self.failed, self.errors, self.skipped)
 
 
 def _node_id(case: ET.Element, workspace: Path) -> str:
