@@ -16,7 +16,6 @@ from tui.events import (
     Event,
     IterationStarted,
     Notice,
-    Paused,
     RunFinished,
     RunStarted,
     SignalRaised,
@@ -71,8 +70,6 @@ class LinePrinter:
                 print(f"  {event.level}: {event.message}", file=self.err, flush=True)
             case SignalRaised():
                 self._print(f"  signal {event.kind}: {event.explanation}")
-            case Paused():
-                pass
             case RunFinished():
                 self._summary(event)
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui.engine.journal import iter_journal
-from tui.engine.rundir import RUNS_FOLDER
-from tui.events import Decided, RunFinished, RunStarted, SignalRaised
+from tui.engine.journal_index import JournalIndex
+from tui.engine.rundir import RUNS_FOLDER, running_pid
 from tui.figures import duration
 from tui.spec import LoopSpec, spec_path
 
@@ -58,7 +57,7 @@ def describe_spec(spec: LoopSpec) -> str:
 class RunRow:
     run_id: str
     name: str = "?"
-    outcome: str = "running or crashed"
+    outcome: str = ""
     iterations: int = 0
     cost_usd: float = 0.0
     wall_s: float = 0.0
@@ -72,19 +71,23 @@ def summarize_run(run_dir: Path) -> RunRow:
     if not journal.exists():
         row.outcome = "no journal"
         return row
-    for event in iter_journal(journal):
-        match event:
-            case RunStarted():
-                row.name = event.name
-            case Decided():
-                row.iterations = max(row.iterations, event.iteration)
-            case SignalRaised():
-                row.signals += 1
-            case RunFinished():
-                row.outcome = event.outcome
-                row.iterations = event.budget.iterations
-                row.cost_usd = event.budget.cost_usd
-                row.wall_s = event.budget.wall_s
+    # The index parses only the few small events a summary needs.
+    index = JournalIndex.build(journal)
+    if index.run_started is not None:
+        row.name = index.run_started.name
+    decided = [r for r in index.rows if r.action]
+    row.iterations = decided[-1].iteration if decided else 0
+    row.signals = sum(len(r.signals) for r in index.rows)
+    if decided:
+        row.cost_usd = decided[-1].cost_usd
+    finished = index.run_finished
+    if finished is None:
+        row.outcome = "running" if running_pid(run_dir) else "crashed or killed"
+    else:
+        row.outcome = finished.outcome
+        row.iterations = finished.budget.iterations
+        row.cost_usd = finished.budget.cost_usd
+        row.wall_s = finished.budget.wall_s
     return row
 
 

@@ -94,7 +94,6 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self.last_results: list[ValidatorResult] = []
         self.results_by_iteration: dict[int, list[ValidatorResult]] = {}
         self.summaries: list[IterationSummary] = []
-        self.signals: list[SignalRaised] = []
         self._calls: list[tuple[str, dict[str, Any]]] = []
         self._resume = resume
         self._prep = prep
@@ -350,7 +349,6 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             signals = self.thrash.observe(record)
         for signal in signals:
             self.publish(signal)
-            self.signals.append(signal)
         verdict = decide(
             result,
             self.last_results,

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from tui.engine import thrash_checks as checks
 from tui.engine.fingerprint import Fingerprint
@@ -62,18 +62,11 @@ from tui.events import (
     ValidatorFinished,
     ValidatorResult,
 )
-from tui.spec import ThrashSpec
+from tui.spec import SignalKind, ThrashSpec
 
 __all__ = ["KINDS", "IterationRecord", "ThrashDetector", "corrective_hint", "record_from_events"]
 
-KINDS = (
-    "same_failure",
-    "oscillation",
-    "edit_undone",
-    "no_progress",
-    "repeated_actions",
-    "false_done",
-)
+KINDS: tuple[str, ...] = get_args(SignalKind)
 
 
 @dataclass
