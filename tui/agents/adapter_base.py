@@ -58,6 +58,18 @@ def raw(line: str) -> AgentText:
     return AgentText(text=clip(strip_ansi(line), RAW_LINE_CHARS) + "\n", kind="raw")
 
 
+def usage_of(data: Any) -> Usage:
+    """Anthropic's usage object (the API's and Claude Code's, as a dict) as Usage."""
+    if not isinstance(data, dict):
+        return Usage()
+    return Usage(
+        input_tokens=as_int(data.get("input_tokens")),
+        output_tokens=as_int(data.get("output_tokens")),
+        cache_write_tokens=as_int(data.get("cache_creation_input_tokens")),
+        cache_read_tokens=as_int(data.get("cache_read_input_tokens")),
+    )
+
+
 def as_int(value: Any) -> int:
     """A token count from JSON, tolerating null, floats and junk."""
     if isinstance(value, bool):

@@ -27,20 +27,9 @@ from tui.agents.adapter_base import (
     as_int,
     clip,
     raw,
+    usage_of,
 )
 from tui.events import AgentText, Notice, ToolCall, ToolResult, Usage
-
-
-def usage_of(data: Any) -> Usage:
-    """An Anthropic-style usage object (snake_case) as Usage."""
-    if not isinstance(data, dict):
-        return Usage()
-    return Usage(
-        input_tokens=as_int(data.get("input_tokens")),
-        output_tokens=as_int(data.get("output_tokens")),
-        cache_write_tokens=as_int(data.get("cache_creation_input_tokens")),
-        cache_read_tokens=as_int(data.get("cache_read_input_tokens")),
-    )
 
 
 def model_usage_total(data: Any) -> Usage | None:

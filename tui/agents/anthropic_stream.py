@@ -22,6 +22,7 @@ from typing import Any
 
 import anthropic
 
+from tui.agents.adapter_base import usage_of
 from tui.events import AgentText, Event, ToolInputDelta, Usage
 
 try:  # the transport the installed SDK uses (httpx2 since anthropic 2.x)
@@ -133,17 +134,6 @@ def block_param(block: Any) -> Block | None:
     return block.to_dict()
 
 
-def usage_of(message: Any) -> Usage:
-    """The message's usage in loopconsole's terms."""
-    u = message.usage
-    return Usage(
-        input_tokens=u.input_tokens or 0,
-        output_tokens=u.output_tokens or 0,
-        cache_write_tokens=u.cache_creation_input_tokens or 0,
-        cache_read_tokens=u.cache_read_input_tokens or 0,
-    )
-
-
 def describe_break(exc: BaseException) -> str:
     """A few words on why a started stream broke."""
     if isinstance(exc, anthropic.APIStatusError):
@@ -198,7 +188,7 @@ async def stream_turn(
         content=content,
         stop_reason=message.stop_reason,
         model=message.model,
-        usage=usage_of(message),
+        usage=usage_of(message.usage.model_dump()),
         stop_details=details,
         text="".join(b["text"] for b in content if b["type"] == "text"),
     )
