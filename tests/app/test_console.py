@@ -74,7 +74,8 @@ async def test_timeline_click_and_glyphs() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         timeline = app.main.query_one(Timeline)
-        assert str(timeline.render()).split()[:3] == ["✗1", "✗2", "✗3"]
+        # Iteration 3 ended with the budget: a stop ("■"), by the one status rule.
+        assert str(timeline.render()).split()[:3] == ["✗1", "✗2", "■3"]
         assert "l: pick an iteration" in str(timeline.render())  # the key to focus it
         await pilot.click(Timeline, offset=(2, 0))  # on "✗1"
         await pilot.pause()

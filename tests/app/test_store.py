@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from tests.app import sample_events as sample
+from tui.app.replay_store import ReplayStore
 from tui.app.store import RunStore, TextBlock, ToolBlock
+from tui.engine.journal import JournalWriter
+from tui.engine.journal_index import JournalIndex
 from tui.events import (
     AgentText,
+    AgentTurn,
     Checkpointed,
     ControlApplied,
+    Decided,
+    Event,
     FileStat,
     InstructionSet,
     IterationStarted,
@@ -115,7 +125,7 @@ def test_revalidation_replaces_the_earlier_output() -> None:
     assert "6 passed" in store.record(2).validators["tests"].output
     store.apply(ValidatorStarted(name="tests", command="pytest", iteration=2))
     run = store.record(2).validators["tests"]
-    assert run.running and run.output == ""
+    assert run.result is None and run.output == ""
     store.apply(ValidatorOutput(name="tests", text="again\n", iteration=2))
     assert run.output == "again\n"
 
@@ -183,3 +193,66 @@ def test_dismissing_a_signal_or_its_kind() -> None:
     assert store.signal_state(signal) == "dismissed"
     store.apply(SignalDismissed(kind="oscillation", whole_kind=True, iteration=3))
     assert store.signal_state(signal) == "kind off"
+
+
+def _stepped() -> list[Event]:
+    """Iteration 1 stepped: decided as a pause, and the run is held there."""
+    return [
+        sample.running()[0],
+        IterationStarted(goal="g", prompt="p", iteration=1),
+        Decided(action="pause", reason="stepped one iteration", iteration=1),
+        Paused(reason="stepped one iteration", iteration=1, by_human=True),
+    ]
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        sample.running(),
+        sample.paused(),
+        sample.succeeded(),
+        sample.over_budget(),
+        sample.oscillating(),
+        _stepped(),
+    ],
+    ids=["running", "paused", "succeeded", "over_budget", "oscillating", "stepped"],
+)
+def test_live_and_replay_give_every_iteration_the_same_status(
+    events: list[Event], tmp_path: Path
+) -> None:
+    live = fed(events)
+    journal = tmp_path / "journal.jsonl"
+    writer = JournalWriter(journal)
+    for e in events:
+        writer.write(e)
+    writer.close()
+    replay = ReplayStore(JournalIndex.build(journal))
+    statuses = [(i.number, i.status) for i in live.timeline()]
+    assert statuses == [(i.number, i.status) for i in replay.timeline()]
+    for number, status in statuses:
+        replay.load(number)  # the header reads the loaded store
+        assert replay.iteration_status(number) == status
+
+
+def test_the_one_status_rule() -> None:
+    store = fed(sample.over_budget())
+    # Stopped by the budget, though its required validators failed.
+    assert [store.iteration_status(n) for n in store.numbers()] == [
+        "failed",
+        "failed",
+        "stopped",
+    ]
+    assert fed(_stepped()).iteration_status(1) == "paused"
+    stepped_on = fed([*_stepped(), Resumed(iteration=1)])
+    assert stepped_on.iteration_status(1) == "failed"  # paused only while it is held there
+
+
+def test_tool_calls_do_not_redraw_the_summary_panes() -> None:
+    store = fed(sample.running())
+    before = store.version
+    store.apply(ToolCall(call_id="c9", name="bash", iteration=2))
+    store.apply(AgentTurn(turn=3, iteration=2))
+    assert store.version == before
+    assert store.record(2).tool_block("c9") is not None  # the transcript still gets it
+    store.apply(Paused(reason="r", iteration=2, by_human=True))
+    assert store.version == before + 1

@@ -1,10 +1,9 @@
 """Reading a run's checkpoints for the diff and signal views, live or in replay.
 
-The console opens the shadow repository itself, read-only, instead of
-borrowing the runner's: the runner closes its handle when the run ends, a
-replay has no runner, and the workspace may be gone (diffs only need the
-repository's objects). Opening it this way writes nothing: no config, no
-exclude file, no lock recovery (a live run may hold a lock right now).
+The console opens the shadow repository itself, read-only
+(:meth:`Checkpoints.open_readonly`), instead of borrowing the runner's: the
+runner closes its handle when the run ends, a replay has no runner, and the
+workspace may be gone (diffs only need the repository's objects).
 """
 
 from __future__ import annotations
@@ -12,27 +11,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import pygit2
-from pygit2.enums import RepositoryOpenFlag
-
 from tui.engine.checkpoints import CheckpointDiff, CheckpointError, Checkpoints
-from tui.engine.shadow import SHADOW_DIR
-
-
-def open_readonly(run_dir: Path) -> Checkpoints:
-    """The checkpoints of the run in ``run_dir``, for reading only.
-
-    Raises CheckpointError (one sentence) when the run has none.
-    """
-    gitdir = Path(run_dir) / SHADOW_DIR
-    if not (gitdir / "HEAD").is_file():
-        raise CheckpointError(f"this run has no checkpoints ({gitdir} is missing)")
-    try:
-        repo = pygit2.Repository(str(gitdir), RepositoryOpenFlag.NO_SEARCH)
-    except pygit2.GitError as exc:
-        raise CheckpointError(f"cannot open the checkpoints in {gitdir}: {exc}") from None
-    # The workspace is never read through this handle: only diff/get/log are used.
-    return Checkpoints(repo, Path(run_dir), [])
 
 
 class CheckpointReader:
@@ -48,7 +27,7 @@ class CheckpointReader:
             if self._checkpoints is None:
                 if self.run_dir is None:
                     raise CheckpointError("the run has not started yet: no checkpoints to show")
-                self._checkpoints = open_readonly(self.run_dir)
+                self._checkpoints = Checkpoints.open_readonly(self.run_dir)
             return self._checkpoints
 
     def diff(self, old: str | None, new: str) -> CheckpointDiff:

@@ -67,12 +67,7 @@ class ValidatorRun:
     command: str = ""
     chunks: list[str] = field(default_factory=list)
     chars: int = 0
-    dropped_chars: int = 0
     result: ValidatorResult | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.result is None
 
     @property
     def output(self) -> str:
@@ -89,7 +84,6 @@ class ValidatorRun:
         while self.chars > MAX_OUTPUT_CHARS and len(self.chunks) > 1:
             gone = self.chunks.pop(0)
             self.chars -= len(gone)
-            self.dropped_chars += len(gone)
 
 
 @dataclass
@@ -106,27 +100,11 @@ class IterationRecord:
     decision: Decided | None = None
     signals: list[SignalRaised] = field(default_factory=list)
     checkpoints: list[Checkpointed] = field(default_factory=list)
-    turns: int = 0
-    cost_usd: float = 0.0
-    tokens: int = 0
     paused_reason: str | None = None
 
     @property
     def done(self) -> bool:
         return self.decision is not None
-
-    @property
-    def required_passed(self) -> bool | None:
-        """Whether every required validator passed; None before any finished."""
-        results = [v.result for v in self.validators.values() if v.result is not None]
-        if not results:
-            return None
-        return all(r.passed for r in results if r.required)
-
-    @property
-    def agent_checkpoint(self) -> Checkpointed | None:
-        """The checkpoint of the agent's work in this iteration."""
-        return next((c for c in self.checkpoints if c.kind == "agent"), None)
 
     @property
     def human_checkpoints(self) -> list[Checkpointed]:

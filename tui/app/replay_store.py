@@ -13,11 +13,9 @@ from __future__ import annotations
 from typing import Protocol
 
 from tui.app.store import RunStore
-from tui.app.timeline_model import IterationStatus, TimelineItem, build_timeline
-from tui.engine.journal_index import IterationRow
+from tui.app.timeline_model import TimelineItem, build_timeline
+from tui.engine.journal_index import IterationRow, IterationStatus, iteration_status
 from tui.events import Event, RunFinished, RunStarted, SignalDismissed, SignalRaised
-
-_STATUSES: set[str] = {"running", "passed", "failed", "paused", "signal", "stopped"}
 
 
 class ReplaySource(Protocol):
@@ -28,6 +26,7 @@ class ReplaySource(Protocol):
     run_finished: RunFinished | None
     warnings: list[str]
 
+    def row(self, iteration: int) -> IterationRow | None: ...
     def events(self, iteration: int) -> list[Event]: ...
     def head_events(self) -> list[Event]: ...
     def refresh(self) -> bool: ...
@@ -50,18 +49,27 @@ class ReplayStore(RunStore):
         return rows[-1].iteration if rows else 0
 
     def row(self, number: int) -> IterationRow | None:
-        return next((r for r in self.source.rows if r.iteration == number), None)
+        return self.source.row(number)
 
     def numbers(self) -> list[int]:
         return [r.iteration for r in self.source.rows]
 
     def row_status(self, row: IterationRow) -> IterationStatus:
-        status = row.status if row.status in _STATUSES else "failed"
-        if status == "running" and (
-            self.source.run_finished is not None or row.iteration != self.last_number
-        ):
+        """The row's status by the one rule, knowing where the run stands now."""
+        last = row.iteration == self.last_number
+        # The run is paused here: its last Decided was a pause, with nothing after.
+        paused_here = last and row.action == "pause"
+        status = iteration_status(
+            row.action, row.outcome, bool(row.signals), paused_here=paused_here
+        )
+        if status == "running" and (self.source.run_finished is not None or not last):
             return "stopped"  # cut short: a stop, a crash, a resume that ran it again
-        return status  # type: ignore[return-value]
+        return status
+
+    def iteration_status(self, number: int) -> IterationStatus:
+        """As the timeline shows it (the header uses this too): from the rows."""
+        row = self.row(number)
+        return self.row_status(row) if row else super().iteration_status(number)
 
     def timeline(self) -> list[TimelineItem]:
         return build_timeline(

@@ -99,7 +99,7 @@ class RunStore:
         # Files the engineer changed during the current pause (watch mode).
         self.edited: list[str] = []
         # Bumped on every event that changes what summary panes show, so the
-        # screen can skip re-rendering them while only text streams in.
+        # screen can skip re-rendering them while only the transcript changes.
         self.version = 0
 
     # -- reading ----------------------------------------------------------
@@ -219,10 +219,14 @@ class RunStore:
         if isinstance(event, ToolInputDelta):
             self._tool_input(event)
             return
-        self.version += 1
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event)
+        # Tool calls and results and the agent's summary line only change the
+        # transcript (fed the events itself); a turn's spending reaches the
+        # budget pane through BudgetUpdated.
+        if not isinstance(event, _TRANSCRIPT_ONLY):
+            self.version += 1
 
     def _rec(self, number: int) -> IterationRecord:
         rec = self.iterations.get(number)
@@ -266,12 +270,6 @@ class RunStore:
         self.notes = e.notes
         if self.status not in ("pausing", "stopping"):
             self.status = "running"
-
-    def _turn(self, e: AgentTurn) -> None:
-        rec = self._rec(e.iteration)
-        rec.turns = max(rec.turns, e.turn)
-        rec.cost_usd += e.cost_usd
-        rec.tokens += e.usage.total
 
     def _tool_call(self, e: ToolCall) -> None:
         rec = self._rec(e.iteration)
@@ -373,6 +371,10 @@ class RunStore:
         self.budget_ts = e.ts
 
 
+# Events no summary pane reads (see apply).
+_TRANSCRIPT_ONLY = (AgentTurn, ToolCall, ToolResult, AgentFinished)
+
+
 def _ignore(_store: RunStore, _event: Notice | SpecReloaded) -> None:
     """Events that change nothing in the store; the screen turns them into notifications."""
 
@@ -380,7 +382,6 @@ def _ignore(_store: RunStore, _event: Notice | SpecReloaded) -> None:
 _HANDLERS = {
     RunStarted: RunStore._run_started,
     IterationStarted: RunStore._iteration_started,
-    AgentTurn: RunStore._turn,
     ToolCall: RunStore._tool_call,
     ToolResult: RunStore._tool_result,
     AgentFinished: RunStore._agent_finished,

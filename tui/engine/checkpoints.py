@@ -38,7 +38,7 @@ from pygit2.enums import SortMode
 
 from tui.engine.diffs import CheckpointDiff, DiffStat, FileStat, diff_stat, tree_patch
 from tui.engine.restore import write_tree
-from tui.engine.shadow import ShadowError, open_shadow, scan_workspace
+from tui.engine.shadow import ShadowError, open_shadow, open_shadow_readonly, scan_workspace
 from tui.events import Checkpointed
 
 Kind = Literal["agent", "human", "rewind", "start"]
@@ -84,6 +84,8 @@ class CheckpointInfo:
             files_changed=stat.files_changed,
             insertions=stat.insertions,
             deletions=stat.deletions,
+            files=list(stat.files),
+            restored=self.restored or "",
         )
 
 
@@ -118,12 +120,28 @@ class Checkpoints:
         self._index = repo.index
         self._lock = threading.Lock()
         self._infos: dict[str, CheckpointInfo] = {}  # commit id -> parsed checkpoint
+        self._snapshot: tuple[str, tuple[str, ...]] | None = None  # (tree, skipped)
 
     @classmethod
     def open(cls, run_dir: Path, workspace: Path) -> Checkpoints:
         """Create the shadow repository of a run, or reopen it (resume, replay)."""
         repo, workspace, recovered = open_shadow(run_dir, workspace, BRANCH)
         return cls(repo, workspace, recovered)
+
+    @classmethod
+    def open_readonly(cls, run_dir: Path) -> Checkpoints:
+        """A run's checkpoints for reading only (diffs, history), live or in replay.
+
+        Writes nothing to the repository and needs no workspace (it may be
+        gone): only reading methods may be used. Raises CheckpointError (one
+        sentence) when the run has no checkpoints.
+        """
+        try:
+            repo = open_shadow_readonly(run_dir)
+        except ShadowError as exc:
+            raise CheckpointError(str(exc)) from None
+        # The workspace is never read through this handle.
+        return cls(repo, Path(run_dir), [])
 
     def close(self) -> None:
         """Release the repository's files."""
@@ -137,29 +155,43 @@ class Checkpoints:
 
     # -- making checkpoints ------------------------------------------------
     def commit(
-        self, iteration: int, kind: str, decision: str = "", message: str = ""
+        self,
+        iteration: int,
+        kind: str,
+        decision: str = "",
+        message: str = "",
+        *,
+        tree: str | None = None,
     ) -> CheckpointInfo:
         """Commit the workspace as it is now; return the checkpoint with its diffstat.
 
         ``kind`` is agent, human, rewind or start; ``decision`` and ``message``
-        are optional (the message becomes the commit body).
+        are optional (the message becomes the commit body). ``tree`` is the id
+        :meth:`snapshot` returned when nothing has touched the workspace since,
+        so it is not scanned a second time.
         """
         if kind not in KINDS:
             raise ValueError(f"unknown checkpoint kind {kind!r}")
         with self._lock:
-            skipped = self._stage()
-            tree = self._index.write_tree()
-            return self._append(iteration, kind, tree, decision, message, skipped=skipped)
+            if tree is not None and self._snapshot is not None and self._snapshot[0] == tree:
+                oid, skipped = self._snapshot
+                tree_id = pygit2.Oid(hex=oid)
+            else:
+                skipped = self._stage()
+                tree_id = self._index.write_tree()
+            self._snapshot = None
+            return self._append(iteration, kind, tree_id, decision, message, skipped=skipped)
 
     def snapshot(self) -> tuple[str, str]:
         """Stage the workspace; return its tree id and the patch since the last checkpoint.
 
         The runner calls this before deciding (thrash detection needs the tree)
-        and commits afterwards with the decision; the second staging is cheap.
+        and then commits that tree with the decision (``commit(..., tree=...)``).
         """
         with self._lock:
-            self._stage()
+            skipped = self._stage()
             tree = self._repo[self._index.write_tree()]
+            self._snapshot = (str(tree.id), skipped)
             head = self._head()
             _stat, patch = tree_patch(self._repo, head.tree if head else None, tree)
             return str(tree.id), patch

@@ -142,7 +142,7 @@ class Controls:
             info = await asyncio.to_thread(
                 self.checkpoints.commit, self.iteration, "human", "", "changed during a take-over"
             )
-        self.publish(self._checkpoint_event(info))
+        self.publish(info.event())
         lines = [f.describe() for f in stat.files]
         self.human_changes.extend(lines)
         self.publish(ControlApplied(control="take_over", detail=f"{len(lines)} file(s) changed"))
@@ -179,9 +179,8 @@ class Controls:
                 self.publish(Notice(level="error", message=str(exc)))
                 raise ControlError(str(exc)) from None
         for info in report.checkpoints:
-            event = self._checkpoint_event(info)
+            event = info.event()
             if info is report.checkpoint:
-                event.restored = target.commit
                 event.restored_iteration = iteration
             self.publish(event)
         self.last_results = list(self.results_by_iteration.get(iteration, []))

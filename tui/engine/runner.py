@@ -17,7 +17,7 @@ from tui.agents.base import Agent, AgentContext, AgentFatal, AgentResult
 from tui.agents.registry import create_agent
 from tui.agents.tools import Toolbox
 from tui.engine.budget import Budget
-from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints
+from tui.engine.checkpoints import CheckpointError, Checkpoints
 from tui.engine.controls import Controls
 from tui.engine.decide import Verdict, decide, summarize_checks
 from tui.engine.journal import JournalWriter
@@ -39,7 +39,6 @@ from tui.events import (
     AgentFinished,
     BudgetState,
     BudgetUpdated,
-    Checkpointed,
     Decided,
     Event,
     IterationStarted,
@@ -149,15 +148,6 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
     def budget_state(self) -> BudgetState:
         return self.budget.state()
 
-    def _checkpoint_event(self, info: CheckpointInfo) -> Checkpointed:
-        event = info.event()
-        if info.stat is not None:
-            event.files = list(info.stat.files)
-        if info.restored:
-            event.restored = info.restored
-        event.iteration = self.iteration
-        return event
-
     # -- the loop ---------------------------------------------------------
     async def run(self) -> RunFinished:
         """Run the loop to its end and return the final event."""
@@ -212,7 +202,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         state = self._resume
         if state is None:
             info = await asyncio.to_thread(self.checkpoints.commit, 0, "start")
-            self.publish(self._checkpoint_event(info))
+            self.publish(info.event())
             self.thrash.start(info.tree, None)
             return
         for call in state.interrupted_calls:
@@ -228,7 +218,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             )
         prep = self._prep or WorkspacePrep()
         for info in prep.checkpoints:
-            self.publish(self._checkpoint_event(info))
+            self.publish(info.event())
         for line in state.warnings + prep.notes:
             self.publish(Notice(level="warning", message=line))
         if state.spec_edits is not None:
@@ -365,9 +355,9 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                 if self.spec.thrash.action_for(signal.kind) == "hint":
                     self.hints.append(corrective_hint(signal))
         info = await asyncio.to_thread(
-            self.checkpoints.commit, self.iteration, "agent", verdict.action
+            self.checkpoints.commit, self.iteration, "agent", verdict.action, tree=tree
         )
-        self.publish(self._checkpoint_event(info))
+        self.publish(info.event())
         self._snapshot_memories()
         passing, total = summarize_checks(self.last_results)
         self.publish(

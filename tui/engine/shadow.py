@@ -76,6 +76,21 @@ def open_shadow(
     return repo, workspace, recovered
 
 
+def open_shadow_readonly(run_dir: Path) -> pygit2.Repository:
+    """Open ``<run_dir>/checkpoints.git`` to read it, writing nothing.
+
+    No config, no info files, no lock recovery: a live run may hold a lock
+    right now, and a replay must leave the run as it found it.
+    """
+    gitdir = Path(run_dir) / SHADOW_DIR
+    if not (gitdir / "HEAD").is_file():
+        raise ShadowError(f"this run has no checkpoints ({gitdir} is missing)")
+    try:
+        return pygit2.Repository(str(gitdir), RepositoryOpenFlag.NO_SEARCH)
+    except pygit2.GitError as exc:
+        raise ShadowError(f"cannot open the checkpoints in {gitdir}: {exc}") from None
+
+
 def recover_locks(gitdir: Path) -> list[str]:
     """Remove the lock files a killed process left behind; return their names.
 

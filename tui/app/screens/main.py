@@ -241,7 +241,7 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         validators = self.query_one(ValidatorsPane)
         if validators.iteration is None:
             validators.refresh_rows()  # names from RunStarted, as "waiting"
-        self.query_one(RunHeader).show(self.store)
+        self.query_one(RunHeader).show(self.store, position=self.header_position())
         self.query_one(Timeline).show(self.store)
         self.query_one(StatePane).show()
         self.query_one(BudgetPane).show(self._live_wall())
@@ -249,6 +249,10 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         if panel.display:
             panel.show()
         self.refresh_bindings()
+
+    def header_position(self) -> tuple[int, int] | None:
+        """(shown, last) iteration for a replay's header; None for a live run."""
+        return None
 
     def _waiting_text(self) -> str | None:
         s = self.store

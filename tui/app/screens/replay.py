@@ -20,7 +20,6 @@ from tui.app.replay_store import ReplaySource, ReplayStore
 from tui.app.screens.diff import DiffTarget, diff_targets
 from tui.app.screens.go_to import GoToScreen
 from tui.app.screens.main import MainScreen
-from tui.app.widgets.run_header import RunHeader
 from tui.app.widgets.timeline import Timeline
 from tui.app.widgets.transcript import TranscriptPane
 from tui.app.widgets.validators import ValidatorsPane
@@ -119,11 +118,8 @@ class ReplayScreen(MainScreen):
         if await asyncio.to_thread(self.source.refresh):
             self._refresh_summary()
 
-    def _refresh_summary(self) -> None:
-        super()._refresh_summary()
-        self.query_one(RunHeader).show(
-            self.store, position=(self.replay.shown, self.replay.last_number)
-        )
+    def header_position(self) -> tuple[int, int] | None:
+        return self.replay.shown, self.replay.last_number
 
     def _waiting_text(self) -> str | None:
         if not self.replay.numbers():
@@ -143,12 +139,7 @@ class ReplayScreen(MainScreen):
 
     def commit_of(self, iteration: int) -> str | None:
         if iteration == 0:
-            start = [
-                e
-                for e in self.source.head_events()
-                if isinstance(e, Checkpointed) and e.kind == "start"
-            ]
-            return start[-1].commit if start else None
+            return super().commit_of(0)  # the head's start checkpoint, loaded with every iteration
         row = self.replay.row(iteration)
         return row.commit if row else None
 

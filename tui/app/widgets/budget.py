@@ -30,7 +30,8 @@ class BudgetPane(Pane):
     def show(self, wall_s: float | None = None) -> None:
         """Redraw from the store; ``wall_s`` is the live clock while the run works."""
         budget = self.store.budget
-        for meter in meters(budget, wall_s):
+        bars = meters(budget, wall_s)
+        for meter in bars:
             self.query_one(f"#budget-{meter.key}", BudgetBar).meter = meter
         self.query_one("#budget-burn", Static).update(
             Content.from_markup("[$text-muted]$rate", rate=burn_rate(budget))
@@ -42,7 +43,7 @@ class BudgetPane(Pane):
                 Content.from_markup("[$text-muted]run over: $how", how=how)
             )
             return
-        levels = {m.level for m in meters(budget, wall_s)}
+        levels = {m.level for m in bars}
         colour = "$error" if "over" in levels else "$warning" if "near" in levels else "$text"
         self.query_one("#budget-projection", Static).update(
             Content.from_markup(f"[{colour}]$text", text=projection(budget))

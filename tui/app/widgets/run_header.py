@@ -63,10 +63,11 @@ _ITERATION_WORDS = {
 
 
 def _replay_word(store: RunStore, position: tuple[int, int]) -> tuple[str, str]:
-    """How the iteration shown in a replay ended, or that the run has no recorded end."""
+    """How the iteration shown in a replay ended (the timeline's rule), or no end recorded."""
     shown, last = position
-    if shown == last:
-        return "NO END RECORDED", "$paused"
-    if shown not in store.iterations:
+    if shown not in store.numbers():
         return "REPLAY", "$primary"
-    return _ITERATION_WORDS[store.iteration_status(shown)]
+    status = store.iteration_status(shown)
+    if shown == last and status == "running":
+        return "NO END RECORDED", "$paused"
+    return _ITERATION_WORDS[status]

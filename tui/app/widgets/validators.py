@@ -51,7 +51,7 @@ def _ids(ids: list[str]) -> str:
 
 
 def row_text(run: ValidatorRun | None, name: str) -> Content:
-    """``✗ tests  1.2s  2 failed · 5 passed``."""
+    """``✗ tests  1.2s  5/7 passed`` (the failure reason when no test counts)."""
     if run is None:
         return Content.from_markup("[$text-muted]·[/] $name  [$text-muted]waiting", name=name)
     if run.result is None:
