@@ -137,16 +137,15 @@ class CodexJsonAdapter(JsonLinesAdapter):
         item_id = str(item.get("id") or f"item-{self.tool_calls}")
         if kind in _TOOLS:
             items: list[Item] = []
+            name, tool_input = _tool_call(item)
             if item_id not in self._open_tools:
                 # file_change arrives only completed; announce the call first
                 # so every tool result has its call.
-                name, tool_input = _tool_call(item)
                 self._open_tools.add(item_id)
                 self.tool_calls += 1
                 items.append(ToolCall(call_id=item_id, name=name, input=tool_input))
             if completed:
                 output, is_error, code = _tool_result(item)
-                name, _ = _tool_call(item)
                 items.append(
                     ToolResult(
                         call_id=item_id,

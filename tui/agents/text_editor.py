@@ -136,12 +136,12 @@ class InsertCommand(ToolInput):
 
 EditorCommand = ViewCommand | CreateCommand | StrReplaceCommand | InsertCommand
 
-_EDITOR_INPUT: TypeAdapter[EditorCommand] = TypeAdapter(
+EDITOR_INPUT: TypeAdapter[EditorCommand] = TypeAdapter(
     Annotated[EditorCommand, Field(discriminator="command")]
 )
 
 
-def _input_error(tool: str, exc: ValidationError) -> ToolOutcome:
+def input_error(tool: str, exc: ValidationError) -> ToolOutcome:
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "input"
     return ToolOutcome(f"Invalid input for {tool}: {where}: {first['msg']}.", is_error=True)

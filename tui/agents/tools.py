@@ -31,14 +31,14 @@ from typing import Any
 from pydantic import ValidationError, model_validator
 
 from tui.agents.text_editor import (
-    _EDITOR_INPUT,
+    EDITOR_INPUT,
     PathEscape,
     TextEditor,
     ToolError,
     ToolInput,
     ToolOutcome,
-    _input_error,
     confine,
+    input_error,
 )
 from tui.process import run_command
 
@@ -110,7 +110,7 @@ class Toolbox:
         except (PathEscape, ToolError) as exc:
             return ToolOutcome(str(exc), is_error=True)
         except ValidationError as exc:
-            return _input_error(name, exc)
+            return input_error(name, exc)
         except OSError as exc:
             where = f" ({exc.filename})" if exc.filename else ""
             return ToolOutcome(f"{name} failed: {exc.strerror or exc}{where}.", is_error=True)
@@ -121,7 +121,7 @@ class Toolbox:
         """``str_replace_based_edit_tool``: view, create, str_replace, insert."""
         if tool_input.get("command") == "undo_edit":
             raise ToolError("undo_edit is not available; make the reverse edit with str_replace.")
-        return ToolOutcome(self.editor.run(_EDITOR_INPUT.validate_python(tool_input)))
+        return ToolOutcome(self.editor.run(EDITOR_INPUT.validate_python(tool_input)))
 
     # -- bash -----------------------------------------------------------------
 
