@@ -310,6 +310,8 @@ class SignalDismissed(_Event):
 class HintAdded(_Event):
     type: Literal["hint_added"] = "hint_added"
     text: str
+    # "engine": a corrective hint the thrash policy queued, not the human's.
+    by: Literal["human", "engine"] = "human"
 
 
 class Paused(_Event):
@@ -331,6 +333,26 @@ class Notice(_Event):
     type: Literal["notice"] = "notice"
     level: Literal["info", "warning", "error"] = "info"
     message: str
+
+
+class TakeOverStarted(_Event):
+    """The engine handed the workspace to the human (the loop is paused)."""
+
+    type: Literal["take_over_started"] = "take_over_started"
+
+
+class ChangesRecorded(_Event):
+    """What the human changed in the workspace, checkpointed; the next prompt lists it."""
+
+    type: Literal["changes_recorded"] = "changes_recorded"
+    changes: list[str]  # "modified fizzbuzz.py (+2 -1)"
+
+
+class HandedBack(_Event):
+    """The human handed the workspace back to the agent after a take-over."""
+
+    type: Literal["handed_back"] = "handed_back"
+    changes: list[str] = []  # everything changed during this take-over
 
 
 class RunFinished(_Event):
@@ -367,6 +389,9 @@ Event = Annotated[
     | Paused
     | Resumed
     | Notice
+    | TakeOverStarted
+    | ChangesRecorded
+    | HandedBack
     | RunFinished,
     Field(discriminator="type"),
 ]

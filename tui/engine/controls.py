@@ -1,26 +1,58 @@
-"""The human's controls: what the console (or a test) may do to a running loop.
+"""The human's controls: every command handled in one place.
 
-Mixed into :class:`tui.engine.runner.Runner`. Every control is recorded as an
-event; those that touch the workspace wait for it to be free (between
-iterations), so they never race the agent or the validators.
+:meth:`Controls.handle` takes any :mod:`tui.engine.commands` command, checks
+it against the run's state (the rules live here, not in a console: revalidate
+and rewind only while paused, nothing once the run is over...), applies it,
+announces its effect as events and answers with a :class:`Reply`. Commands
+that touch the workspace wait for it to be free (between iterations), so they
+never race the agent or the validators.
+
+Take-over is the engine's too: ``TakeOver`` pauses (after the current step
+when running) and hands the workspace to the human; ``RecordChanges`` and
+``HandBack`` checkpoint what they changed for the next prompt; resuming or
+stepping during a take-over hands back first, whoever asks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import shutil
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from tui.engine.checkpoints import CheckpointError, RestoreReport
+from tui.engine.commands import (
+    AddHint,
+    Command,
+    DismissSignal,
+    Drive,
+    FinishGoalMet,
+    HandBack,
+    Interrupt,
+    Pause,
+    RecordChanges,
+    Reply,
+    Resume,
+    Revalidate,
+    Rewind,
+    SetGoal,
+    Step,
+    Stop,
+    TakeOver,
+    Watch,
+    refused,
+)
 from tui.engine.validators import run_validators
 from tui.events import (
+    ChangesRecorded,
     ControlApplied,
     GoalChanged,
+    HandedBack,
     HintAdded,
     InstructionSet,
     Notice,
     SignalDismissed,
-    SignalRaised,
+    TakeOverStarted,
     ValidatorResult,
 )
 
@@ -32,164 +64,224 @@ class ControlError(Exception):
     """A control that cannot be applied now; the message says why, in one sentence."""
 
 
+NowHandler = Callable[[Any], Reply]
+LaterHandler = Callable[[Any], Awaitable[Reply]]
+
+
 class Controls:
-    """pause, resume, step, stop, set_goal, add_hint, drive, revalidate, rewind,
-    take-over bookkeeping and signal dismissal."""
+    """Handles the commands of one run (see the module doc)."""
 
-    def pause(self: Runner) -> None:
-        """Pause at the end of the current iteration (or now, when idle)."""
-        if self.status in ("finished", "paused"):
-            return
-        self.publish(ControlApplied(control="pause"))
-        self._pause_requested = True
-        self._pause_reason = "paused by the human"
-        self._paused_by_human = True
-        if self.status in ("running", "validating"):
-            self.status = "pausing"
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        # Commands applied at once, without waiting for anything.
+        self._now: dict[type, NowHandler] = {
+            Pause: self._pause,
+            Stop: self._stop,
+            Interrupt: self._interrupt,
+            FinishGoalMet: self._finish_goal_met,
+            SetGoal: self._set_goal,
+            AddHint: self._add_hint,
+            Drive: self._drive,
+            DismissSignal: self._dismiss,
+        }
+        # Commands that wait: for the workspace, or to hand it back first.
+        self._later: dict[type, LaterHandler] = {
+            Resume: self._resume,
+            Step: self._step,
+            Revalidate: self._revalidate,
+            Rewind: self._rewind,
+            TakeOver: self._take_over,
+            HandBack: self._hand_back,
+            RecordChanges: self._record_changes,
+            Watch: self._watch,
+        }
 
-    def resume(self: Runner) -> None:
-        """Carry on running iterations until something stops or pauses the loop."""
-        if self.status == "finished":
-            return
-        self.publish(ControlApplied(control="resume"))
-        self._stepping = False
-        self._pause_requested = False
-        self._wake.set()
+    async def handle(self, command: Command) -> Reply:
+        """Apply one command; the reply says whether it was done, and if not why."""
+        later = self._later.get(type(command))
+        if later is None:
+            return self.now(command)
+        refusal = self._refusal(command)
+        if refusal is not None:
+            return refusal
+        try:
+            reply = await later(command)
+        except ControlError as exc:
+            reply = refused(str(exc))
+        reply.id = command.id
+        return reply
 
-    def step(self: Runner) -> None:
-        """Run exactly one iteration, then pause."""
-        if self.status == "finished":
-            return
-        self.publish(ControlApplied(control="step"))
-        self._stepping = True
-        self._pause_requested = False
-        self._wake.set()
+    def now(self, command: Command) -> Reply:
+        """Apply a command that needs no waiting (pause, stop, goal, hint...) at once.
 
-    def stop(self: Runner, now: bool = False) -> None:
-        """Stop after the current iteration, or at once (cancelling the agent)."""
-        if self.status == "finished":
-            return
-        self.publish(ControlApplied(control="stop", detail="now" if now else ""))
-        self._stop_requested = True
-        if self.status in ("running", "validating", "pausing"):
-            self.status = "stopping"
-        if now:
-            self._stop_now = True
-            if self._work is not None:
-                self._work.cancel()
-        self._wake.set()
-
-    def interrupt(self: Runner) -> None:
-        """Ctrl-C: stop at once with outcome "interrupted"."""
-        self._interrupted = True
-        self.stop(now=True)
-
-    def set_goal(self: Runner, goal: str) -> None:
-        """Change the goal from the next iteration on."""
-        goal = goal.strip()
-        if not goal or goal == self.goal:
-            return
-        self.publish(GoalChanged(goal=goal, previous=self.goal))
-        self.goal = goal
-
-    def add_hint(self: Runner, text: str) -> None:
-        """Add a one-shot hint to the next prompt."""
-        text = text.strip()
-        if text:
-            self.hints.append(text)
-            self.publish(HintAdded(text=text))
-
-    def drive(self: Runner, instruction: str) -> None:
-        """Write the agent's instruction for the next iteration (one-shot)."""
-        instruction = instruction.strip()
-        if instruction:
-            self.instruction = instruction
-            self.publish(InstructionSet(text=instruction))
-
-    def dismiss_signal(self: Runner, signal: SignalRaised, whole_kind: bool = False) -> None:
-        """Never raise this signal again on the same evidence, or switch its kind off."""
-        if whole_kind:
-            self.thrash.disable(signal.kind)
-        else:
-            self.thrash.dismiss(signal)
-        key = str(signal.evidence.get("key", ""))
-        self.publish(SignalDismissed(kind=signal.kind, key=key, whole_kind=whole_kind))
-
-    async def revalidate(self: Runner) -> list[ValidatorResult]:
-        """Re-run the validators now, between iterations (waits for the workspace)."""
-        if self.status == "finished":
-            return []
-        self.publish(ControlApplied(control="revalidate"))
-        async with self._workspace_lock:
-            results = await run_validators(
-                self.spec.validators, self.run_dir.workspace, self.publish
-            )
-        self.last_results = results
-        return results
-
-    async def record_human_changes(self: Runner) -> list[str]:
-        """After a take-over: checkpoint what the human changed, for the next prompt.
-
-        Returns the change lines ("modified fizzbuzz.py (+2 -1)"); empty when
-        nothing changed.
+        Resume and step go through here too when nothing is taken over (from
+        synchronous code: a signal handler, a test).
         """
-        if self.checkpoints is None:
-            return []
-        async with self._workspace_lock:
-            stat = await asyncio.to_thread(self.checkpoints.pending)
-            if not stat.files:
-                return []
-            info = await asyncio.to_thread(
-                self.checkpoints.commit, self.iteration, "human", "", "changed during a take-over"
-            )
-        self.publish(info.event())
-        lines = [f.describe() for f in stat.files]
-        self.human_changes.extend(lines)
-        self.publish(ControlApplied(control="take_over", detail=f"{len(lines)} file(s) changed"))
-        return lines
+        refusal = self._refusal(command)
+        if refusal is not None:
+            return refusal
+        handler = self._now.get(type(command))
+        try:
+            if handler is not None:
+                reply = handler(command)
+            elif isinstance(command, Resume | Step) and not self.runner.state.taking_over:
+                reply = self._go_on(stepping=isinstance(command, Step))
+            else:
+                raise ControlError(f"the {command.type} command has to wait; send it with handle")
+        except ControlError as exc:
+            reply = refused(str(exc))
+        reply.id = command.id
+        return reply
 
-    async def rewind(self: Runner, iteration: int) -> RestoreReport:
+    def _refusal(self, command: Command) -> Reply | None:
+        if self.runner.state.finished is None or isinstance(command, Stop | Interrupt):
+            return None
+        return Reply(id=command.id, ok=False, message="the run is over; nothing can change it now")
+
+    # -- the loop's flow ----------------------------------------------------
+    def _pause(self, _cmd: Pause) -> Reply:
+        state, flow = self.runner.state, self.runner.flow
+        if state.status == "paused" or flow.pause_requested:
+            return Reply(message="already paused")
+        self.runner.publish(ControlApplied(control="pause"))
+        flow.request_pause("paused by the human", by_human=True)
+        return Reply()
+
+    async def _resume(self, _cmd: Resume) -> Reply:
+        await self._hand_back_if_taking_over()
+        return self._go_on(stepping=False)
+
+    async def _step(self, _cmd: Step) -> Reply:
+        await self._hand_back_if_taking_over()
+        return self._go_on(stepping=True)
+
+    def _go_on(self, stepping: bool) -> Reply:
+        self.runner.publish(ControlApplied(control="step" if stepping else "resume"))
+        self.runner.flow.go_on(stepping=stepping)
+        return Reply()
+
+    def _stop(self, cmd: Stop) -> Reply:
+        if self.runner.state.finished is not None:
+            return Reply(message="the run is over")
+        self.runner.publish(ControlApplied(control="stop", detail="now" if cmd.now else ""))
+        self.runner.stop_watch()
+        self.runner.flow.request_stop(now=cmd.now)
+        return Reply()
+
+    def _interrupt(self, _cmd: Interrupt) -> Reply:
+        self.runner.flow.interrupted = True
+        return self._stop(Stop(now=True))
+
+    def _finish_goal_met(self, _cmd: FinishGoalMet) -> Reply:
+        state = self.runner.state
+        if state.status != "paused":
+            raise ControlError("the run can be finished with the goal met only while paused")
+        if not state.goal_met_now():
+            raise ControlError("not every required validator passes; re-run them (r) first")
+        self.runner.publish(ControlApplied(control="stop", detail="goal met"))
+        self.runner.stop_watch()
+        self.runner.flow.goal_met_while_paused = True
+        self.runner.flow.request_stop(now=False)
+        return Reply()
+
+    # -- what the next prompt carries ---------------------------------------
+    def _set_goal(self, cmd: SetGoal) -> Reply:
+        goal = cmd.goal.strip()
+        if not goal:
+            raise ControlError("the goal cannot be empty")
+        if goal != self.runner.state.goal:
+            self.runner.publish(GoalChanged(goal=goal, previous=self.runner.state.goal))
+        return Reply()
+
+    def _add_hint(self, cmd: AddHint) -> Reply:
+        text = cmd.text.strip()
+        if not text:
+            raise ControlError("the hint is empty")
+        self.runner.publish(HintAdded(text=text))
+        return Reply()
+
+    def _drive(self, cmd: Drive) -> Reply:
+        text = cmd.instruction.strip()
+        if not text:
+            raise ControlError("the instruction is empty")
+        self.runner.publish(InstructionSet(text=text))
+        return Reply()
+
+    def _dismiss(self, cmd: DismissSignal) -> Reply:
+        thrash = self.runner.thrash
+        if cmd.whole_kind:
+            thrash.disable(cmd.kind)
+        elif cmd.key:
+            thrash.dismiss_key(cmd.key)
+        else:
+            raise ControlError("say which signal to dismiss (its key) or switch its kind off")
+        self.runner.publish(SignalDismissed(kind=cmd.kind, key=cmd.key, whole_kind=cmd.whole_kind))
+        return Reply()
+
+    # -- the workspace --------------------------------------------------------
+    async def _revalidate(self, _cmd: Revalidate) -> Reply:
+        results = await self.revalidate()
+        return Reply(data={"passed": sum(r.passed for r in results), "total": len(results)})
+
+    async def revalidate(self) -> list[ValidatorResult]:
+        """Re-run the validators now, while paused (waits for the workspace)."""
+        runner = self.runner
+        if runner.state.status != "paused":
+            raise ControlError("validators can be re-run while the run is paused; pause first")
+        runner.publish(ControlApplied(control="revalidate"))
+        async with runner.workspace_lock:
+            return await run_validators(
+                runner.spec.validators, runner.run_dir.workspace, runner.publish
+            )
+
+    async def _rewind(self, cmd: Rewind) -> Reply:
+        report = await self.rewind(cmd.iteration)
+        return Reply(
+            data={
+                "removed": report.removed,
+                "brought_back": report.brought_back,
+                "reverted": report.reverted,
+            }
+        )
+
+    async def rewind(self, iteration: int) -> RestoreReport:
         """Bring the workspace back to how ``iteration`` left it and go on from there.
 
-        Only while paused. The current state is checkpointed first (nothing is
-        lost); memory, the last failures and the summaries go back to that
-        point; the loop's next iteration starts from the restored workspace.
+        Only while paused and not taken over. The current state is
+        checkpointed first (nothing is lost); memory, the last failures and
+        the summaries go back to that point.
         """
-        if self.status != "paused":
+        runner = self.runner
+        if runner.state.status != "paused":
             raise ControlError("pause the loop before rewinding")
-        if self.checkpoints is None:
+        if runner.state.taking_over:
+            raise ControlError("hand the workspace back (t) before rewinding")
+        cps = runner.checkpoints
+        if cps is None:
             raise ControlError("this run has no checkpoints to rewind to")
-        target = (
-            self.checkpoints.find(iteration, "agent")
-            or self.checkpoints.find(iteration, "human")
-            or self.checkpoints.find(iteration)
-        )
+        target = cps.find(iteration, "agent") or cps.find(iteration, "human") or cps.find(iteration)
         if target is None:
             raise ControlError(f"there is no checkpoint of iteration {iteration}")
-        self.publish(ControlApplied(control="rewind", detail=f"to iteration {iteration}"))
-        async with self._workspace_lock:
+        runner.publish(ControlApplied(control="rewind", detail=f"to iteration {iteration}"))
+        async with runner.workspace_lock:
             try:
                 report = await asyncio.to_thread(
-                    self.checkpoints.restore,
+                    cps.restore,
                     target.commit,
-                    iteration=self.iteration,
+                    iteration=runner.iteration,
                     reason=f"rewind to iteration {iteration}, asked by the human",
                 )
             except CheckpointError as exc:
-                self.publish(Notice(level="error", message=str(exc)))
+                runner.publish(Notice(level="error", message=str(exc)))
                 raise ControlError(str(exc)) from None
         for info in report.checkpoints:
             event = info.event()
             if info is report.checkpoint:
                 event.restored_iteration = iteration
-            self.publish(event)
-        self.last_results = list(self.results_by_iteration.get(iteration, []))
-        self.summaries = [s for s in self.summaries if s.iteration <= iteration]
-        # Changes the human made before the rewind are gone with it.
-        self.human_changes = []
+            runner.publish(event)  # the run state rolls failures and summaries back
         self._restore_memories(iteration)
-        self.thrash.start(target.tree, self.last_results)
-        self.publish(
+        runner.thrash.start(target.tree, runner.state.last_results)
+        runner.publish(
             Notice(
                 message=f"rewound to iteration {iteration}: {len(report.removed)} removed, "
                 f"{len(report.brought_back)} brought back, {len(report.reverted)} reverted"
@@ -197,10 +289,86 @@ class Controls:
         )
         return report
 
-    def _restore_memories(self: Runner, iteration: int) -> None:
-        snapshot = self.run_dir.path / "memory-snapshots" / str(iteration)
-        memories = self.run_dir.memories
-        if memories.exists():
-            shutil.rmtree(memories)
+    def _restore_memories(self, iteration: int) -> None:
+        run_dir = self.runner.run_dir
+        snapshot = run_dir.path / "memory-snapshots" / str(iteration)
+        if run_dir.memories.exists():
+            shutil.rmtree(run_dir.memories)
         if snapshot.exists():
-            shutil.copytree(snapshot, memories)
+            shutil.copytree(snapshot, run_dir.memories)
+
+    # -- take-over --------------------------------------------------------------
+    async def _take_over(self, cmd: TakeOver) -> Reply:
+        runner = self.runner
+        state = runner.state
+        if state.taking_over:
+            return Reply(message="the workspace is already yours")
+        runner.flow.take_over_pending = True
+        runner.take_over_revalidate = cmd.revalidate
+        if state.status == "paused":
+            self.begin_take_over()
+            return Reply(data={"taking_over": True})
+        runner.publish(ControlApplied(control="take_over", detail="after the current step"))
+        runner.flow.request_pause("taken over by the human", by_human=True)
+        runner.flow.stepping = False
+        return Reply(message="taking over after the current step", data={"taking_over": False})
+
+    def begin_take_over(self) -> None:
+        """Paused with a take-over asked for: the workspace is the human's now."""
+        runner = self.runner
+        runner.flow.take_over_pending = False
+        runner.publish(TakeOverStarted())
+        runner.start_watch(revalidate=runner.take_over_revalidate)
+
+    async def _record_changes(self, _cmd: RecordChanges) -> Reply:
+        if not self.runner.state.taking_over:
+            raise ControlError("take over the workspace (t) first")
+        return Reply(data={"changes": await self.record_changes()})
+
+    async def record_changes(self) -> list[str]:
+        """Checkpoint what the human changed (a "human" checkpoint) and queue it for
+        the next prompt. Returns the change lines; empty when nothing changed."""
+        runner = self.runner
+        if runner.checkpoints is None:
+            return []
+        async with runner.workspace_lock:
+            stat = await asyncio.to_thread(runner.checkpoints.pending)
+            if not stat.files:
+                return []
+            info = await asyncio.to_thread(
+                runner.checkpoints.commit,
+                runner.iteration,
+                "human",
+                "",
+                "changed during a take-over",
+            )
+        runner.publish(info.event())
+        lines = [f.describe() for f in stat.files]
+        runner.publish(ChangesRecorded(changes=lines))
+        return lines
+
+    async def _hand_back(self, _cmd: HandBack) -> Reply:
+        if not self.runner.state.taking_over:
+            raise ControlError("the workspace is not taken over")
+        return Reply(data={"changes": await self.hand_back()})
+
+    async def hand_back(self) -> list[str]:
+        """End the take-over; returns every change made during it."""
+        runner = self.runner
+        runner.stop_watch()
+        await self.record_changes()
+        changes = list(runner.state.take_over_changes)
+        runner.publish(HandedBack(changes=changes))
+        return changes
+
+    async def _hand_back_if_taking_over(self) -> None:
+        if self.runner.state.taking_over:
+            await self.hand_back()
+        self.runner.flow.take_over_pending = False
+
+    async def _watch(self, cmd: Watch) -> Reply:
+        if not self.runner.state.taking_over:
+            raise ControlError("watch mode is part of a take-over; take over (t) first")
+        self.runner.take_over_revalidate = cmd.revalidate
+        self.runner.start_watch(revalidate=cmd.revalidate)
+        return Reply()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import watchfiles
 
-from tui.events import Notice, SpecReloaded
+from tui.events import GoalChanged, Notice, SpecReloaded
 from tui.spec import LoopSpec, SpecError, spec_from_text
 
 if TYPE_CHECKING:
@@ -109,5 +109,5 @@ class SpecReload:
         self.budget.limits = old.budget
         self.budget.prices = old.prices
         self.thrash.update(old.thrash)
-        if goal_edited:
-            self.set_goal(new.goal)
+        if goal_edited and new.goal.strip() and new.goal.strip() != self.state.goal:
+            self.publish(GoalChanged(goal=new.goal.strip(), previous=self.state.goal))

@@ -12,11 +12,11 @@ What the runner does with a :class:`ResumeState` (``Runner(..., resume=state)``)
    torn last line off the journal, so appending is safe), then
    ``run = open_run(run_dir, state.spec)`` and
    ``prep = prepare_workspace(state, run.workspace)``.
-2. ``Runner.__init__`` seeds: ``iteration = state.last_iteration``,
-   ``budget.restore(state.budget)``, ``goal = state.goal``,
-   ``hints = list(state.hints)``, ``last_results = state.last_results``,
-   ``summaries = list(state.summaries)``, ``resumed = True``; the journal
-   writer appends to the same ``journal.jsonl``.
+2. ``Runner.__init__`` goes on folding into ``state.fold`` (the journal's
+   :class:`~tui.engine.run_state.RunState`: goal, queued hints, instruction
+   and human changes, last results, summaries) and restores the budget;
+   ``resumed = True``; the journal writer appends to the same
+   ``journal.jsonl``.
 3. Right after ``RunStarted(resumed=True)``, the runner publishes, in order:
    for each call in ``state.interrupted_calls`` a ``ToolResult(call_id=...,
    name=..., output=INTERRUPTED_OUTPUT, is_error=True, interrupted=True)``
@@ -26,7 +26,8 @@ What the runner does with a :class:`ResumeState` (``Runner(..., resume=state)``)
    ``state.spec_edits`` is set, feeds it through the hot-reload path
    (``_spec_edited``) so edits made to loop.toml while the run was stopped
    (a raised budget, say) apply from the next iteration.
-   ``prep.human_changes`` go into the next prompt's "the engineer changed".
+   ``prep.human_changes`` are published as ``ChangesRecorded``, so they go
+   into the next prompt's "the engineer changed" (and survive another stop).
 4. The loop goes on as usual: the next iteration is ``last_iteration + 1``.
 """
 
@@ -39,23 +40,13 @@ from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints,
 from tui.engine.journal import iter_journal, repair_torn_tail
 from tui.engine.prompt import IterationSummary
 from tui.engine.reload import RELOADABLE
+from tui.engine.run_state import RunState
 from tui.events import (
-    AgentFinished,
     BudgetState,
-    BudgetUpdated,
-    Checkpointed,
-    ControlApplied,
-    Decided,
-    Event,
-    GoalChanged,
-    HintAdded,
-    IterationStarted,
     RunFinished,
     RunStarted,
     SignalDismissed,
     ToolCall,
-    ToolResult,
-    ValidatorFinished,
     ValidatorResult,
 )
 from tui.spec import LoopSpec, SpecError, load_spec, spec_from_text
@@ -79,6 +70,8 @@ class ResumeState:
     budget: BudgetState = field(default_factory=BudgetState)
     goal: str = ""
     hints: list[str] = field(default_factory=list)  # queued, not yet in a finished prompt
+    instruction: str | None = None  # the drive instruction, not yet in a finished prompt
+    human_changes: list[str] = field(default_factory=list)  # likewise
     last_results: list[ValidatorResult] = field(default_factory=list)
     summaries: list[IterationSummary] = field(default_factory=list)
     checkpoint: str | None = None  # commit holding the last finished iteration's workspace
@@ -88,6 +81,8 @@ class ResumeState:
     spec_edits: LoopSpec | None = None  # loop.toml as edited since, when it differs
     dismissed: list[SignalDismissed] = field(default_factory=list)  # thrash signals set aside
     warnings: list[str] = field(default_factory=list)
+    # The journal's fold, which the resumed runner goes on folding into.
+    fold: RunState = field(default_factory=RunState)
 
 
 @dataclass
@@ -122,7 +117,7 @@ def load_resume_state(run_dir: Path) -> ResumeState:
     if started is None:
         raise ResumeError(f"{journal} has no run_started event; there is nothing to resume")
     spec = _spec_of(run_dir, started)
-    fold = _Fold(spec, started)
+    fold = RunState(goal=spec.goal, goals_seen={spec.goal, started.goal})
     for event in events:
         fold.apply(event)
     fold.end()
@@ -139,15 +134,18 @@ def load_resume_state(run_dir: Path) -> ResumeState:
         unfinished_iteration=fold.unfinished,
         budget=fold.budget(),
         goal=fold.goal,
-        hints=fold.hints,
+        hints=list(fold.hints),
         last_results=fold.last_results,
         summaries=fold.summaries,
+        instruction=fold.instruction,
+        human_changes=list(fold.human_changes),
         checkpoint=fold.checkpoint.commit if fold.checkpoint else None,
         checkpoint_tree=fold.checkpoint.tree if fold.checkpoint else None,
         finished=fold.finished,
         interrupted_calls=list(fold.calls.values()),
         dismissed=fold.dismissed,
         warnings=warnings,
+        fold=fold,
     )
     state.spec_edits = _spec_edits(state, fold.goals_seen)
     return state
@@ -179,124 +177,6 @@ def _spec_edits(state: ResumeState, goals_seen: set[str]) -> LoopSpec | None:
         current.goal = state.goal  # not a new edit: the goal in force stays
     changed = [name for name in RELOADABLE if getattr(current, name) != getattr(state.spec, name)]
     return current if changed else None
-
-
-class _Fold:
-    """Replays a journal's events into the state a runner had."""
-
-    def __init__(self, spec: LoopSpec, started: RunStarted) -> None:
-        self.validators = len(started.validators)
-        self.goal = spec.goal
-        self.goals_seen = {spec.goal, started.goal}
-        self.last_iteration = 0
-        self.unfinished: int | None = None
-        self.in_flight: int | None = None
-        self.hints: list[str] = []
-        self.consumed: list[str] = []  # hints in the prompt of the iteration in flight
-        self.batch: list[ValidatorResult] = []
-        self.revalidation: list[ValidatorResult] | None = None
-        self.last_results: list[ValidatorResult] = []
-        self.summaries: list[IterationSummary] = []
-        self.agent_said = ""
-        self.checkpoint: Checkpointed | None = None
-        self.iteration_checkpoint: Checkpointed | None = None
-        self.calls: dict[str, ToolCall] = {}
-        self.latest_budget: BudgetState | None = None
-        self.decided_iterations = 0
-        self.finished: RunFinished | None = None
-        self.results_by_iteration: dict[int, list[ValidatorResult]] = {}
-        self.dismissed: list[SignalDismissed] = []
-
-    def apply(self, e: Event) -> None:  # noqa: C901 - one branch per event type
-        if isinstance(e, RunStarted):
-            self._abandon()
-            self.finished = None
-            self.goal = e.goal
-            self.goals_seen.add(e.goal)
-        elif isinstance(e, IterationStarted):
-            self._abandon()
-            self.in_flight = e.iteration
-            self.consumed, self.hints = self.hints, []
-            self.batch, self.agent_said, self.iteration_checkpoint = [], "", None
-        elif isinstance(e, HintAdded):
-            self.hints.append(e.text)
-        elif isinstance(e, GoalChanged):
-            self.goal = e.goal
-            self.goals_seen.add(e.goal)
-        elif isinstance(e, ToolCall):
-            self.calls[e.call_id] = e
-        elif isinstance(e, ToolResult):
-            self.calls.pop(e.call_id, None)
-        elif isinstance(e, AgentFinished):
-            self.agent_said = " ".join(e.final_text.split())
-        elif isinstance(e, ControlApplied) and e.control == "revalidate":
-            self.revalidation = [] if self.in_flight is None else None
-        elif isinstance(e, ValidatorFinished):
-            self._validator_finished(e.result)
-        elif isinstance(e, BudgetUpdated):
-            self.latest_budget = e.budget
-        elif isinstance(e, Checkpointed):
-            if self.in_flight is None:
-                self.checkpoint = e
-                if e.restored_iteration is not None:
-                    self._rewound(e.restored_iteration)
-            else:
-                self.iteration_checkpoint = e
-        elif isinstance(e, SignalDismissed):
-            self.dismissed.append(e)
-        elif isinstance(e, Decided):
-            self._decided(e)
-        elif isinstance(e, RunFinished):
-            self.finished = e
-            self.latest_budget = e.budget
-
-    def _rewound(self, iteration: int) -> None:
-        """A rewind: failures and summaries go back to how ``iteration`` left them."""
-        self.last_results = list(self.results_by_iteration.get(iteration, []))
-        self.summaries = [s for s in self.summaries if s.iteration <= iteration]
-
-    def _validator_finished(self, result: ValidatorResult) -> None:
-        if self.in_flight is not None:
-            self.batch.append(result)
-        elif self.revalidation is not None:
-            self.revalidation.append(result)
-            if len(self.revalidation) >= self.validators:
-                self.last_results, self.revalidation = self.revalidation, None
-
-    def _decided(self, e: Decided) -> None:
-        if self.in_flight is None:
-            return
-        self.last_iteration = e.iteration or self.in_flight
-        if self.batch:
-            self.last_results = self.batch
-        self.results_by_iteration[self.last_iteration] = list(self.last_results)
-        if self.iteration_checkpoint is not None:
-            self.checkpoint = self.iteration_checkpoint
-        self.summaries.append(
-            IterationSummary.of(self.last_iteration, self.last_results, e.reason, self.agent_said)
-        )
-        if self.latest_budget is not None:
-            self.decided_iterations = self.latest_budget.iterations
-        self.in_flight, self.consumed = None, []
-
-    def _abandon(self) -> None:
-        """An iteration in flight that never got its decision: give its hints back."""
-        if self.in_flight is not None:
-            self.unfinished = self.in_flight
-            self.hints = self.consumed + self.hints
-            self.in_flight, self.consumed = None, []
-
-    def end(self) -> None:
-        # Only an iteration in flight at the very end is unfinished: one cut
-        # short in an earlier session was run again after that resume.
-        self.unfinished = None
-        self._abandon()
-
-    def budget(self) -> BudgetState:
-        """Money, tokens and time spent are all counted, including in an
-        unfinished iteration; iterations count only when finished."""
-        latest = self.latest_budget or BudgetState()
-        return latest.model_copy(update={"iterations": self.decided_iterations})
 
 
 def prepare_workspace(state: ResumeState, workspace: Path) -> WorkspacePrep:

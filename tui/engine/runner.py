@@ -1,8 +1,10 @@
 """The loop runner: prompt -> agent -> validators -> checkpoint -> decision.
 
 The runner is UI-free and async. Views subscribe to its events; humans steer
-it through the controls (tui/engine/controls.py), which are safe to call from
-the same event loop at any time and take effect at the next safe point.
+it with commands (tui/engine/commands.py) handed to :meth:`Runner.handle`,
+which the controls (tui/engine/controls.py) apply at the next safe point.
+Everything the runner knows about the run it reads from ``self.state``, the
+fold of the events it published (tui/engine/run_state.py).
 """
 
 from __future__ import annotations
@@ -11,15 +13,29 @@ import asyncio
 import shutil
 import traceback
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from tui.agents.base import Agent, AgentContext, AgentFatal, AgentResult
 from tui.agents.registry import create_agent
 from tui.agents.tools import Toolbox
 from tui.engine.budget import Budget
-from tui.engine.checkpoints import CheckpointError, Checkpoints
+from tui.engine.checkpoints import CheckpointError, Checkpoints, RestoreReport
+from tui.engine.commands import (
+    AddHint,
+    Command,
+    DismissSignal,
+    Drive,
+    Interrupt,
+    Pause,
+    Reply,
+    Resume,
+    SetGoal,
+    Step,
+    Stop,
+)
 from tui.engine.controls import Controls
 from tui.engine.decide import Verdict, decide, summarize_checks
+from tui.engine.flow import LoopFlow
 from tui.engine.journal import JournalWriter
 from tui.engine.prompt import (
     IterationSummary,
@@ -30,6 +46,7 @@ from tui.engine.prompt import (
 )
 from tui.engine.reload import SpecReload
 from tui.engine.resume import INTERRUPTED_OUTPUT, ResumeState, WorkspacePrep
+from tui.engine.run_state import RunState, RunStatus
 from tui.engine.rundir import RunDir, lock_run, unlock_run
 from tui.engine.thrash import IterationRecord, ThrashDetector, corrective_hint
 from tui.engine.validators import run_validators
@@ -39,8 +56,10 @@ from tui.events import (
     AgentFinished,
     BudgetState,
     BudgetUpdated,
+    ChangesRecorded,
     Decided,
     Event,
+    HintAdded,
     IterationStarted,
     Notice,
     Outcome,
@@ -56,11 +75,11 @@ from tui.events import (
 )
 from tui.spec import LoopSpec
 
-Status = Literal["idle", "running", "validating", "pausing", "paused", "stopping", "finished"]
+Status = RunStatus
 Subscriber = Callable[[Event], None]
 
 
-class Runner(Controls, SpecReload, WorkspaceWatch):
+class Runner(SpecReload, WorkspaceWatch):
     """Runs one loop, publishing every step as an event."""
 
     def __init__(
@@ -84,51 +103,109 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self.budget = Budget(spec.budget, spec.prices)
         self.thrash = ThrashDetector(spec.thrash)
         self.checkpoints: Checkpoints | None = None
-        self.goal = spec.goal
-        self.hints: list[str] = []
-        self.instruction: str | None = None
-        self.human_changes: list[str] = []
-        self.iteration = 0
-        self.status: Status = "idle"
-        self.last_results: list[ValidatorResult] = []
-        self.results_by_iteration: dict[int, list[ValidatorResult]] = {}
-        self.summaries: list[IterationSummary] = []
+        # The run's state: a fold of every event published (resume: of the journal too).
+        self.state = resume.fold if resume is not None else RunState(goal=spec.goal)
+        self.flow = LoopFlow(stepping=step)
+        if start_paused:
+            self.flow.request_pause("started paused", by_human=True)
+        self.controls = Controls(self)
+        self.take_over_revalidate = False
         self._calls: list[tuple[str, dict[str, Any]]] = []
         self._resume = resume
         self._prep = prep
         self._subscribers: list[Subscriber] = []
         self._journal = JournalWriter(run.journal_path)
         self._subscribers.append(self._journal)
-        self._pause_requested = start_paused
-        self._pause_reason = "started paused" if start_paused else "paused by the human"
-        self._paused_by_human = True
-        self._stepping = step
-        self._stop_requested = False
-        self._stop_now = False
-        self._interrupted = False
-        self._wake = asyncio.Event()
-        self._work: asyncio.Task | None = None
-        self._workspace_lock = asyncio.Lock()
+        self.workspace_lock = asyncio.Lock()
         self._watch_spec = watch_spec and spec.path is not None
         self._pending_spec: LoopSpec | None = None
         self._watch_stop = asyncio.Event()
         self.toolbox = Toolbox(run.workspace, timeout_s=spec.agent.tool_timeout_s)
         if resume is not None:
-            self._seed(resume)
+            self.budget.restore(resume.budget)
+            self.state.goal = self.state.goal or spec.goal
 
     @property
     def resumed(self) -> bool:
         return self._resume is not None
 
-    def _seed(self, state: ResumeState) -> None:
-        self.iteration = state.last_iteration
-        self.budget.restore(state.budget)
-        self.goal = state.goal or self.spec.goal
-        self.hints = list(state.hints)
-        self.last_results = list(state.last_results)
-        self.summaries = list(state.summaries)
-        if self._prep is not None:
-            self.human_changes = list(self._prep.human_changes)
+    # -- what the run state says (read-only) -----------------------------------
+    @property
+    def status(self) -> RunStatus:
+        return self.state.status
+
+    @property
+    def iteration(self) -> int:
+        """The iteration in flight, else the last one decided."""
+        return self.state.in_flight or self.state.last_iteration
+
+    @property
+    def goal(self) -> str:
+        return self.state.goal
+
+    @property
+    def hints(self) -> list[str]:
+        return list(self.state.hints)
+
+    @property
+    def instruction(self) -> str | None:
+        return self.state.instruction
+
+    @property
+    def human_changes(self) -> list[str]:
+        return list(self.state.human_changes)
+
+    @property
+    def last_results(self) -> list[ValidatorResult]:
+        return self.state.last_results
+
+    @property
+    def summaries(self) -> list[IterationSummary]:
+        return self.state.summaries
+
+    # -- commands ---------------------------------------------------------------
+    async def handle(self, command: Command) -> Reply:
+        """Apply one command (see tui/engine/controls.py); the reply says how it went."""
+        return await self.controls.handle(command)
+
+    # Shorthands for synchronous callers (signal handlers, tests): each builds
+    # the command and hands it to the controls.
+    def pause(self) -> Reply:
+        return self.controls.now(Pause())
+
+    def resume(self) -> Reply:
+        return self.controls.now(Resume())
+
+    def step(self) -> Reply:
+        return self.controls.now(Step())
+
+    def stop(self, now: bool = False) -> Reply:
+        return self.controls.now(Stop(now=now))
+
+    def interrupt(self) -> Reply:
+        return self.controls.now(Interrupt())
+
+    def set_goal(self, goal: str) -> Reply:
+        return self.controls.now(SetGoal(goal=goal))
+
+    def add_hint(self, text: str) -> Reply:
+        return self.controls.now(AddHint(text=text))
+
+    def drive(self, instruction: str) -> Reply:
+        return self.controls.now(Drive(instruction=instruction))
+
+    def dismiss_signal(self, signal: SignalRaised, whole_kind: bool = False) -> Reply:
+        key = str(signal.evidence.get("key", ""))
+        return self.controls.now(DismissSignal(kind=signal.kind, key=key, whole_kind=whole_kind))
+
+    async def revalidate(self) -> list[ValidatorResult]:
+        return await self.controls.revalidate()
+
+    async def rewind(self, iteration: int) -> RestoreReport:
+        return await self.controls.rewind(iteration)
+
+    async def record_human_changes(self) -> list[str]:
+        return await self.controls.record_changes()
 
     # -- events -----------------------------------------------------------
     def subscribe(self, callback: Subscriber) -> None:
@@ -142,6 +219,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             event.iteration = self.iteration
         if isinstance(event, ToolCall):
             self._calls.append((event.name, dict(event.input)))
+        self.state.apply(event)
         for callback in self._subscribers:
             callback(event)
 
@@ -221,6 +299,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             self.publish(info.event())
         for line in state.warnings + prep.notes:
             self.publish(Notice(level="warning", message=line))
+        if prep.human_changes:
+            self.publish(ChangesRecorded(changes=prep.human_changes))
         if state.spec_edits is not None:
             self._spec_edited(state.spec_edits)
         self.thrash.start(state.checkpoint_tree, state.last_results)
@@ -232,7 +312,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
 
     def _finish(self, outcome: Outcome, reason: str) -> RunFinished:
         self.budget.stop_clock()
-        self.status = "finished"
+        self.stop_watch()
         event = RunFinished(
             outcome=outcome,
             reason=reason,
@@ -245,54 +325,57 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
 
     async def _loop(self) -> tuple[Outcome, str]:
         self.budget.start_clock()
+        flow = self.flow
         while True:
-            if self._stop_requested:
+            if flow.stop_requested:
                 return self._stopped_outcome()
             limit = self.budget.exhausted()
             if limit:
                 return "budget", self.budget.describe(limit)
-            if self._pause_requested:
+            if flow.pause_requested:
                 if not self.interactive:
-                    return "paused", self._pause_reason
+                    return "paused", flow.pause_reason
                 await self._wait_while_paused()
                 continue
             verdict = await self._iteration()
             if verdict.action == "stop":
                 return verdict.outcome or "stopped", verdict.reason
             if verdict.action == "pause":
-                self._pause_requested = True
-                self._pause_reason = verdict.reason
-                self._paused_by_human = verdict.by_human
+                flow.request_pause(verdict.reason, verdict.by_human)
 
     def _stopped_outcome(self) -> tuple[Outcome, str]:
-        if self._interrupted:
+        if self.flow.goal_met_while_paused:
+            return "goal_met", "every required validator passes (re-checked while paused)"
+        if self.flow.interrupted:
             return "interrupted", "interrupted (Ctrl-C)"
         return "stopped", "stopped by the human"
 
     async def _wait_while_paused(self) -> None:
-        self.status = "paused"
+        flow = self.flow
         self.budget.stop_clock()
-        self.publish(Paused(reason=self._pause_reason, by_human=self._paused_by_human))
+        self.publish(Paused(reason=flow.pause_reason, by_human=flow.paused_by_human))
         self._journal.sync()
-        while self._pause_requested and not self._stop_requested:
-            self._wake.clear()
-            await self._wake.wait()
-        if not self._stop_requested:
+        if flow.take_over_pending:
+            self.controls.begin_take_over()
+        while flow.pause_requested and not flow.stop_requested:
+            flow.wake.clear()
+            await flow.wake.wait()
+        if not flow.stop_requested:
             self.budget.start_clock()
-            self.status = "running"
-            self.publish(Resumed(stepping=self._stepping))
+            self.publish(Resumed(stepping=flow.stepping))
 
     async def _iteration(self) -> Verdict:
-        async with self._workspace_lock:
-            self.status = "stopping" if self._stop_requested else "running"
+        async with self.workspace_lock:
             self._apply_pending_spec()
-            self.iteration += 1
+            number = self.state.last_iteration + 1
             self._calls = []
             notes = read_notes(self.run_dir.memories, self.spec.memory.max_note_chars)
-            prompt = self._next_prompt(notes)
+            prompt = self._next_prompt(number, notes)
             system = system_prompt(self.spec)
             self.publish(
-                IterationStarted(goal=self.goal, prompt=prompt, system=system, notes=notes)
+                IterationStarted(
+                    iteration=number, goal=self.goal, prompt=prompt, system=system, notes=notes
+                )
             )
             result = await self._agent_part(prompt, system)
             self.budget.iterations += 1
@@ -305,32 +388,26 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                     tool_calls=result.tool_calls,
                 )
             )
-            if not self._stop_now:
-                if self.status == "running":
-                    self.status = "validating"
-                results = await self._phase(
+            if not self.flow.stop_now:
+                # The run state collects the batch's results as they finish.
+                await self._phase(
                     run_validators(self.spec.validators, self.run_dir.workspace, self.publish)
                 )
-                if results is not None:
-                    self.last_results = results
-            self.results_by_iteration[self.iteration] = list(self.last_results)
             self.publish(BudgetUpdated(budget=self.budget.state()))
-            verdict = await self._conclude(result)
-            self._remember(result, verdict)
-            if self.status in ("running", "validating"):
-                self.status = "pausing" if verdict.action == "pause" else "running"
-            return verdict
+            return await self._conclude(result)
 
     async def _conclude(self, result: AgentResult) -> Verdict:
         """Checkpoint, look for thrash, decide; publish all three."""
         assert self.checkpoints is not None
         tree, patch = await asyncio.to_thread(self.checkpoints.snapshot)
         signals: list[SignalRaised] = []
-        if not self._stop_now:
+        # The batch just run; the run state takes it as the last results on Decided.
+        results = self.state.batch_or_last()
+        if not self.flow.stop_now:
             record = IterationRecord(
                 iteration=self.iteration,
                 tree=tree,
-                results=self.last_results,
+                results=results,
                 tool_calls=self._calls,
                 claims_done=result.claims_done,
                 patch=patch,
@@ -339,27 +416,28 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             signals = self.thrash.observe(record)
         for signal in signals:
             self.publish(signal)
+        flow = self.flow
         verdict = decide(
             result,
-            self.last_results,
+            results,
             self.budget,
-            stop_requested=self._stop_requested,
-            interrupted=self._interrupted,
-            stepping=self._stepping,
-            pause_requested=self._pause_requested,
+            stop_requested=flow.stop_requested,
+            interrupted=flow.interrupted,
+            stepping=flow.stepping,
+            pause_requested=flow.pause_requested,
             signals=signals,
             thrash=self.spec.thrash,
         )
         if verdict.action == "continue":
             for signal in signals:
                 if self.spec.thrash.action_for(signal.kind) == "hint":
-                    self.hints.append(corrective_hint(signal))
+                    self.publish(HintAdded(text=corrective_hint(signal), by="engine"))
         info = await asyncio.to_thread(
             self.checkpoints.commit, self.iteration, "agent", verdict.action, tree=tree
         )
         self.publish(info.event())
         self._snapshot_memories()
-        passing, total = summarize_checks(self.last_results)
+        passing, total = summarize_checks(results)
         self.publish(
             Decided(
                 action=verdict.action,
@@ -373,15 +451,16 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
 
     async def _phase(self, coro):  # type: ignore[no-untyped-def]
         """Run one phase as a task that stop(now=True) can cancel."""
-        self._work = asyncio.ensure_future(coro)
+        flow = self.flow
+        flow.work = asyncio.ensure_future(coro)
         try:
-            return await self._work
+            return await flow.work
         except asyncio.CancelledError:
-            if self._stop_now and not _current_task_cancelling():
+            if flow.stop_now and not _current_task_cancelling():
                 return None
             raise
         finally:
-            self._work = None
+            flow.work = None
 
     async def _agent_part(self, prompt: str, system: str) -> AgentResult:
         ctx = AgentContext(
@@ -397,7 +476,13 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             over_budget=self.budget.over_budget,
             memories=self.run_dir.memories,
         )
-        result = await self._phase(self.agent.run_iteration(ctx))
+        if self.flow.stop_requested:
+            ctx.stopping.set()
+        self.flow.agent = ctx
+        try:
+            result = await self._phase(self.agent.run_iteration(ctx))
+        finally:
+            self.flow.agent = None
         if result is None:
             return AgentResult(stop="interrupted", final_text="")
         return result
@@ -416,21 +501,20 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self.publish(BudgetUpdated(budget=self.budget.state()))
         return cost
 
-    def _next_prompt(self, notes: str) -> str:
-        hints, self.hints = self.hints, []
-        changes, self.human_changes = self.human_changes, []
-        instruction, self.instruction = self.instruction, None
+    def _next_prompt(self, number: int, notes: str) -> str:
+        # What is queued is used up by the IterationStarted this prompt goes into.
+        queued = self.state.queue
         failures = [r for r in self.last_results if not r.passed]
         mem = self.spec.memory
         inputs = PromptInputs(
             goal=self.goal,
-            iteration=self.iteration,
+            iteration=number,
             summaries=self.summaries[-mem.summaries :] if mem.summaries else [],
             failures=failures,
-            hints=hints,
+            hints=list(queued.hints),
             notes=notes,
-            human_changes=changes,
-            instruction=instruction,
+            human_changes=list(queued.human_changes),
+            instruction=queued.instruction,
         )
         return build_prompt(inputs, mem.failure_chars)
 
@@ -441,13 +525,6 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             target = self.run_dir.path / "memory-snapshots" / str(self.iteration)
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(memories, target)
-
-    def _remember(self, result: AgentResult, verdict: Verdict) -> None:
-        self.summaries.append(
-            IterationSummary.of(
-                self.iteration, self.last_results, verdict.reason, result.final_text
-            )
-        )
 
 
 def _current_task_cancelling() -> bool:

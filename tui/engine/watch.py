@@ -80,8 +80,8 @@ class WorkspaceWatch:
         ):
             paths = _edited(workspace, changes)
             # The agent's own edits are not the human's: only watch while idle.
-            if not paths or self.status not in ("paused", "idle"):
+            if not paths or self.status not in ("paused", "starting"):
                 continue
             self.publish(WorkspaceEdited(paths=paths))
             if revalidate and self.status == "paused":
-                await self.revalidate()
+                await self.controls.revalidate()
