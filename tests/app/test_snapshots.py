@@ -8,56 +8,27 @@ after looking at the report.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from textual.pilot import Pilot
 from textual.widgets import TextArea
 
 from tests.app import sample_events as sample
+from tests.app.helpers import StillConnection
 from tui.app.app import ConsoleApp
 from tui.app.replay import open_journal
 from tui.app.screens.replay import ReplayScreen
 from tui.engine.checkpoints import Checkpoints
 from tui.engine.journal import JournalWriter
+from tui.engine.run_state import fold
 from tui.events import Checkpointed, RunFinished, RunStarted
-
-
-@dataclass
-class StillControls:
-    """Controls for a picture: they keep a status and remember what was asked."""
-
-    status: str
-    asked: list[str] = field(default_factory=list)
-
-    def pause(self) -> None:
-        self.asked.append("pause")
-
-    def resume(self) -> None:
-        self.asked.append("resume")
-
-    def step(self) -> None:
-        self.asked.append("step")
-
-    def stop(self, now: bool = False) -> None:
-        self.asked.append("stop")
-
-    def set_goal(self, goal: str) -> None:
-        self.asked.append("goal")
-
-    def add_hint(self, text: str) -> None:
-        self.asked.append("hint")
-
-    async def revalidate(self) -> None:
-        self.asked.append("revalidate")
-
-    def dismiss_signal(self, signal, whole_kind: bool = False) -> None:
-        self.asked.append("dismiss")
 
 
 def console(events, status: str) -> ConsoleApp:
     last = events[-1].ts
-    return ConsoleApp(events=events, controls=StillControls(status), clock=lambda: last)
+    app = ConsoleApp(events=events, connection=StillConnection(), follow=False, clock=lambda: last)
+    assert fold(events).status == status  # what the picture shows
+    return app
 
 
 async def settle(pilot: Pilot) -> None:

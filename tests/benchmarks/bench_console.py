@@ -27,6 +27,7 @@ import time
 
 from textual.widgets import Log, Markdown
 
+from tests.app.helpers import StillConnection
 from tui.app.app import ConsoleApp
 from tui.app.screens.main import MainScreen
 from tui.events import (
@@ -89,15 +90,6 @@ async def stream(screen: MainScreen, app: ConsoleApp) -> float:
     return time.perf_counter() - started
 
 
-class Controls:
-    """Stands in for the runner's controls: the benchmark measures the console."""
-
-    status = "running"
-
-    def pause(self) -> None:
-        pass
-
-
 async def key_latencies(
     app: ConsoleApp, streaming: asyncio.Task, key: str, times: list[float]
 ) -> None:
@@ -143,7 +135,7 @@ async def validator_flood(screen: MainScreen, app: ConsoleApp) -> float:
 
 async def main() -> dict[str, float]:
     os.environ.setdefault("LOOPCONSOLE_CONFIG_DIR", tempfile.mkdtemp())
-    app = ConsoleApp(events=start_events(), controls=Controls())
+    app = ConsoleApp(events=start_events(), connection=StillConnection(), follow=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         screen = app.main

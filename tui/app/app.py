@@ -18,12 +18,14 @@ from tui.app.screens.diff import DiffScreen
 from tui.app.screens.file_pick import FilePickScreen
 from tui.app.screens.go_to import GoToScreen
 from tui.app.screens.help import HelpScreen
-from tui.app.screens.main import Controls, MainScreen
+from tui.app.screens.main import MainScreen
 from tui.app.screens.replay import ReplayScreen
 from tui.app.screens.signal import SignalScreen
 from tui.app.screens.text_edit import TextEditScreen
 from tui.app.store import RunStore
 from tui.app.themes import DEFAULT_THEME, STATUS_VARIABLES, load_themes
+from tui.engine.commands import Stop
+from tui.engine.connection import InProcessConnection, RunConnection
 from tui.events import EXIT_CODES, Event, RunFinished
 
 if TYPE_CHECKING:
@@ -55,9 +57,10 @@ def _screen_bindings() -> Iterator[Binding]:
 class ConsoleApp(App[int]):
     """The loopconsole console for one run.
 
-    Live: ``runner`` runs in a worker and feeds the screen through its events.
-    Otherwise the screen shows ``events`` and, when ``controls`` are given,
-    sends them the human's controls. A replay passes its own ``main`` screen.
+    Live: the screen follows ``connection`` (an engine process, or ``runner``
+    in this process) and sends it the human's commands. Otherwise the screen
+    shows ``events``. A replay passes its own ``main`` screen. ``follow`` False:
+    the connection only takes commands (snapshots, benchmarks of the screen).
     """
 
     TITLE = "loopconsole"
@@ -67,17 +70,21 @@ class ConsoleApp(App[int]):
         runner: Runner | None = None,
         *,
         events: Iterable[Event] = (),
-        controls: Controls | None = None,
+        connection: RunConnection | None = None,
         theme: str | None = None,
         clock: Callable[[], float] = time.time,
         main: MainScreen | None = None,
+        follow: bool = True,
     ) -> None:
         super().__init__()
-        self.runner = runner
+        if runner is not None:
+            connection = InProcessConnection(runner)
+        self.connection = connection
         self.outcome: RunFinished | None = None
         self._events = list(events)
         self._quitting = False
-        self.main = main or MainScreen(controls or runner, clock=clock)
+        self._follows = follow  # False: a picture (snapshots) of a run nobody follows
+        self.main = main or MainScreen(connection, clock=clock)
         self.config, problem = load_config()
         self._problems = [problem] if problem else []
         self._setup_themes(theme)
@@ -123,15 +130,18 @@ class ConsoleApp(App[int]):
             )
         if self._events:
             self.main.feed.extend(self._events)
-        if self.runner is not None:
-            self.runner.subscribe(self.main.feed)
-            self.run_worker(self._drive(), name="engine", group="engine", exit_on_error=True)
+        if self.connection is not None:
+            self.connection.subscribe(self.main.feed)
+        if self.connection is not None and self._follows:
+            self.run_worker(self._follow(), name="engine", group="engine", exit_on_error=True)
 
     # -- the run --------------------------------------------------------------
-    async def _drive(self) -> None:
-        """The engine's worker: the run, start to end, in this event loop."""
-        assert self.runner is not None
-        self.outcome = await self.runner.run()
+    async def _follow(self) -> None:
+        """The run, start to end (in this event loop when the engine is in-process)."""
+        assert self.connection is not None
+        self.outcome = await self.connection.follow()
+        if self.outcome is None:
+            self.main.connection_lost()
         if self._quitting:
             self.exit(self.exit_code_for(self.main.store))
 
@@ -144,11 +154,11 @@ class ConsoleApp(App[int]):
 
     def stop_and_quit(self) -> None:
         """Stop the run at once, then exit when the engine has closed its journal."""
-        if self.runner is None or self.outcome is not None:
+        if self.connection is None or self.outcome is not None:
             self.exit(self.exit_code_for(self.main.store))
             return
         self._quitting = True
-        self.runner.stop(now=True)
+        self.main.send(Stop(now=True))
         self.notify("Stopping the run…", timeout=5)
 
     async def action_quit(self) -> None:

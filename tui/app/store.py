@@ -1,8 +1,12 @@
 """The console's picture of a run, derived from events alone.
 
 Every pane reads from a :class:`RunStore`; the store is fed the same events
-whether they come from a live runner or, for replay, from a journal. Nothing
-here imports Textual, so the store is tested on plain event lists.
+whether they come from a live runner, an engine process or, for replay, a
+journal. The run's state itself (status, goal, what the next prompt carries,
+take-over) is the engine's own fold, :class:`tui.engine.run_state.RunState`,
+kept in ``store.run``; the store adds what only the console needs (the
+transcript per iteration, the timeline). Nothing here imports Textual, so the
+store is tested on plain event lists.
 """
 
 from __future__ import annotations
@@ -19,17 +23,20 @@ from tui.app.records import (
 )
 from tui.app.timeline_model import TimelineItem, build_timeline
 from tui.engine.journal_index import IterationStatus, iteration_status
+from tui.engine.run_state import RunState, RunStatus
 from tui.events import (
     AgentFinished,
     AgentText,
     AgentTurn,
     BudgetState,
     BudgetUpdated,
+    ChangesRecorded,
     Checkpointed,
     ControlApplied,
     Decided,
     Event,
     GoalChanged,
+    HandedBack,
     HintAdded,
     InstructionSet,
     IterationStarted,
@@ -41,6 +48,7 @@ from tui.events import (
     SignalDismissed,
     SignalRaised,
     SpecReloaded,
+    TakeOverStarted,
     ToolCall,
     ToolInputDelta,
     ToolResult,
@@ -62,9 +70,6 @@ __all__ = [
     "ValidatorRun",
 ]
 
-RunStatus = Literal[
-    "starting", "running", "validating", "pausing", "paused", "stopping", "finished"
-]
 SignalState = Literal["active", "dismissed", "kind off"]
 
 
@@ -76,18 +81,10 @@ class RunStore:
 
     def reset(self) -> None:
         """Forget everything (a replay loads another iteration into the same store)."""
-        self.started: RunStarted | None = None
-        self.finished: RunFinished | None = None
-        self.status: RunStatus = "starting"
-        self.goal = ""
-        self.hints: list[str] = []
-        self.instruction: str | None = None
+        self.run = RunState()
         self.notes = ""
         self.budget = BudgetState()
         self.budget_ts: float | None = None
-        self.last_decision: Decided | None = None
-        self.pause_reason: str | None = None
-        self.paused_by_human = False
         self.iterations: dict[int, IterationRecord] = {}
         self.current = 0
         # Checkpoints made before iteration 1 (the start, a take-over while
@@ -101,6 +98,53 @@ class RunStore:
         # Bumped on every event that changes what summary panes show, so the
         # screen can skip re-rendering them while only the transcript changes.
         self.version = 0
+
+    # -- the run's state (the engine's fold) -------------------------------
+    @property
+    def started(self) -> RunStarted | None:
+        return self.run.started
+
+    @property
+    def finished(self) -> RunFinished | None:
+        return self.run.finished
+
+    @property
+    def status(self) -> RunStatus:
+        return self.run.status
+
+    @property
+    def goal(self) -> str:
+        return self.run.goal
+
+    @property
+    def hints(self) -> list[str]:
+        return self.run.hints
+
+    @property
+    def instruction(self) -> str | None:
+        return self.run.instruction
+
+    @property
+    def pause_reason(self) -> str | None:
+        return self.run.pause_reason
+
+    @property
+    def paused_by_human(self) -> bool:
+        return self.run.paused_by_human
+
+    @property
+    def last_decision(self) -> Decided | None:
+        return self.run.last_decision
+
+    @property
+    def taking_over(self) -> bool:
+        """The workspace is the human's (the engine handed it over)."""
+        return self.run.taking_over
+
+    @property
+    def take_over_pending(self) -> bool:
+        """A take-over was asked for; it starts when the loop pauses."""
+        return self.run.take_over_pending
 
     # -- reading ----------------------------------------------------------
     @property
@@ -219,6 +263,7 @@ class RunStore:
         if isinstance(event, ToolInputDelta):
             self._tool_input(event)
             return
+        self.run.apply(event)
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event)
@@ -252,24 +297,15 @@ class RunStore:
         block.add_partial(e.text)
 
     def _run_started(self, e: RunStarted) -> None:
-        self.started = e
-        self.goal = e.goal
         self.budget = e.budget
         self.budget_ts = e.ts
-        self.status = "running"
 
     def _iteration_started(self, e: IterationStarted) -> None:
         rec = self._rec(e.iteration)
         rec.goal, rec.prompt, rec.notes = e.goal, e.prompt, e.notes
         self.current = max(self.current, e.iteration)
-        self.goal = e.goal
-        # Hints and the instruction are one-shot: the prompt just carried them.
-        self.hints = []
-        self.instruction = None
         self.edited = []
         self.notes = e.notes
-        if self.status not in ("pausing", "stopping"):
-            self.status = "running"
 
     def _tool_call(self, e: ToolCall) -> None:
         rec = self._rec(e.iteration)
@@ -294,8 +330,6 @@ class RunStore:
     def _validator_started(self, e: ValidatorStarted) -> None:
         # A re-run (revalidate) replaces the earlier run of the same validator.
         self._rec(e.iteration).validators[e.name] = ValidatorRun(e.name, e.command)
-        if self.status not in ("pausing", "stopping", "paused"):
-            self.status = "validating"
 
     def _validator_finished(self, e: ValidatorFinished) -> None:
         rec = self._rec(e.iteration)
@@ -325,24 +359,6 @@ class RunStore:
 
     def _decided(self, e: Decided) -> None:
         self._rec(e.iteration).decision = e
-        self.last_decision = e
-        if self.status == "validating":
-            self.status = "running"
-
-    def _control(self, e: ControlApplied) -> None:
-        if e.control == "pause" and self.status != "paused":
-            self.status = "pausing"
-        elif e.control == "stop":
-            self.status = "stopping"
-
-    def _goal(self, e: GoalChanged) -> None:
-        self.goal = e.goal
-
-    def _hint(self, e: HintAdded) -> None:
-        self.hints.append(e.text)
-
-    def _instruction(self, e: InstructionSet) -> None:
-        self.instruction = e.text
 
     def _edited(self, e: WorkspaceEdited) -> None:
         for path in e.paths:
@@ -351,22 +367,15 @@ class RunStore:
             self.edited.append(path)  # most recent last
 
     def _paused(self, e: Paused) -> None:
-        self.status = "paused"
-        self.pause_reason = e.reason
         # A pause the human asked for (pause, step, --paused, --step) needs no
-        # alarm; one the engine chose (thrash, an agent asking) does.
-        self.paused_by_human = e.by_human
+        # alarm; one the engine chose (thrash, an agent asking) does (run.paused_by_human).
         if e.iteration in self.iterations:
             self.iterations[e.iteration].paused_reason = e.reason
 
     def _resumed(self, e: Resumed) -> None:
-        self.status = "running"
-        self.pause_reason = None
         self.edited = []
 
     def _run_finished(self, e: RunFinished) -> None:
-        self.finished = e
-        self.status = "finished"
         self.budget = e.budget
         self.budget_ts = e.ts
 
@@ -375,8 +384,8 @@ class RunStore:
 _TRANSCRIPT_ONLY = (AgentTurn, ToolCall, ToolResult, AgentFinished)
 
 
-def _ignore(_store: RunStore, _event: Notice | SpecReloaded) -> None:
-    """Events that change nothing in the store; the screen turns them into notifications."""
+def _ignore(_store: RunStore, _event: Event) -> None:
+    """Events only the run state folds (or the screen turns into notifications)."""
 
 
 _HANDLERS = {
@@ -392,10 +401,13 @@ _HANDLERS = {
     SignalRaised: RunStore._signal,
     SignalDismissed: RunStore._signal_dismissed,
     Decided: RunStore._decided,
-    ControlApplied: RunStore._control,
-    GoalChanged: RunStore._goal,
-    HintAdded: RunStore._hint,
-    InstructionSet: RunStore._instruction,
+    ControlApplied: _ignore,
+    GoalChanged: _ignore,
+    HintAdded: _ignore,
+    InstructionSet: _ignore,
+    TakeOverStarted: _ignore,
+    ChangesRecorded: _ignore,
+    HandedBack: _ignore,
     WorkspaceEdited: RunStore._edited,
     Paused: RunStore._paused,
     Resumed: RunStore._resumed,

@@ -241,6 +241,7 @@ class Controls:
                 "removed": report.removed,
                 "brought_back": report.brought_back,
                 "reverted": report.reverted,
+                "exact": report.exact,
             }
         )
 

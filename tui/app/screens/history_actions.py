@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual import work
-
 from tui.app.messages import IterationActivated, SignalChosen
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.diff import DiffScreen, DiffTarget, diff_targets
 from tui.app.screens.signal import SignalScreen
 from tui.app.widgets.timeline import Timeline
-from tui.engine.controls import ControlError
+from tui.engine.commands import Reply, Rewind
 from tui.events import SignalRaised
 
 if TYPE_CHECKING:
@@ -74,7 +72,8 @@ class HistoryActions:
             SignalScreen(
                 signal,
                 self.store.signal_state(signal),
-                controls=self.controls,
+                send=self.send if self.connection is not None else None,
+                status=lambda: self.store.status,
                 reader=self.reader,
                 commit_of=self.commit_of,
             )
@@ -94,8 +93,7 @@ class HistoryActions:
 
     # -- rewind -----------------------------------------------------------
     def action_rewind(self: MainScreen) -> None:
-        assert self.controls is not None
-        if self.controls.status != "paused":
+        if self.store.status != "paused":
             self.notify("Pause the loop (space) before rewinding.", severity="warning", timeout=5)
             return
         timeline = self.query_one(Timeline)
@@ -131,17 +129,13 @@ class HistoryActions:
             answer,
         )
 
-    @work(group="rewind", exclusive=True)
-    async def _rewind(self: MainScreen, target: int) -> None:
-        assert self.controls is not None
-        try:
-            report = await self.controls.rewind(target)
-        except ControlError as exc:
-            self.notify(str(exc), severity="error", timeout=8)
-            return
+    def _rewind(self: MainScreen, target: int) -> None:
+        self.send(Rewind(iteration=target), lambda reply: self._rewound(target, reply))
+
+    def _rewound(self: MainScreen, target: int, reply: Reply) -> None:
         self.query_one(Timeline).select(None)  # follow the loop again, from the fork
         # The engine's notice says what changed on disk; this says what to do next.
-        where = "exactly" if report.exact else "as far as possible"
+        where = "exactly" if reply.data.get("exact", True) else "as far as possible"
         self.notify(
             f"The workspace is {where} as iteration {target} left it. "
             "space resumes from here, g edits the goal first.",

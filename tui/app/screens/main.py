@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import ClassVar, Literal, Protocol
+from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -32,29 +32,19 @@ from tui.app.widgets.take_over_panel import TakeOverPanel
 from tui.app.widgets.timeline import Timeline
 from tui.app.widgets.transcript import TranscriptPane
 from tui.app.widgets.validators import ValidatorsPane
-from tui.engine.checkpoints import RestoreReport
-from tui.events import Event, SignalRaised
-
-
-class Controls(Protocol):
-    """What the console may ask of a run: the runner's control methods."""
-
-    status: Literal["idle", "running", "validating", "pausing", "paused", "stopping", "finished"]
-
-    def pause(self) -> None: ...
-    def resume(self) -> None: ...
-    def step(self) -> None: ...
-    def stop(self, now: bool = False) -> None: ...
-    def set_goal(self, goal: str) -> None: ...
-    def add_hint(self, text: str) -> None: ...
-    def drive(self, instruction: str) -> None: ...
-    async def revalidate(self) -> object: ...
-    async def rewind(self, iteration: int) -> RestoreReport: ...
-    def start_watch(self, revalidate: bool = False, debounce_ms: int = 400) -> None: ...
-    def stop_watch(self) -> None: ...
-    async def record_human_changes(self) -> list[str]: ...
-    def dismiss_signal(self, signal: SignalRaised, whole_kind: bool = False) -> None: ...
-
+from tui.engine.commands import (
+    AddHint,
+    Command,
+    Pause,
+    Reply,
+    Resume,
+    Revalidate,
+    SetGoal,
+    Step,
+    Stop,
+)
+from tui.engine.connection import RunConnection
+from tui.events import Event
 
 # Controls that need a live, unfinished run (greyed out once it is over).
 _CONTROLS = {
@@ -158,22 +148,20 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
 
     def __init__(
         self,
-        controls: Controls | None = None,
+        connection: RunConnection | None = None,
         *,
         clock: Callable[[], float] = time.time,
         store: RunStore | None = None,
     ) -> None:
         super().__init__()
-        self.controls = controls
+        self.connection = connection
         self.clock = clock
         self.store = store or RunStore()
         self.feed = EventFeed(lambda: self.post_message(EventsWaiting()))
         self.selected: int | None = None
         self.notifier = Notifier()
         self.reader = CheckpointReader()
-        self.taking_over = False
-        self.take_over_pending = False
-        self.take_over_changes: list[str] = []
+        self.lost = False  # the engine process went away
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
@@ -200,7 +188,7 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
     def on_mount(self) -> None:
         self.query_one(TakeOverPanel).display = False
         self._refresh_summary()
-        if self.controls is not None:
+        if self.connection is not None:
             # Between budget events the time bar keeps moving.
             self.set_interval(1.0, self._tick)
         self.query_one("#transcript-scroll").focus()
@@ -229,7 +217,7 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         self.query_one(ValidatorsPane).feed(events)
         if self.store.version != before:
             self._refresh_summary()
-            self.take_over_events()
+            self.take_over_events(events)
         self._notify(events)
 
     def checkpoints_dir(self) -> Path:
@@ -264,7 +252,7 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
 
     def _live_wall(self) -> float | None:
         s = self.store
-        if self.controls is None or s.budget_ts is None:
+        if self.connection is None or s.budget_ts is None:
             return None
         if s.status in ("running", "validating", "pausing", "stopping"):
             return s.budget.wall_s + max(0.0, self.clock() - s.budget_ts)
@@ -293,22 +281,56 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         self.query_one(TranscriptPane).show(number)
         self.query_one(ValidatorsPane).show(number)
 
-    # -- controls -----------------------------------------------------------
+    # -- commands -----------------------------------------------------------
     @property
     def finished(self) -> bool:
-        return self.store.finished is not None or (
-            self.controls is not None and self.controls.status == "finished"
+        return self.store.finished is not None or self.lost
+
+    @property
+    def taking_over(self) -> bool:
+        """The engine handed the workspace to the human."""
+        return self.store.taking_over
+
+    @property
+    def take_over_pending(self) -> bool:
+        return self.store.take_over_pending
+
+    def send(self, command: Command, then: Callable[[Reply], None] | None = None) -> None:
+        """Send a command to the engine; a refusal is shown, ``then`` gets a success."""
+        if self.connection is None:
+            return
+        self.run_worker(self._send(command, then), group="commands", exit_on_error=False)
+
+    async def _send(self, command: Command, then: Callable[[Reply], None] | None) -> None:
+        assert self.connection is not None
+        reply = await self.connection.send(command)
+        if not reply.ok:
+            self.notify(reply.message, severity="warning", timeout=6)
+        elif then is not None:
+            then(reply)
+
+    def connection_lost(self) -> None:
+        """The engine process is gone (crashed, killed): say so, offer resume."""
+        self.lost = True
+        run = self.store.run_dir or "RUN"
+        self.notify(
+            f"The run's engine stopped without finishing the run. "
+            f"Carry on with: loopconsole resume {run}",
+            title="Engine gone",
+            severity="error",
+            timeout=30,
         )
+        self._refresh_summary()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in _CONTROLS or action in _TAKE_OVER:
-            if self.controls is None:
+            if self.connection is None:
                 return False
             if self.finished:
                 return None if action in _CONTROLS else False
             if action in _TAKE_OVER:
                 return self.taking_over
-            paused = self.controls.status == "paused"
+            paused = self.store.status == "paused"
             if action == "pause":
                 return not paused
             if action == "resume":
@@ -324,29 +346,21 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         return True
 
     def action_pause(self) -> None:
-        assert self.controls is not None
-        self.controls.pause()
+        self.send(Pause())
         self.notify("Pausing after the current step.", timeout=3)
 
     def action_resume(self) -> None:
-        assert self.controls is not None
-        if self.taking_over:
-            self.hand_back_then(self.controls.resume)
-            return
-        self.controls.resume()
+        # During a take-over the engine hands back first.
+        self.send(Resume())
 
     def action_step(self) -> None:
-        assert self.controls is not None
-        if self.taking_over:
-            self.hand_back_then(self.controls.step)
-            return
-        self.controls.step()
+        self.send(Step())
         self.notify("Stepping: one iteration, then pause.", timeout=3)
 
     def action_edit_goal(self) -> None:
         def apply(text: str | None) -> None:
-            if text and text.strip() != self.store.goal.strip() and self.controls is not None:
-                self.controls.set_goal(text.strip())
+            if text and text.strip() != self.store.goal.strip():
+                self.send(SetGoal(goal=text.strip()))
                 self.notify("Goal changed; it applies from the next iteration.", timeout=4)
 
         self.app.push_screen(
@@ -360,8 +374,8 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
 
     def action_add_hint(self) -> None:
         def apply(text: str | None) -> None:
-            if text and text.strip() and self.controls is not None:
-                self.controls.add_hint(text.strip())
+            if text and text.strip():
+                self.send(AddHint(text=text.strip()))
 
         self.app.push_screen(
             TextEditScreen(
@@ -373,33 +387,21 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         )
 
     def action_revalidate(self) -> None:
-        assert self.controls is not None
-        if self.controls.status not in ("paused", "idle"):
-            self.notify(
-                "Validators can be re-run while the run is paused; press space first.",
-                severity="warning",
-                timeout=5,
-            )
-            return
-        self._revalidate()
-
-    @work(group="revalidate", exclusive=True)
-    async def _revalidate(self) -> None:
-        assert self.controls is not None
-        self.notify("Re-running the validators…", timeout=3)
-        await self.controls.revalidate()
+        # The engine refuses unless paused, and says so.
+        if self.store.status == "paused":
+            self.notify("Re-running the validators…", timeout=3)
+        self.send(Revalidate())
 
     def action_stop(self) -> None:
-        assert self.controls is not None
-        if self.controls.status == "stopping" or self.store.status == "stopping":
-            self.controls.stop(now=True)
+        if self.store.status == "stopping":
+            self.send(Stop(now=True))
             self.notify("Stopping now.", timeout=3)
             return
-        self.controls.stop()
+        self.send(Stop())
         self.notify("Stopping after the current step; press x again to stop at once.", timeout=5)
 
     def action_quit(self) -> None:
-        if self.controls is None or self.finished:
+        if self.connection is None or self.finished:
             self.app.exit(self.app.exit_code_for(self.store))
             return
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import ClassVar, Protocol
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -23,20 +23,14 @@ from tui.app.checkpoint_reader import CheckpointReader
 from tui.app.evidence import Column, evidence_view
 from tui.app.widgets.diff_view import DiffView
 from tui.engine.checkpoints import CheckpointError
+from tui.engine.commands import Command, DismissSignal, Resume
 from tui.events import SignalRaised
 
-
-class SignalControls(Protocol):
-    """What the explanation screen may ask of a live run."""
-
-    status: str
-
-    def dismiss_signal(self, signal: SignalRaised, whole_kind: bool = False) -> None: ...
-    def resume(self) -> None: ...
+Send = Callable[[Command], None]
 
 
 class SignalScreen(Screen[None]):
-    """The explanation of one signal; ``controls`` None in a replay."""
+    """The explanation of one signal; ``send`` (commands to the run) None in a replay."""
 
     CSS_PATH = "signal.tcss"
 
@@ -52,14 +46,16 @@ class SignalScreen(Screen[None]):
         signal: SignalRaised,
         state: str,
         *,
-        controls: SignalControls | None,
+        send: Send | None,
+        status: Callable[[], str] = lambda: "finished",
         reader: CheckpointReader,
         commit_of: Callable[[int], str | None],
     ) -> None:
         super().__init__()
         self.signal = signal
         self.state = state
-        self.controls = controls
+        self.send = send
+        self.status = status  # the run's status, from the console's store
         self.reader = reader
         self.commit_of = commit_of
         self.view = evidence_view(signal)
@@ -94,10 +90,10 @@ class SignalScreen(Screen[None]):
             first.first().focus()
 
     def _show_state(self) -> None:
-        live = self.controls is not None and self.controls.status != "finished"
+        live = self.send is not None and self.status() != "finished"
         if self.state != "active":
             text = f"[$text-muted]This signal is {self.state}."
-        elif live and self.controls is not None and self.controls.status == "paused":
+        elif live and self.status() == "paused":
             text = (
                 "[$text-muted]d dismisses it (it will not fire again on this evidence), "
                 "o switches this kind of signal off for the run, space resumes the loop."
@@ -124,27 +120,31 @@ class SignalScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("dismiss_signal", "kind_off", "resume"):
-            if self.controls is None:
+            if self.send is None:
                 return False
-            if self.controls.status == "finished":
+            if self.status() == "finished":
                 return None
             if action == "resume":
-                return self.controls.status == "paused" or None
+                return self.status() == "paused" or None
             if action == "kind_off":
                 return self.state != "kind off" or None
             return self.state == "active" or None
         return True
 
+    def _dismiss_command(self, whole_kind: bool) -> DismissSignal:
+        key = str(self.signal.evidence.get("key", ""))
+        return DismissSignal(kind=self.signal.kind, key=key, whole_kind=whole_kind)
+
     def action_dismiss_signal(self) -> None:
-        assert self.controls is not None
-        self.controls.dismiss_signal(self.signal)
+        assert self.send is not None
+        self.send(self._dismiss_command(whole_kind=False))
         self.state = "dismissed"
         self.notify("Dismissed: it will not fire again on the same evidence.", timeout=4)
         self._after_change()
 
     def action_kind_off(self) -> None:
-        assert self.controls is not None
-        self.controls.dismiss_signal(self.signal, whole_kind=True)
+        assert self.send is not None
+        self.send(self._dismiss_command(whole_kind=True))
         self.state = "kind off"
         kind = self.signal.kind.replace("_", " ")
         self.notify(f"{kind} signals are off for the rest of this run.", timeout=4)
@@ -155,8 +155,9 @@ class SignalScreen(Screen[None]):
         self.refresh_bindings()
 
     def action_resume(self) -> None:
-        assert self.controls is not None
-        self.controls.resume()
+        # During a take-over the engine hands back before it resumes.
+        assert self.send is not None
+        self.send(Resume())
         self.dismiss(None)
 
     def action_close(self) -> None:

@@ -1,26 +1,28 @@
 """The take-over controls of the main screen: t, o, e, w, i.
 
-Mixed into :class:`tui.app.screens.main.MainScreen`. ``t`` pauses the loop
-(after the current step) and hands the workspace to the engineer: watch
-mode lists what they change, ``o`` opens $SHELL there and ``e`` $EDITOR on a
-file (the console suspends meanwhile), ``w`` re-runs the validators on
-every save. ``t`` again hands back: the changes become a "human"
-checkpoint and the next prompt tells the agent. Resuming or stepping while
-taking over hands back first.
+Mixed into :class:`tui.app.screens.main.MainScreen`. The take-over is the
+engine's: ``t`` asks it to pause (after the current step) and hand the
+workspace to the engineer; the panel shows while the run state says so, in
+every attached console. Watch mode lists what they change, ``o`` opens
+$SHELL there and ``e`` $EDITOR on a file (the console suspends meanwhile;
+then the engine checkpoints the changes), ``w`` re-runs the validators on
+every save. ``t`` again hands back: the changes become a "human" checkpoint
+and the next prompt tells the agent. Resuming or stepping while taking over
+hands back first (the engine does it, whoever asks).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from textual import work
 
 from tui.app.screens.file_pick import FilePickScreen, workspace_files
 from tui.app.screens.text_edit import TextEditScreen
 from tui.app.take_over import TakeOverError, changes_text, open_editor, open_shell
 from tui.app.widgets.take_over_panel import TakeOverPanel
+from tui.engine.commands import Drive, HandBack, RecordChanges, Reply, TakeOver, Watch
+from tui.events import Event, HandedBack
 
 if TYPE_CHECKING:
     from tui.app.screens.main import MainScreen
@@ -34,30 +36,26 @@ class TakeOverActions:
         return Path(started.workspace) if started else Path.cwd()
 
     def action_take_over(self: MainScreen) -> None:
-        assert self.controls is not None
-        if self.controls.status == "paused":
-            self._enter_take_over()
-            return
-        self.take_over_pending = True
-        self.controls.pause()
-        self.notify("Taking over after the current step…", timeout=4)
+        # The engine pauses (after the current step) and hands over the workspace.
+        panel = self.query_one(TakeOverPanel)
+        if self.store.status != "paused":
+            self.notify("Taking over after the current step…", timeout=4)
+        self.send(TakeOver(revalidate=panel.revalidate))
 
-    def take_over_events(self: MainScreen) -> None:
-        """After new events: start a pending take-over once paused; end it when the run ends."""
-        if self.take_over_pending and self.store.status == "paused":
-            self.take_over_pending = False
+    def take_over_events(self: MainScreen, events: Sequence[Event]) -> None:
+        """After new events: show or hide the take-over panel as the engine says."""
+        panel = self.query_one(TakeOverPanel)
+        if self.taking_over and not panel.display:
             self._enter_take_over()
-        elif self.finished and (self.taking_over or self.take_over_pending):
-            self.take_over_pending = False
+        elif not self.taking_over and panel.display:
             self._leave_take_over()
+        for event in events:
+            if isinstance(event, HandedBack):
+                self.notify(changes_text(event.changes), title="Handed back", timeout=8)
 
     def _enter_take_over(self: MainScreen) -> None:
-        assert self.controls is not None
-        self.taking_over = True
-        self.take_over_changes = []
         panel = self.query_one(TakeOverPanel)
         panel.before = set(workspace_files(self._workspace(), limit=20_000))
-        self.controls.start_watch(revalidate=panel.revalidate)
         panel.display = True
         self.add_class("-taking-over")
         panel.show()
@@ -70,31 +68,16 @@ class TakeOverActions:
         )
 
     def _leave_take_over(self: MainScreen) -> None:
-        if self.controls is not None:
-            self.controls.stop_watch()
-        self.taking_over = False
         self.query_one(TakeOverPanel).display = False
         self.remove_class("-taking-over")
         self.refresh_bindings()
 
     def action_hand_back(self: MainScreen) -> None:
-        self.hand_back_then(None)
+        def done(reply: Reply) -> None:
+            if reply.data.get("changes"):
+                self.notify("space resumes the loop, s runs one iteration.", timeout=6)
 
-    def hand_back_then(self: MainScreen, then: Callable[[], None] | None) -> None:
-        """Hand back (record the changes), then run ``then`` (resume, step)."""
-        self._hand_back(then)
-
-    @work(group="take-over", exclusive=True)
-    async def _hand_back(self: MainScreen, then: Callable[[], None] | None) -> None:
-        assert self.controls is not None
-        self._leave_take_over()
-        lines = self.take_over_changes + await self.controls.record_human_changes()
-        self.take_over_changes = []
-        self.notify(changes_text(lines), title="Handed back", timeout=8)
-        if then is not None:
-            then()
-        elif lines:
-            self.notify("space resumes the loop, s runs one iteration.", timeout=6)
+        self.send(HandBack(), done)
 
     def action_shell(self: MainScreen) -> None:
         self._run_in_terminal(lambda: open_shell(self.app, self._workspace()))
@@ -106,32 +89,39 @@ class TakeOverActions:
 
         self.app.push_screen(FilePickScreen(self._workspace()), chosen)
 
-    @work(group="take-over", exclusive=True)
-    async def _run_in_terminal(self: MainScreen, run: Callable[[], int]) -> None:
-        """Suspend, run the shell or editor, then checkpoint what changed."""
-        assert self.controls is not None
+    def _run_in_terminal(self: MainScreen, run: Callable[[], int]) -> None:
+        """Suspend, run the shell or editor, then have the engine checkpoint what changed."""
+        if self.connection is not None and not self.connection.local:
+            self.notify(
+                "The workspace is on another machine: edit it there, then hand back (t).",
+                severity="warning",
+                timeout=8,
+            )
+            return
         try:
             run()
         except TakeOverError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return
-        lines = await self.controls.record_human_changes()
-        self.take_over_changes += lines
-        self.notify(changes_text(lines), title="Back from the workspace", timeout=8)
+
+        def recorded(reply: Reply) -> None:
+            lines = list(reply.data.get("changes", []))
+            self.notify(changes_text(lines), title="Back from the workspace", timeout=8)
+
+        self.send(RecordChanges(), recorded)
 
     def action_watch(self: MainScreen) -> None:
-        assert self.controls is not None
         panel = self.query_one(TakeOverPanel)
         panel.revalidate = not panel.revalidate
-        self.controls.start_watch(revalidate=panel.revalidate)
+        self.send(Watch(revalidate=panel.revalidate))
         panel.show()
         state = "on: every save re-runs the validators" if panel.revalidate else "off"
         self.notify(f"Watch mode {state}.", timeout=3)
 
     def action_drive(self: MainScreen) -> None:
         def apply(text: str | None) -> None:
-            if text and text.strip() and self.controls is not None:
-                self.controls.drive(text.strip())
+            if text and text.strip():
+                self.send(Drive(instruction=text.strip()))
                 self.notify("The next iteration gets your instruction.", timeout=4)
 
         self.app.push_screen(
