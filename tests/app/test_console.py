@@ -148,7 +148,7 @@ async def test_controls_are_in_the_command_palette(make_runner) -> None:
     runner = make_runner(start_paused=True)
     app = ConsoleApp(runner)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: runner.status == "paused", "the initial pause")
+        await wait_for(pilot, lambda: app.main.store.status == "paused", "the initial pause")
         titles = [c.title for c in app.get_system_commands(app.main)]
         assert "Run one iteration, then pause" in titles
         assert "Edit the goal" in titles and "Resume the run" in titles

@@ -54,9 +54,7 @@ async def test_shell_take_over_checkpoints_the_changes_for_the_next_prompt(
     events = journal(runner)
     human = [e for e in of_type(events, "checkpointed") if e.kind == "human"]
     assert [f.path for f in human[0].files] == ["state.txt"]
-    assert [e.detail for e in of_type(events, "control") if e.control == "take_over"] == [
-        "1 file(s) changed"
-    ]
+    assert [e.changes for e in of_type(events, "handed_back")] == [["modified state.txt (+1 -1)"]]
     assert "modified state.txt (+1 -1)" in prompts(runner)[2]
 
 
@@ -131,20 +129,29 @@ async def test_drive_writes_the_next_instruction(steps_runner) -> None:
 
 
 async def test_take_over_while_running_waits_for_the_pause(steps_runner) -> None:
-    runner = steps_runner(step=False, pace=0.3)
+    runner = steps_runner(step=False, pace=0.5)
     app = ConsoleApp(runner)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.main.store.current >= 1, "iteration 1 to start")
         await pilot.press("t")
-        assert not app.main.taking_over and app.main.take_over_pending
+        # The engine owns the take-over: asked now, it starts once the loop pauses.
         await wait_for(pilot, lambda: app.main.taking_over, "the take-over once paused")
-        assert runner.status == "paused"
-        # Resuming hands back first, then the loop goes on.
+        assert runner.status == "paused" and runner.watching
+        # Resuming hands back first (the engine does it), then the loop goes on.
         await pilot.press("space")
         await wait_for(pilot, lambda: runner.status in ("running", "validating"), "resume")
-        assert not app.main.taking_over and not runner.watching
+        await wait_for(pilot, lambda: not app.main.taking_over, "the hand-back")
+        assert not runner.watching
         await pilot.press("x")
         await wait_for(pilot, lambda: runner.status == "finished", "stop")
+    kinds = [e.type for e in journal(runner)]
+    asked = next(
+        i for i, e in enumerate(journal(runner)) if e.type == "control" and e.control == "take_over"
+    )
+    paused = kinds.index("paused", asked)
+    # The iteration in flight when t was pressed ran to its decision before the pause.
+    assert kinds.index("decision", asked) < paused < kinds.index("take_over_started")
+    assert kinds.index("take_over_started") < kinds.index("handed_back") < kinds.index("resumed")
 
 
 async def test_a_terminal_that_cannot_suspend_gets_one_sentence(steps_runner) -> None:
