@@ -36,15 +36,25 @@ from typing import Literal
 import pygit2
 from pygit2.enums import SortMode
 
+from tui.engine import large_files
 from tui.engine.diffs import CheckpointDiff, DiffStat, FileStat, diff_stat, tree_patch
+from tui.engine.large_files import DEFAULT_MAX_FILE_BYTES
 from tui.engine.restore import write_tree
-from tui.engine.shadow import ShadowError, open_shadow, open_shadow_readonly, scan_workspace
+from tui.engine.shadow import (
+    Scan,
+    ShadowError,
+    open_shadow,
+    open_shadow_readonly,
+    scan_workspace,
+)
+from tui.engine.user_repo import Borrowed, borrow, find_user_repository
 from tui.events import Checkpointed
 
 Kind = Literal["agent", "human", "rewind", "start"]
 KINDS: tuple[str, ...] = ("agent", "human", "rewind", "start")
 IDENTITY = ("loopconsole", "loopconsole@localhost")
 BRANCH = "refs/heads/checkpoints"
+_LIMIT_KEY = "loopconsole.maxFileBytes"
 
 _SUBJECTS = {
     "start": "the workspace before the first iteration",
@@ -73,6 +83,8 @@ class CheckpointInfo:
     restored: str | None = None  # a rewind: the commit whose tree it brought back
     stat: DiffStat | None = None  # against the parent; None when not computed
     skipped: tuple[str, ...] = ()  # files that could not be read (commit() only)
+    # Files over the size limit this checkpoint recorded by size and hash only (commit() only).
+    large: tuple[tuple[str, int], ...] = ()
 
     def event(self) -> Checkpointed:
         """The journal event for this checkpoint (the runner sets iteration and run id)."""
@@ -100,6 +112,8 @@ class RestoreReport:
     brought_back: tuple[str, ...] = ()  # files deleted since the target, back again
     reverted: tuple[str, ...] = ()  # files changed since the target, back as they were
     unlinked: tuple[str, ...] = ()  # links or ignored files in the way, removed unfollowed
+    # Files over the size limit left as they are: their content was never stored.
+    kept_large: tuple[str, ...] = ()
     exact: bool = True  # the workspace now holds exactly the target's tree
 
     @property
@@ -111,8 +125,18 @@ class RestoreReport:
 class Checkpoints:
     """The shadow repository of one run. Use :meth:`open`."""
 
-    def __init__(self, repo: pygit2.Repository, workspace: Path, recovered: list[str]) -> None:
+    def __init__(
+        self,
+        repo: pygit2.Repository,
+        workspace: Path,
+        recovered: list[str],
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    ) -> None:
         self._repo = repo
+        #: Files bigger than this are recorded by size and hash only.
+        self.max_file_bytes = max_file_bytes
+        #: What the first checkpoint took from the user's git repository, if anything.
+        self.borrowed: Borrowed | None = None
         self.workspace = workspace
         self.path = Path(repo.path)
         #: Stale lock files removed when the repository was opened (a crash left them).
@@ -120,13 +144,33 @@ class Checkpoints:
         self._index = repo.index
         self._lock = threading.Lock()
         self._infos: dict[str, CheckpointInfo] = {}  # commit id -> parsed checkpoint
-        self._snapshot: tuple[str, tuple[str, ...]] | None = None  # (tree, skipped)
+        self._snapshot: tuple[str, Scan] | None = None  # (tree, what its scan found)
 
     @classmethod
-    def open(cls, run_dir: Path, workspace: Path) -> Checkpoints:
-        """Create the shadow repository of a run, or reopen it (resume, replay)."""
+    def open(
+        cls, run_dir: Path, workspace: Path, *, max_file_bytes: int | None = None
+    ) -> Checkpoints:
+        """Create the shadow repository of a run, or reopen it (resume, replay).
+
+        ``max_file_bytes``: files bigger than this are recorded by size and
+        hash only (default: what the run was opened with before, else 5 MB).
+        A new shadow repository of a workspace inside a git repository borrows
+        that repository's index and objects, read only (see
+        :mod:`tui.engine.user_repo`).
+        """
         repo, workspace, recovered = open_shadow(run_dir, workspace, BRANCH)
-        return cls(repo, workspace, recovered)
+        limit = _size_limit(repo, max_file_bytes)
+        cps = cls(repo, workspace, recovered, limit)
+        if cps._head() is None and len(cps._index) == 0:
+            user = find_user_repository(workspace)
+            if user is not None:
+                try:
+                    cps.borrowed = borrow(user, repo, cps._index, workspace, limit)
+                except (OSError, pygit2.GitError):
+                    cps._index.clear()  # hash the workspace as for a plain folder
+                finally:
+                    user.free()
+        return cps
 
     @classmethod
     def open_readonly(cls, run_dir: Path) -> Checkpoints:
@@ -174,13 +218,13 @@ class Checkpoints:
             raise ValueError(f"unknown checkpoint kind {kind!r}")
         with self._lock:
             if tree is not None and self._snapshot is not None and self._snapshot[0] == tree:
-                oid, skipped = self._snapshot
+                oid, scan = self._snapshot
                 tree_id = pygit2.Oid(hex=oid)
             else:
-                skipped = self._stage()
+                scan = self._stage()
                 tree_id = self._index.write_tree()
             self._snapshot = None
-            return self._append(iteration, kind, tree_id, decision, message, skipped=skipped)
+            return self._append(iteration, kind, tree_id, decision, message, scan=scan)
 
     def snapshot(self) -> tuple[str, str]:
         """Stage the workspace; return its tree id and the patch since the last checkpoint.
@@ -189,9 +233,9 @@ class Checkpoints:
         and then commits that tree with the decision (``commit(..., tree=...)``).
         """
         with self._lock:
-            skipped = self._stage()
+            scan = self._stage()
             tree = self._repo[self._index.write_tree()]
-            self._snapshot = (str(tree.id), skipped)
+            self._snapshot = (str(tree.id), scan)
             head = self._head()
             _stat, patch = tree_patch(self._repo, head.tree if head else None, tree)
             return str(tree.id), patch
@@ -273,7 +317,7 @@ class Checkpoints:
             target_info = self._info(target)
             head = self._head()
             it = iteration if iteration is not None else (self._info(head).iteration if head else 0)
-            skipped = self._stage()
+            scan = self._stage()
             current = self._repo[self._index.write_tree()]
             saved = None
             if head is None or current.id != head.tree_id:
@@ -284,7 +328,7 @@ class Checkpoints:
                     subject=f"Iteration {it}: the workspace before rewinding "
                     f"to iteration {target_info.iteration}",
                     message=reason,
-                    skipped=skipped,
+                    scan=scan,
                 )
                 head = self._head()
             if head is not None and head.id == target.id:
@@ -321,9 +365,9 @@ class Checkpoints:
             )
 
     # -- internals ---------------------------------------------------------
-    def _stage(self) -> tuple[str, ...]:
+    def _stage(self) -> Scan:
         try:
-            return scan_workspace(self._repo, self._index)
+            return scan_workspace(self._repo, self._index, self.max_file_bytes)
         except pygit2.GitError as exc:
             raise CheckpointError(f"could not read the workspace {self.workspace}: {exc}") from None
 
@@ -352,9 +396,15 @@ class Checkpoints:
         *,
         subject: str = "",
         restored: str | None = None,
-        skipped: tuple[str, ...] = (),
+        scan: Scan | None = None,
     ) -> CheckpointInfo:
         head = self._head()
+        notes = [message]
+        if scan is not None and scan.large:
+            notes.append(large_files.note(list(scan.large), self.max_file_bytes))
+        if head is None and self.borrowed is not None:
+            notes.append(self.borrowed.note())
+        message = "\n\n".join(n.strip() for n in notes if n.strip())
         trailers = [("Loopconsole-Iteration", str(iteration)), ("Loopconsole-Kind", kind)]
         if decision:
             trailers.append(("Loopconsole-Decision", decision))
@@ -366,8 +416,17 @@ class Checkpoints:
         sig = pygit2.Signature(*IDENTITY, int(time.time()), 0)
         parents = [head.id] if head is not None else []
         oid = self._repo.create_commit(BRANCH, sig, sig, text, tree, parents)
-        info = self._info(self._repo[oid], stats=True)  # type: ignore[arg-type]
-        return replace(info, skipped=skipped) if skipped else info
+        commit: pygit2.Commit = self._repo[oid]  # type: ignore[assignment]
+        if not parents and self._index.write_tree() == tree:
+            # The files of a first checkpoint are the index's entries: no tree walk.
+            info = replace(
+                self._info(commit), stat=DiffStat(baseline=True, baseline_files=len(self._index))
+            )
+            self._infos[str(oid)] = info
+        info = self._info(commit, stats=True)
+        if scan is None or not (scan.skipped or scan.large):
+            return info
+        return replace(info, skipped=scan.skipped, large=scan.large)
 
     def _info(self, commit: pygit2.Commit, stats: bool = False) -> CheckpointInfo:
         key = str(commit.id)
@@ -392,6 +451,20 @@ class Checkpoints:
             )
             self._infos[key] = info
         return info
+
+
+def _size_limit(repo: pygit2.Repository, wanted: int | None) -> int:
+    """The run's size limit: ``wanted`` (remembered in the shadow config), else the stored one."""
+    config = repo.config
+    if wanted is not None:
+        current = config.get(_LIMIT_KEY)
+        if current != str(wanted):
+            config[_LIMIT_KEY] = str(wanted)
+        return wanted
+    try:
+        return int(config[_LIMIT_KEY])
+    except (KeyError, ValueError):
+        return DEFAULT_MAX_FILE_BYTES
 
 
 def compose_message(subject: str, body: str, trailers: list[tuple[str, str]]) -> str:

@@ -8,12 +8,22 @@ left, excluding what must never be committed, and staging the workspace.
 
 from __future__ import annotations
 
+import os
+import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
 from pygit2.enums import DiffOption, FileMode, RepositoryOpenFlag
 
+from tui.engine import large_files
+from tui.engine.index_entries import add_with_stat
+from tui.engine.large_files import DEFAULT_MAX_FILE_BYTES
+from tui.engine.pack_writer import PackWriter
+
 SHADOW_DIR = "checkpoints.git"
+# From this many changed files on, a scan writes one pack instead of loose objects.
+BULK_FILES = 256
 
 # libgit2's GIT_DIFF_UPDATE_INDEX, which pygit2 does not name: refresh the
 # stat data of files that were hashed and found unchanged, so the next scan
@@ -172,12 +182,24 @@ def _exclude_nested(repo: pygit2.Repository, folders: list[str]) -> None:
             f.writelines(new)
 
 
-def scan_workspace(repo: pygit2.Repository, index: pygit2.Index) -> tuple[str, ...]:
+@dataclass(frozen=True)
+class Scan:
+    """What staging the workspace found besides the files it added."""
+
+    skipped: tuple[str, ...] = ()  # could not be read: they keep their previous content
+    large: tuple[tuple[str, int], ...] = ()  # (path, size) recorded by size and hash only
+
+
+def scan_workspace(
+    repo: pygit2.Repository, index: pygit2.Index, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> Scan:
     """Bring the index in line with the workspace, like ``git add -A``; write it.
 
-    Only files whose stat data changed are read. Nested repositories met on
-    the way are excluded from now on. Returns the paths that could not be
-    read (they keep their previous content in the checkpoint).
+    Only files whose stat data changed are read; folders the ignore rules
+    exclude are not walked. Nested repositories met on the way are excluded
+    from now on. Files over ``max_file_bytes`` get a placeholder (see
+    :mod:`tui.engine.large_files`). Many changed files at once (a first
+    checkpoint) are written as one pack rather than one loose object each.
     """
     diff = index.diff_to_workdir(_SCAN)
     deleted: list[str] = []
@@ -195,13 +217,71 @@ def scan_workspace(repo: pygit2.Repository, index: pygit2.Index) -> tuple[str, .
     # collide with the entries it replaces.
     for path in deleted:
         index.remove(path)
+    root = os.fsencode(repo.workdir).rstrip(b"/")
     skipped: list[str] = []
-    for path in changed:
-        try:
-            index.add(path)
-        except (pygit2.GitError, OSError):
-            skipped.append(path)
+    large: list[tuple[str, int]] = []
+    if len(changed) >= BULK_FILES:
+        _add_bulk(repo, index, root, changed, max_file_bytes, skipped, large)
+    else:
+        for path in changed:
+            try:
+                _add_one(repo, index, root, path, max_file_bytes, large)
+            except (pygit2.GitError, OSError):
+                skipped.append(path)
     if nested:
         _exclude_nested(repo, nested)
     index.write()
-    return tuple(skipped)
+    return Scan(tuple(skipped), tuple(large))
+
+
+def _add_one(
+    repo: pygit2.Repository,
+    index: pygit2.Index,
+    root: bytes,
+    path: str,
+    limit: int,
+    large: list[tuple[str, int]],
+) -> None:
+    rel = os.fsencode(path)
+    st = os.lstat(os.path.join(root, rel))
+    if stat.S_ISREG(st.st_mode) and st.st_size > limit:
+        large_files.record(repo, index, root, rel, st, limit)
+        large.append((path, st.st_size))
+    else:
+        index.add(path)
+
+
+def _add_bulk(
+    repo: pygit2.Repository,
+    index: pygit2.Index,
+    root: bytes,
+    paths: list[str],
+    limit: int,
+    skipped: list[str],
+    large: list[tuple[str, int]],
+) -> None:
+    """Hash many files into one new pack and index them with their stat data."""
+    with PackWriter(Path(repo.path) / "objects") as pack:
+        staged: list[tuple[bytes, bytes, int, os.stat_result]] = []
+        for path in paths:
+            rel = os.fsencode(path)
+            full = os.path.join(root, rel)
+            try:
+                st = os.lstat(full)
+                if stat.S_ISLNK(st.st_mode):
+                    staged.append((rel, pack.add(os.readlink(full)), FileMode.LINK, st))
+                elif not stat.S_ISREG(st.st_mode):
+                    skipped.append(path)
+                elif st.st_size > limit:
+                    large_files.record(repo, index, root, rel, st, limit)
+                    large.append((path, st.st_size))
+                else:
+                    with open(full, "rb", buffering=0) as f:
+                        data = f.readall()
+                    mode = FileMode.BLOB_EXECUTABLE if st.st_mode & stat.S_IXUSR else FileMode.BLOB
+                    staged.append((rel, pack.add(data), mode, st))
+            except OSError:
+                skipped.append(path)
+        pack.finish()  # before the entries: the index must only name objects that exist
+    for rel, oid, mode, st in staged:
+        add_with_stat(index, rel, oid, int(mode), st)
