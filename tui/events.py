@@ -240,6 +240,8 @@ class Checkpointed(_Event):
     # A rewind: the commit whose tree it brought back, and that commit's iteration.
     restored: str = ""
     restored_iteration: int | None = None
+    # What the checkpoint did not store as usual (files over the size limit, a borrowed index).
+    notes: list[str] = []
 
 
 class SignalRaised(_Event):

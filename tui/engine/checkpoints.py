@@ -85,6 +85,7 @@ class CheckpointInfo:
     skipped: tuple[str, ...] = ()  # files that could not be read (commit() only)
     # Files over the size limit this checkpoint recorded by size and hash only (commit() only).
     large: tuple[tuple[str, int], ...] = ()
+    limit: int = DEFAULT_MAX_FILE_BYTES  # the size limit it was made with
 
     def event(self) -> Checkpointed:
         """The journal event for this checkpoint (the runner sets iteration and run id)."""
@@ -98,7 +99,20 @@ class CheckpointInfo:
             deletions=stat.deletions,
             files=list(stat.files),
             restored=self.restored or "",
+            notes=self.notes(),
         )
+
+    def notes(self) -> list[str]:
+        """What this checkpoint did not store as usual, one sentence each."""
+        out = []
+        if self.large:
+            out.append(large_files.note(list(self.large), self.limit))
+        if self.skipped:
+            out.append(
+                f"{len(self.skipped)} file(s) could not be read and keep their earlier content: "
+                + ", ".join(self.skipped[:10])
+            )
+        return out
 
 
 @dataclass(frozen=True)
@@ -115,6 +129,16 @@ class RestoreReport:
     # Files over the size limit left as they are: their content was never stored.
     kept_large: tuple[str, ...] = ()
     exact: bool = True  # the workspace now holds exactly the target's tree
+
+    def large_note(self) -> str:
+        """What happened to the files over the size limit (empty when none were in the way)."""
+        if not self.kept_large:
+            return ""
+        names = ", ".join(self.kept_large[:10]) + (" …" if len(self.kept_large) > 10 else "")
+        return (
+            f"{len(self.kept_large)} file(s) over the checkpoint size limit left as they are "
+            f"(only their size and hash were recorded, so they cannot be brought back): {names}"
+        )
 
     @property
     def checkpoints(self) -> list[CheckpointInfo]:
@@ -353,14 +377,16 @@ class Checkpoints:
                 message=reason,
                 restored=str(target.id),
             )
+            kept = set(written.kept_large)
             return RestoreReport(
                 target=target_info,
                 saved=saved,
                 checkpoint=checkpoint,
-                removed=_paths(changes, "deleted"),
-                brought_back=_paths(changes, "added"),
-                reverted=_paths(changes, "modified"),
+                removed=_paths(changes, "deleted", kept),
+                brought_back=_paths(changes, "added", kept),
+                reverted=_paths(changes, "modified", kept),
                 unlinked=tuple(written.unlinked),
+                kept_large=tuple(sorted(kept)),
                 exact=tree == target.tree_id,
             )
 
@@ -426,7 +452,7 @@ class Checkpoints:
         info = self._info(commit, stats=True)
         if scan is None or not (scan.skipped or scan.large):
             return info
-        return replace(info, skipped=scan.skipped, large=scan.large)
+        return replace(info, skipped=scan.skipped, large=scan.large, limit=self.max_file_bytes)
 
     def _info(self, commit: pygit2.Commit, stats: bool = False) -> CheckpointInfo:
         key = str(commit.id)
@@ -457,14 +483,20 @@ def _size_limit(repo: pygit2.Repository, wanted: int | None) -> int:
     """The run's size limit: ``wanted`` (remembered in the shadow config), else the stored one."""
     config = repo.config
     if wanted is not None:
-        current = config.get(_LIMIT_KEY)
-        if current != str(wanted):
+        if _config_value(config, _LIMIT_KEY) != str(wanted):
             config[_LIMIT_KEY] = str(wanted)
         return wanted
     try:
         return int(config[_LIMIT_KEY])
     except (KeyError, ValueError):
         return DEFAULT_MAX_FILE_BYTES
+
+
+def _config_value(config: pygit2.Config, key: str) -> str | None:
+    try:
+        return config[key]
+    except KeyError:
+        return None
 
 
 def compose_message(subject: str, body: str, trailers: list[tuple[str, str]]) -> str:
@@ -487,7 +519,7 @@ def parse_trailers(message: str) -> dict[str, str]:
     return out
 
 
-def _paths(stat: DiffStat, status: str) -> tuple[str, ...]:
+def _paths(stat: DiffStat, status: str, kept: set[str]) -> tuple[str, ...]:
     """Paths of one kind of change; a rename counts as a removal and an addition."""
     out = [f.path for f in stat.files if f.status == status]
     if status == "deleted":
@@ -496,7 +528,7 @@ def _paths(stat: DiffStat, status: str) -> tuple[str, ...]:
         out += [f.path for f in stat.files if f.status in ("renamed", "copied")]
     elif status == "modified":
         out += [f.path for f in stat.files if f.status == "typechange"]
-    return tuple(sorted(out))
+    return tuple(sorted(p for p in out if p not in kept))
 
 
 __all__ = [

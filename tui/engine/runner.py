@@ -11,6 +11,7 @@ import asyncio
 import shutil
 import traceback
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Literal
 
 from tui.agents.base import Agent, AgentContext, AgentFatal, AgentResult
@@ -195,7 +196,12 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
 
     async def _open_checkpoints(self) -> None:
         self.checkpoints = await asyncio.to_thread(
-            Checkpoints.open, self.run_dir.path, self.run_dir.workspace
+            partial(
+                Checkpoints.open,
+                self.run_dir.path,
+                self.run_dir.workspace,
+                max_file_bytes=self.spec.checkpoints.max_file_bytes,
+            )
         )
         for lock in self.checkpoints.recovered:
             self.publish(Notice(level="warning", message=f"removed a stale lock: {lock}"))

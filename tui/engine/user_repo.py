@@ -165,17 +165,23 @@ def _add_alternate(shadow: pygit2.Repository, objects: Path) -> None:
     shadow.odb.add_disk_alternate(str(objects))
 
 
+def _autocrlf(user: pygit2.Repository) -> bool:
+    try:
+        value = user.config["core.autocrlf"]
+    except KeyError:
+        return False
+    return value.lower() not in ("false", "0", "no", "off")
+
+
 def _may_convert(user: pygit2.Repository) -> bool:
     """Whether any content conversion could apply (attributes files or settings)."""
-    config = user.config
-    for key in ("core.autocrlf", "core.attributesFile"):
-        try:
-            value = config[key]
-        except KeyError:
-            continue
-        if key == "core.attributesFile" or value.lower() not in ("false", "0", "no", "off"):
-            return True
-    return (Path(user.path) / "info" / "attributes").is_file()
+    if _autocrlf(user) or (Path(user.path) / "info" / "attributes").is_file():
+        return True
+    try:
+        user.config["core.attributesFile"]
+    except KeyError:
+        return False
+    return True
 
 
 def _converted(user: pygit2.Repository, source: pygit2.Index, entry: Entry) -> bool:
@@ -184,8 +190,7 @@ def _converted(user: pygit2.Repository, source: pygit2.Index, entry: Entry) -> b
     try:
         if user.get_attr(path, "filter") not in (None, False):
             return True  # a filter (git LFS) may keep the size and change the bytes
-        autocrlf = str(user.config.get("core.autocrlf", "false")).lower()
-        if autocrlf in ("false", "0", "no", "off") and all(
+        if not _autocrlf(user) and all(
             user.get_attr(path, name) in (None, False) for name in _CONVERSION_ATTRS
         ):
             return False
