@@ -105,7 +105,9 @@ def test_a_git_workspace_borrows_index_and_objects_and_leaves_the_repository_unt
     assert git(user_repo, "status", "--porcelain=v2", "--branch") == status
 
 
-def test_a_subfolder_workspace_borrows_the_entries_under_it(user_repo: Path, tmp_path: Path) -> None:
+def test_a_subfolder_workspace_borrows_the_entries_under_it(
+    user_repo: Path, tmp_path: Path
+) -> None:
     dot_git = hash_tree(user_repo / ".git")
     run = tmp_path / "run"
     run.mkdir()

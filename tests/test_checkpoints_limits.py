@@ -146,9 +146,10 @@ def test_many_new_files_go_into_one_pack(tmp_path: Path) -> None:
         gitdir = str(run / "checkpoints.git")
         listing = git(run, "--git-dir", gitdir, "ls-tree", "-r", start.commit)
         assert "100755 blob" in listing and "120000 blob" in listing
-        assert git(run, "--git-dir", gitdir, "show", f"{start.commit}:d3/f10.txt") == files[
-            "d3/f10.txt"
-        ]
+        assert (
+            git(run, "--git-dir", gitdir, "show", f"{start.commit}:d3/f10.txt")
+            == files["d3/f10.txt"]
+        )
         git(run, "--git-dir", gitdir, "fsck", "--strict")
         # The index kept the stat data: the next checkpoint reads only what changed.
         (ws / "d1/f1.txt").write_text("changed\n")

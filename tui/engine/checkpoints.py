@@ -37,7 +37,15 @@ import pygit2
 from pygit2.enums import SortMode
 
 from tui.engine import large_files
-from tui.engine.diffs import CheckpointDiff, DiffStat, FileStat, diff_stat, tree_patch
+from tui.engine.diffs import (
+    CheckpointDiff,
+    DiffStat,
+    FileStat,
+    changed_files,
+    diff_stat,
+    file_patch,
+    tree_patch,
+)
 from tui.engine.large_files import DEFAULT_MAX_FILE_BYTES
 from tui.engine.restore import write_tree
 from tui.engine.shadow import (
@@ -320,6 +328,31 @@ class Checkpoints:
                 stat=stat,
                 patch=patch,
             )
+
+    def files(self, old: str | None, new: str) -> tuple[FileStat, ...]:
+        """The files changed between two checkpoints, without line counts (fast at any size).
+
+        ``old`` None means ``new``'s parent. Pair with :meth:`file_diff`.
+        """
+        with self._lock:
+            base, new_commit = self._pair(old, new)
+            return changed_files(self._repo, base.tree if base else None, new_commit.tree)
+
+    def file_diff(
+        self, old: str | None, new: str, path: str, old_path: str | None = None
+    ) -> tuple[FileStat, str]:
+        """One file's stat and patch between two checkpoints (``old`` None: the parent)."""
+        with self._lock:
+            base, new_commit = self._pair(old, new)
+            return file_patch(
+                self._repo, base.tree if base else None, new_commit.tree, path, old_path
+            )
+
+    def _pair(self, old: str | None, new: str) -> tuple[pygit2.Commit | None, pygit2.Commit]:
+        new_commit = self._commit(new)
+        if old is None:
+            return (new_commit.parents[0] if new_commit.parents else None), new_commit
+        return self._commit(old), new_commit
 
     # -- restoring ---------------------------------------------------------
     def restore(
