@@ -291,6 +291,7 @@ class WorkspaceEdited(_Event):
 
     type: Literal["workspace_edited"] = "workspace_edited"
     paths: list[str]
+    more: int = 0  # changed paths beyond ``paths`` (a huge batch is cut short)
 
 
 class InstructionSet(_Event):

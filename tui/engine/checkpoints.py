@@ -46,6 +46,7 @@ from tui.engine.diffs import (
     file_patch,
     tree_patch,
 )
+from tui.engine.index_entries import folders_of
 from tui.engine.large_files import DEFAULT_MAX_FILE_BYTES
 from tui.engine.restore import write_tree
 from tui.engine.shadow import (
@@ -353,6 +354,20 @@ class Checkpoints:
         if old is None:
             return (new_commit.parents[0] if new_commit.parents else None), new_commit
         return self._commit(old), new_commit
+
+    def folders(self) -> list[str]:
+        """The workspace folders the latest scan found files in ("" is the root).
+
+        Read from the shadow index, so ignored folders are not among them and
+        nothing is walked (watch mode starts from this).
+        """
+        with self._lock:
+            return folders_of(self._index)
+
+    def is_ignored(self, rel: str) -> bool:
+        """Whether the workspace path ``rel`` is excluded from checkpoints (a folder ends in /)."""
+        with self._lock:
+            return bool(self._repo.path_is_ignored(rel))
 
     # -- restoring ---------------------------------------------------------
     def restore(

@@ -83,6 +83,21 @@ def sort_entries(index: pygit2.Index, prefix: bytes, stamp: int, max_file_bytes:
     return out
 
 
+def folders_of(index: pygit2.Index) -> list[str]:
+    """Every folder that holds an entry of ``index``, parents included ("" is the root)."""
+    handle = index._index
+    found = {b""}
+    last = b""
+    for i in range(C.git_index_entrycount(handle)):
+        folder = ffi.string(C.git_index_get_byindex(handle, i).path).rpartition(b"/")[0]
+        if folder != last:  # entries are sorted: a folder's files come together
+            last = folder
+            while folder and folder not in found:
+                found.add(folder)
+                folder = folder.rpartition(b"/")[0]
+    return sorted(os.fsdecode(f) for f in found)
+
+
 def oid_at(index: pygit2.Index, position: int) -> pygit2.Oid:
     """The object id of entry ``position``."""
     e = C.git_index_get_byindex(index._index, position)
