@@ -27,6 +27,8 @@ The methods are synchronous and thread-safe; the runner calls them through
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -37,6 +39,7 @@ import pygit2
 from pygit2.enums import SortMode
 
 from tui.engine import large_files
+from tui.engine.change_feed import ChangeFeed
 from tui.engine.diffs import (
     CheckpointDiff,
     DiffStat,
@@ -48,6 +51,7 @@ from tui.engine.diffs import (
 )
 from tui.engine.index_entries import folders_of
 from tui.engine.large_files import DEFAULT_MAX_FILE_BYTES
+from tui.engine.quick_scan import quick_diff, stage_changes, touched_entries, tree_with
 from tui.engine.restore import write_tree
 from tui.engine.shadow import (
     Scan,
@@ -158,6 +162,9 @@ class RestoreReport:
 class Checkpoints:
     """The shadow repository of one run. Use :meth:`open`."""
 
+    #: From this many files on, a change feed (inotify) replaces the full scan.
+    FEED_MIN_FILES = 20_000
+
     def __init__(
         self,
         repo: pygit2.Repository,
@@ -178,6 +185,15 @@ class Checkpoints:
         self._lock = threading.Lock()
         self._infos: dict[str, CheckpointInfo] = {}  # commit id -> parsed checkpoint
         self._snapshot: tuple[str, Scan] | None = None  # (tree, what its scan found)
+        # Huge workspaces: the kernel's list of changed paths, and the tree the
+        # index holds (so the next tree is built along the changed paths only).
+        self._feed: ChangeFeed | None = None
+        self._tree: pygit2.Oid | None = None
+        self._touched: list[str] | None = None
+        self._quick_pair: tuple[pygit2.Oid, pygit2.Oid, tuple[str, ...]] | None = None
+        # The quick path saves the index only on close: a stale index on disk
+        # is safe (its stat data no longer match, so those files are hashed again).
+        self._index_unsaved = False
 
     @classmethod
     def open(
@@ -221,7 +237,13 @@ class Checkpoints:
         return cls(repo, Path(run_dir), [])
 
     def close(self) -> None:
-        """Release the repository's files."""
+        """Release the repository's files (saving the index the change feed kept current)."""
+        if self._feed is not None:
+            self._feed.close()
+            self._feed = None
+        if self._index_unsaved:
+            with contextlib.suppress(pygit2.GitError, OSError):
+                self._index.write()
         self._repo.free()
 
     def __enter__(self) -> Checkpoints:
@@ -255,7 +277,7 @@ class Checkpoints:
                 tree_id = pygit2.Oid(hex=oid)
             else:
                 scan = self._stage()
-                tree_id = self._index.write_tree()
+                tree_id = self._write_tree()
             self._snapshot = None
             return self._append(iteration, kind, tree_id, decision, message, scan=scan)
 
@@ -267,21 +289,22 @@ class Checkpoints:
         """
         with self._lock:
             scan = self._stage()
-            tree = self._repo[self._index.write_tree()]
+            tree = self._repo[self._write_tree()]
             self._snapshot = (str(tree.id), scan)
             head = self._head()
-            _stat, patch = tree_patch(self._repo, head.tree if head else None, tree)
+            _stat, patch = self._tree_patch(head.tree if head else None, tree)
             return str(tree.id), patch
 
     def pending(self) -> DiffStat:
         """What changed in the workspace since the last checkpoint (not committed)."""
         with self._lock:
             self._stage()
-            tree = self._repo[self._index.write_tree()]
+            tree = self._repo[self._write_tree()]
             head = self._head()
             if head is None:
                 return diff_stat(self._repo, None, tree)
-            return diff_stat(self._repo, head.tree, tree)
+            quick = self._quick_diff(head.tree, tree)
+            return quick[0] if quick is not None else diff_stat(self._repo, head.tree, tree)
 
     # -- reading them ------------------------------------------------------
     def head(self) -> CheckpointInfo | None:
@@ -390,7 +413,7 @@ class Checkpoints:
             head = self._head()
             it = iteration if iteration is not None else (self._info(head).iteration if head else 0)
             scan = self._stage()
-            current = self._repo[self._index.write_tree()]
+            current = self._repo[self._write_tree()]
             saved = None
             if head is None or current.id != head.tree_id:
                 saved = self._append(
@@ -417,6 +440,7 @@ class Checkpoints:
                     f"restore is checkpoint {where}"
                 ) from None
             tree = self._index.write_tree()
+            self._tree = tree
             checkpoint = self._append(
                 it,
                 "rewind",
@@ -440,10 +464,55 @@ class Checkpoints:
 
     # -- internals ---------------------------------------------------------
     def _stage(self) -> Scan:
+        """Stage what changed: from the change feed when it can tell, else a full scan."""
+        self._touched = None
+        changes = self._feed.drain() if self._feed is not None else None
+        if changes is not None and self._tree is not None:
+            root = os.fsencode(str(self.workspace))
+            staged = stage_changes(self._repo, self._index, root, changes, self.max_file_bytes)
+            if staged is not None:
+                touched, new_folders, large = staged
+                self._feed.watch(new_folders)  # type: ignore[union-attr]
+                self._touched = touched
+                self._index_unsaved = True
+                return Scan(large=tuple(large))
+        if self._feed is not None:
+            self._feed.close()
+            self._feed = None
+        self._tree = None
         try:
-            return scan_workspace(self._repo, self._index, self.max_file_bytes)
+            scan = scan_workspace(self._repo, self._index, self.max_file_bytes)
         except pygit2.GitError as exc:
             raise CheckpointError(f"could not read the workspace {self.workspace}: {exc}") from None
+        self._index_unsaved = False
+        if len(self._index) >= self.FEED_MIN_FILES:
+            feed = ChangeFeed(str(self.workspace))
+            feed.watch(folders_of(self._index))
+            self._feed = feed if feed.usable else None
+        return scan
+
+    def _write_tree(self) -> pygit2.Oid:
+        """The tree of the index as staged: rebuilt only along the paths the feed named."""
+        if self._touched is not None and self._tree is not None:
+            base = self._tree
+            entries = touched_entries(self._index, self._touched)
+            new = tree_with(self._repo, self._repo[base], entries)  # type: ignore[arg-type]
+            self._quick_pair = (base, new, tuple(self._touched))
+        else:
+            new = self._index.write_tree()
+        self._touched = None
+        self._tree = new
+        return new
+
+    def _quick_diff(self, old: pygit2.Tree, new: pygit2.Tree) -> tuple[DiffStat, str] | None:
+        pair = self._quick_pair
+        if pair is None or pair[0] != old.id or pair[1] != new.id:
+            return None
+        return quick_diff(self._repo, old, new, list(pair[2]))
+
+    def _tree_patch(self, old: pygit2.Tree | None, new: pygit2.Tree) -> tuple[DiffStat, str]:
+        quick = self._quick_diff(old, new) if old is not None else None
+        return quick if quick is not None else tree_patch(self._repo, old, new)
 
     def _head(self) -> pygit2.Commit | None:
         try:
@@ -491,7 +560,7 @@ class Checkpoints:
         parents = [head.id] if head is not None else []
         oid = self._repo.create_commit(BRANCH, sig, sig, text, tree, parents)
         commit: pygit2.Commit = self._repo[oid]  # type: ignore[assignment]
-        if not parents and self._index.write_tree() == tree:
+        if not parents and self._tree == tree:
             # The files of a first checkpoint are the index's entries: no tree walk.
             info = replace(
                 self._info(commit), stat=DiffStat(baseline=True, baseline_files=len(self._index))
@@ -510,7 +579,12 @@ class Checkpoints:
             parent = commit.parents[0] if commit.parents else None
             stat = None
             if stats:
-                stat = diff_stat(self._repo, parent.tree if parent else None, commit.tree)
+                quick = self._quick_diff(parent.tree, commit.tree) if parent else None
+                stat = (
+                    quick[0]
+                    if quick is not None
+                    else diff_stat(self._repo, parent.tree if parent else None, commit.tree)
+                )
             info = CheckpointInfo(
                 commit=key,
                 tree=str(commit.tree_id),
