@@ -17,9 +17,9 @@ import stat
 import pygit2
 from pygit2.enums import FileMode
 
-from tui.engine import large_files
 from tui.engine.change_feed import Changes
 from tui.engine.diffs import DiffStat, FileStat, file_patch
+from tui.engine.shadow import add_files
 
 Touched = dict[str, tuple[pygit2.Oid, int] | None]  # path -> (blob, mode), None: removed
 
@@ -42,7 +42,7 @@ def stage_changes(
         paths |= files
         new_folders += folders
     touched: list[str] = []
-    large: list[tuple[str, int]] = []
+    adds: list[str] = []
     for path in sorted(paths):
         rel = os.fsencode(path)
         try:
@@ -63,16 +63,11 @@ def stage_changes(
             continue
         if not tracked and repo.path_is_ignored(path):
             continue
-        try:
-            if stat.S_ISREG(st.st_mode) and st.st_size > limit:
-                large_files.record(repo, index, root, rel, st, limit)
-                large.append((path, st.st_size))
-            else:
-                index.add(path)
-        except (pygit2.GitError, OSError):
-            return None
-        touched.append(path)
-    return touched, new_folders, large
+        adds.append(path)
+    skipped, large = add_files(repo, index, root, adds, limit)
+    if skipped:
+        return None  # unreadable files: the full scan reports them
+    return touched + adds, new_folders, large
 
 
 def _walk_new(

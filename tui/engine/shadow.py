@@ -218,20 +218,32 @@ def scan_workspace(
     for path in deleted:
         index.remove(path)
     root = os.fsencode(repo.workdir).rstrip(b"/")
-    skipped: list[str] = []
-    large: list[tuple[str, int]] = []
-    if len(changed) >= BULK_FILES:
-        _add_bulk(repo, index, root, changed, max_file_bytes, skipped, large)
-    else:
-        for path in changed:
-            try:
-                _add_one(repo, index, root, path, max_file_bytes, large)
-            except (pygit2.GitError, OSError):
-                skipped.append(path)
+    skipped, large = add_files(repo, index, root, changed, max_file_bytes)
     if nested:
         _exclude_nested(repo, nested)
     index.write()
     return Scan(tuple(skipped), tuple(large))
+
+
+def add_files(
+    repo: pygit2.Repository, index: pygit2.Index, root: bytes, paths: list[str], limit: int
+) -> tuple[list[str], list[tuple[str, int]]]:
+    """Hash ``paths`` into the shadow repository and the index (one pack when many).
+
+    Returns the paths that could not be read and the (path, size) of files
+    over ``limit``, which get a placeholder.
+    """
+    skipped: list[str] = []
+    large: list[tuple[str, int]] = []
+    if len(paths) >= BULK_FILES:
+        _add_bulk(repo, index, root, paths, limit, skipped, large)
+        return skipped, large
+    for path in paths:
+        try:
+            _add_one(repo, index, root, path, limit, large)
+        except (pygit2.GitError, OSError):
+            skipped.append(path)
+    return skipped, large
 
 
 def _add_one(
