@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not ChangeFeed("/").usable, reason="needs Linux 
 
 def full_scan_tree(ws: Path, run: Path) -> str:
     """The tree a fresh run's full scan finds: the reference."""
-    run.mkdir(exist_ok=True)
+    run.mkdir(parents=True)
     with Checkpoints.open(run, ws) as ref:
         ref.FEED_MIN_FILES = 10**9
         return ref.commit(0, "start").tree
@@ -34,7 +34,8 @@ def test_quick_checkpoints_match_full_scans(tmp_path: Path, monkeypatch) -> None
         snapshot_tree, _patch = cps.snapshot()
         info = cps.commit(iteration, "agent", tree=snapshot_tree)
         assert (cps._quick_pair is not None and cps._quick_pair[1] == info.tree) == quick
-        assert info.tree == full_scan_tree(ws, tmp_path / f"ref{next(refs)}")
+        # Each reference run in its own folder: no previous run to start from.
+        assert info.tree == full_scan_tree(ws, tmp_path / f"ref{next(refs)}" / "run")
         return info
 
     with Checkpoints.open(run, ws) as cps:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pygit2
@@ -155,3 +156,36 @@ def test_many_new_files_go_into_one_pack(tmp_path: Path) -> None:
         (ws / "d1/f1.txt").write_text("changed\n")
         info = cps.commit(1, "agent")
         assert info.stat is not None and [f.path for f in info.stat.files] == ["d1/f1.txt"]
+
+
+def test_a_new_run_of_a_plain_workspace_starts_from_the_previous_runs_index(
+    tmp_path: Path,
+) -> None:
+    ws, runs = tmp_path / "ws", tmp_path / "runs"
+    write(ws, {f"d{i % 3}/f{i}.txt": f"{i}\n" for i in range(300)})
+    for name in ("1", "2", "3"):
+        (runs / name).mkdir(parents=True)
+    with Checkpoints.open(runs / "1", ws) as first:
+        assert first.reused is None
+        first.commit(0, "start")
+        (ws / "d0/f0.txt").write_text("agent\n")
+        first.commit(1, "agent")
+    (ws / "d1/f1.txt").write_text("edited between runs\n")
+    with Checkpoints.open(runs / "2", ws) as second:
+        assert second.reused is not None and second.reused.entries == 300
+        info = second.commit(0, "start")
+    message = pygit2.Repository(str(runs / "2" / "checkpoints.git"))[info.commit].message  # type: ignore[union-attr]
+    assert "previous run of this workspace" in message
+    old = {p.name: p.stat().st_ino for p in (runs / "1").rglob("*.pack")}
+    new = {p.name: p.stat().st_ino for p in (runs / "2").rglob("*.pack")}
+    assert old and old.items() <= new.items()  # the same files, linked, not copied
+    # The old run can go: the new one holds its own links to every object.
+    shutil.rmtree(runs / "1")
+    git(runs, "--git-dir", str(runs / "2" / "checkpoints.git"), "fsck", "--strict")
+    repo = pygit2.Repository(str(runs / "2" / "checkpoints.git"))
+    tree = repo[info.commit].peel(pygit2.Tree)
+    assert repo[(tree / "d1/f1.txt").id].data == b"edited between runs\n"  # type: ignore[union-attr]
+    assert repo[(tree / "d0/f0.txt").id].data == b"agent\n"  # type: ignore[union-attr]
+    # Another size limit starts afresh (placeholders would be wrong).
+    with Checkpoints.open(runs / "3", ws, max_file_bytes=123_456) as third:
+        assert third.reused is None

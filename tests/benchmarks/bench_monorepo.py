@@ -1,4 +1,4 @@
-"""Benchmark: checkpoints, watch and diffs on a 100,000-file workspace, against git (prints figures).
+"""Benchmark: checkpoints, watch and diffs on a 100,000-file workspace against git (figures).
 
 The workspace (100,000 files, about 100 MB, see monorepo_fixture.py) is built
 once under /tmp and reused. Each run copies it (untimed) and measures, in the

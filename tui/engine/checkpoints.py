@@ -51,6 +51,7 @@ from tui.engine.diffs import (
 )
 from tui.engine.index_entries import folders_of
 from tui.engine.large_files import DEFAULT_MAX_FILE_BYTES
+from tui.engine.previous_run import Reused, previous_shadow, reuse
 from tui.engine.quick_scan import quick_diff, stage_changes, touched_entries, tree_with
 from tui.engine.restore import write_tree
 from tui.engine.shadow import (
@@ -177,6 +178,8 @@ class Checkpoints:
         self.max_file_bytes = max_file_bytes
         #: What the first checkpoint took from the user's git repository, if anything.
         self.borrowed: Borrowed | None = None
+        #: What it took from the previous run of the same workspace, if anything.
+        self.reused: Reused | None = None
         self.workspace = workspace
         self.path = Path(repo.path)
         #: Stale lock files removed when the repository was opened (a crash left them).
@@ -219,6 +222,8 @@ class Checkpoints:
                     cps._index.clear()  # hash the workspace as for a plain folder
                 finally:
                     user.free()
+            elif (old := previous_shadow(run_dir, workspace, _LIMIT_KEY, limit)) is not None:
+                cps.reused = reuse(old, Path(repo.path), cps._index)
         return cps
 
     @classmethod
@@ -547,6 +552,8 @@ class Checkpoints:
             notes.append(large_files.note(list(scan.large), self.max_file_bytes))
         if head is None and self.borrowed is not None:
             notes.append(self.borrowed.note())
+        if head is None and self.reused is not None:
+            notes.append(self.reused.note())
         message = "\n\n".join(n.strip() for n in notes if n.strip())
         trailers = [("Loopconsole-Iteration", str(iteration)), ("Loopconsole-Kind", kind)]
         if decision:
