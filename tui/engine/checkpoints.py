@@ -616,7 +616,7 @@ def _size_limit(repo: pygit2.Repository, wanted: int | None) -> int:
             config[_LIMIT_KEY] = str(wanted)
         return wanted
     try:
-        return int(config[_LIMIT_KEY])
+        return int(str(config[_LIMIT_KEY]))
     except (KeyError, ValueError):
         return DEFAULT_MAX_FILE_BYTES
 

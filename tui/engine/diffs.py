@@ -79,7 +79,7 @@ def _tree_diff(repo: pygit2.Repository, old: pygit2.Tree | None, new: pygit2.Tre
 def _file_stat(patch: pygit2.Patch) -> FileStat:
     delta = patch.delta
     status = _STATUS.get(delta.status_char(), "modified")
-    binary = delta.is_binary
+    binary = bool(delta.is_binary)
     _context, added, removed = (0, 0, 0) if binary else patch.line_stats
     moved = status in ("renamed", "copied")
     return FileStat(
@@ -140,7 +140,7 @@ def changed_files(
             FileStat(
                 path=delta.new_file.path if status != "deleted" else delta.old_file.path,
                 status=status,
-                binary=delta.is_binary,
+                binary=bool(delta.is_binary),
                 old_path=delta.old_file.path if moved else None,
             )
         )

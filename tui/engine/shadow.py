@@ -275,6 +275,7 @@ def _add_bulk(
     """Hash many files into one new pack and index them with their stat data."""
     with PackWriter(Path(repo.path) / "objects") as pack:
         staged: list[tuple[bytes, bytes, int, os.stat_result]] = []
+        mode: int
         for path in paths:
             rel = os.fsencode(path)
             full = os.path.join(root, rel)

@@ -170,7 +170,7 @@ def _autocrlf(user: pygit2.Repository) -> bool:
         value = user.config["core.autocrlf"]
     except KeyError:
         return False
-    return value.lower() not in ("false", "0", "no", "off")
+    return str(value).lower() not in ("false", "0", "no", "off")
 
 
 def _may_convert(user: pygit2.Repository) -> bool:
