@@ -73,7 +73,11 @@ def test_quick_checkpoints_match_full_scans(tmp_path: Path, monkeypatch) -> None
         check(cps, 8, quick=False)
         (ws / "a.py").write_text("quick again\n")
         check(cps, 9)
+        # Every FULL_SCAN_EVERY checkpoints, a full scan checks what the feed said.
+        cps.FULL_SCAN_EVERY = 1
+        (ws / "a.py").write_text("checked\n")
+        check(cps, 10, quick=False)
     # The index the quick path kept was saved on close: a reopened run goes on from it.
     with Checkpoints.open(run, ws) as cps:
         cps.FEED_MIN_FILES = 10**9
-        assert cps.commit(10, "agent").stat.files == ()
+        assert cps.commit(11, "agent").stat.files == ()

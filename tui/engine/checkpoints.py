@@ -165,6 +165,8 @@ class Checkpoints:
 
     #: From this many files on, a change feed (inotify) replaces the full scan.
     FEED_MIN_FILES = 20_000
+    #: Even so, every this many checkpoints a full scan checks what the feed said.
+    FULL_SCAN_EVERY = 20
 
     def __init__(
         self,
@@ -197,6 +199,7 @@ class Checkpoints:
         # The quick path saves the index only on close: a stale index on disk
         # is safe (its stat data no longer match, so those files are hashed again).
         self._index_unsaved = False
+        self._quick_scans = 0  # since the last full scan
 
     @classmethod
     def open(
@@ -472,6 +475,9 @@ class Checkpoints:
         """Stage what changed: from the change feed when it can tell, else a full scan."""
         self._touched = None
         changes = self._feed.drain() if self._feed is not None else None
+        self._quick_scans += 1
+        if self._quick_scans >= self.FULL_SCAN_EVERY:
+            changes = None
         if changes is not None and self._tree is not None:
             root = os.fsencode(str(self.workspace))
             staged = stage_changes(self._repo, self._index, root, changes, self.max_file_bytes)
@@ -490,6 +496,7 @@ class Checkpoints:
         except pygit2.GitError as exc:
             raise CheckpointError(f"could not read the workspace {self.workspace}: {exc}") from None
         self._index_unsaved = False
+        self._quick_scans = 0
         if len(self._index) >= self.FEED_MIN_FILES:
             feed = ChangeFeed(str(self.workspace))
             feed.watch(folders_of(self._index))

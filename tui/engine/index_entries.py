@@ -38,8 +38,8 @@ class Entry(NamedTuple):
 class Sorted:
     """An index's entries sorted for borrowing (see :func:`sort_entries`)."""
 
-    kept: list[Entry] = field(default_factory=list)  # stat data usable as it is
-    stale: list[Entry] = field(default_factory=list)  # racily clean: hash again
+    kept: list[int] = field(default_factory=list)  # positions whose stat data are usable
+    stale: list[int] = field(default_factory=list)  # positions of racily clean entries
     left_out: list[bytes] = field(default_factory=list)  # paths, without the prefix
     attributes: bool = False  # a .gitattributes file is tracked
 
@@ -51,36 +51,46 @@ def sort_entries(index: pygit2.Index, prefix: bytes, stamp: int, max_file_bytes:
     checkout) and intent-to-add entries, files over ``max_file_bytes``, and
     paths checkpoints never hold. Stale: modified in or after the second
     ``stamp`` (the index file's time), so their stat data may be racy. The
-    loop reads libgit2's structs directly: it runs once per entry of a
-    100,000-file index.
+    loop reads libgit2's structs directly and keeps positions only: it runs
+    once per entry of a 100,000-file index.
     """
     out = Sorted()
+    kept, stale = out.kept, out.stale
     handle = index._index
+    get = C.git_index_get_byindex
+    string = ffi.string
     cut = len(prefix)
+    unusual = SKIP_WORKTREE | INTENT_TO_ADD
+    suffixes = (b".pyc", b".pyo", b".gitattributes")
     for i in range(C.git_index_entrycount(handle)):
-        e = C.git_index_get_byindex(handle, i)
-        path = ffi.string(e.path)
+        e = get(handle, i)
+        path = string(e.path)
         if cut and not path.startswith(prefix):
             continue
-        if path.endswith(b".gitattributes"):
+        if path.endswith(suffixes) and path.endswith(b".gitattributes"):
             out.attributes = True
-        if (
+        elif (
             e.flags & STAGE_MASK
             or e.mode == GITLINK
-            or e.flags_extended & (SKIP_WORKTREE | INTENT_TO_ADD)
+            or e.flags_extended & unusual
             or e.file_size > max_file_bytes
             or b".loopconsole" in path
             or b"__pycache__/" in path
-            or path.endswith((b".pyc", b".pyo"))
+            or path.endswith(suffixes)
         ):
             out.left_out.append(path[cut:])
             continue
-        entry = Entry(path, i, e.file_size)
         if e.mtime.seconds >= stamp:
-            out.stale.append(entry)
+            stale.append(i)
         else:
-            out.kept.append(entry)
+            kept.append(i)
     return out
+
+
+def entry_at(index: pygit2.Index, position: int) -> Entry:
+    """Entry ``position`` of ``index``."""
+    e = C.git_index_get_byindex(index._index, position)
+    return Entry(ffi.string(e.path), position, e.file_size)
 
 
 def folders_of(index: pygit2.Index) -> list[str]:

@@ -221,7 +221,8 @@ def scan_workspace(
     skipped, large = add_files(repo, index, root, changed, max_file_bytes)
     if nested:
         _exclude_nested(repo, nested)
-    index.write()
+    if deleted or changed:
+        index.write()  # unchanged: the file on disk holds the same entries already
     return Scan(tuple(skipped), tuple(large))
 
 

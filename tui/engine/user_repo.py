@@ -47,7 +47,7 @@ import pygit2
 from pygit2.enums import RepositoryOpenFlag
 from pygit2.ffi import C
 
-from tui.engine.index_entries import Entry, copy_entry, oid_at, sort_entries
+from tui.engine.index_entries import Entry, copy_entry, entry_at, oid_at, sort_entries
 
 _CONVERSION_ATTRS = ("filter", "text", "eol", "crlf", "ident", "working-tree-encoding")
 
@@ -131,20 +131,22 @@ def borrow(
         return None
     _add_alternate(shadow, objects)
     found = sort_entries(source, prefix_b, stamp, max_file_bytes)
-    rehash = found.stale
+    stale = set(found.stale)
     if _may_convert(user) or found.attributes:
-        rehash = rehash + [e for e in found.kept if _converted(user, source, e)]
-    stale = {e.position for e in rehash}
+        stale |= {i for i in found.kept if _converted(user, source, entry_at(source, i))}
     if source is index:
-        for e in rehash:
-            copy_entry(index, e.position, index, e.path, stale=True)
+        for i in sorted(stale):
+            copy_entry(index, i, index, entry_at(index, i).path, stale=True)
         for rel in found.left_out:
             _remove_all_stages(index, rel)
+        if stale or found.left_out:
+            index.write()  # else the file on disk is already what the index holds
     else:
-        for e in found.kept + found.stale:
-            rel = e.path[len(prefix_b) :]
-            copy_entry(source, e.position, index, rel, stale=e.position in stale)
-    index.write()
+        cut = len(prefix_b)
+        for i in sorted(found.kept + found.stale):
+            rel = entry_at(source, i).path[cut:]
+            copy_entry(source, i, index, rel, stale=i in stale)
+        index.write()
     taken = len(found.kept) + len(found.stale)
     return Borrowed(str(Path(user.path)), str(objects), taken, len(stale), len(found.left_out))
 
