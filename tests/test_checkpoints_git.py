@@ -195,3 +195,20 @@ def test_submodules_lfs_pointers_sparse_checkout_and_a_worktree(tmp_path: Path) 
         assert blob_text(cps, start.commit, "docs/guide.md") == b"# guide\n"
     assert hash_tree(repo / ".git") == main_git
     assert hash_tree(lib / ".git") == lib_git
+
+
+def test_an_index_libgit2_cannot_read_falls_back_to_hashing(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    write(repo, {"a.py": "a\n", "b/c.py": "c\n"})
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "update-index", "--split-index")  # a "link" extension: libgit2 refuses it
+    dot_git = hash_tree(repo / ".git")
+    run = tmp_path / "run"
+    run.mkdir()
+    with Checkpoints.open(run, repo) as cps:
+        start = cps.commit(0, "start")
+        assert cps.borrowed is None
+        assert tree_paths(cps, start.commit) == {"a.py", "b/c.py"}
+        assert not (run / "checkpoints.git" / "objects" / "info" / "alternates").exists()
+    assert hash_tree(repo / ".git") == dot_git

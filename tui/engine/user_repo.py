@@ -127,10 +127,14 @@ def borrow(
         else:
             source, prefix_b = pygit2.Index(str(index_file)), os.fsencode(prefix) + b"/"
     except pygit2.GitError:
-        index.clear()  # an index libgit2 cannot read (split, sparse): hash as a plain folder
+        # An index libgit2 cannot read (split, sparse): hash as a plain folder.
+        (Path(shadow.path) / "index").unlink(missing_ok=True)
+        index.clear()
         return None
-    _add_alternate(shadow, objects)
     found = sort_entries(source, prefix_b, stamp, max_file_bytes)
+    if not found.kept and not found.stale:
+        return None  # nothing of the workspace is tracked: nothing to borrow
+    _add_alternate(shadow, objects)
     stale = set(found.stale)
     if _may_convert(user) or found.attributes:
         stale |= {i for i in found.kept if _converted(user, source, entry_at(source, i))}
