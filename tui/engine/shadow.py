@@ -24,6 +24,7 @@ from tui.engine.pack_writer import PackWriter
 SHADOW_DIR = "checkpoints.git"
 # From this many changed files on, a scan writes one pack instead of loose objects.
 BULK_FILES = 256
+PACK_FILES = 25_000
 
 # libgit2's GIT_DIFF_UPDATE_INDEX, which pygit2 does not name: refresh the
 # stat data of files that were hashed and found unchanged, so the next scan
@@ -237,7 +238,9 @@ def add_files(
     skipped: list[str] = []
     large: list[tuple[str, int]] = []
     if len(paths) >= BULK_FILES:
-        _add_bulk(repo, index, root, paths, limit, skipped, large)
+        # One pack per PACK_FILES files: the entries waiting for their pack stay few.
+        for start in range(0, len(paths), PACK_FILES):
+            _add_bulk(repo, index, root, paths[start : start + PACK_FILES], limit, skipped, large)
         return skipped, large
     for path in paths:
         try:
