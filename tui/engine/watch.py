@@ -91,7 +91,10 @@ class WorkspaceWatch:
         if checkpoints is None:
             folders, recursive = [workspace], True
         else:
-            folders = await asyncio.to_thread(_existing, workspace, checkpoints.folders())
+            # Off the event loop: reading a 100,000-entry index takes a moment.
+            folders = await asyncio.to_thread(
+                lambda: _existing(workspace, checkpoints.folders())  # type: ignore[union-attr]
+            )
             recursive = False
         while not stop.is_set():
             async for changes in watchfiles.awatch(
