@@ -212,3 +212,18 @@ def test_an_index_libgit2_cannot_read_falls_back_to_hashing(tmp_path: Path) -> N
         assert tree_paths(cps, start.commit) == {"a.py", "b/c.py"}
         assert not (run / "checkpoints.git" / "objects" / "info" / "alternates").exists()
     assert hash_tree(repo / ".git") == dot_git
+
+
+def test_a_repository_whose_entries_are_all_left_out_borrows_nothing(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    write(repo, {"docs/a.md": "a\n", "keep.txt": "k\n"})
+    git(repo, "init", "-q")
+    git(repo, "add", "docs")
+    git(repo, "commit", "-q", "-m", "docs")
+    git(repo, "sparse-checkout", "set", "--no-cone", "/keep.txt")  # docs/ leaves the work tree
+    run = tmp_path / "run"
+    run.mkdir()
+    with Checkpoints.open(run, repo) as cps:
+        start = cps.commit(0, "start")
+        assert cps.borrowed is None
+        assert tree_paths(cps, start.commit) == {"keep.txt"}

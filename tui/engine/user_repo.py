@@ -127,13 +127,10 @@ def borrow(
         else:
             source, prefix_b = pygit2.Index(str(index_file)), os.fsencode(prefix) + b"/"
     except pygit2.GitError:
-        # An index libgit2 cannot read (split, sparse): hash as a plain folder.
-        (Path(shadow.path) / "index").unlink(missing_ok=True)
-        index.clear()
-        return None
+        return _give_up(shadow, index)  # an index libgit2 cannot read (split, sparse)
     found = sort_entries(source, prefix_b, stamp, max_file_bytes)
     if not found.kept and not found.stale:
-        return None  # nothing of the workspace is tracked: nothing to borrow
+        return _give_up(shadow, index)  # nothing of the workspace is tracked
     _add_alternate(shadow, objects)
     stale = set(found.stale)
     if _may_convert(user) or found.attributes:
@@ -153,6 +150,13 @@ def borrow(
         index.write()
     taken = len(found.kept) + len(found.stale)
     return Borrowed(str(Path(user.path)), str(objects), taken, len(stale), len(found.left_out))
+
+
+def _give_up(shadow: pygit2.Repository, index: pygit2.Index) -> None:
+    """Leave the shadow index empty: the workspace is hashed as a plain folder."""
+    (Path(shadow.path) / "index").unlink(missing_ok=True)
+    index.clear()
+    return None
 
 
 def _remove_all_stages(index: pygit2.Index, rel: bytes) -> None:
