@@ -247,11 +247,19 @@ def main(files: int = 100_000) -> None:
         f" | ratio {first['seconds'] / git_first:.2f} (target <= 1): "
         f"{verdict(first['seconds'] <= git_first)}"
     )
-    borrowed = child("first", repo, work / "run-repo")
+    # Three fresh runs (the figure swings with the machine's load); git status stats the
+    # same 100,000 files, the floor of any checkpoint that must notice every edit.
+    tries = [child("first", repo, work / f"run-repo{i}") for i in range(3)]
+    borrowed = sorted(tries, key=lambda r: r["seconds"])[1]
+    status = statistics.median(git(repo, "status", "--porcelain") for _ in range(3))
+    for i in range(1, 3):
+        shutil.rmtree(work / f"run-repo{i}")
+    each = ", ".join(f"{r['seconds']:.2f}" for r in tries)
     print(
-        f"first checkpoint, git repository: {borrowed['seconds']:.2f} s "
-        f"({borrowed['borrowed']:,} index entries borrowed, {borrowed['rehashed']} hashed again), "
-        f"peak {borrowed['peak_mb']:.0f} MB (target < 1 s): {verdict(borrowed['seconds'] < 1)}"
+        f"first checkpoint, git repository, median of 3: {borrowed['seconds']:.2f} s ({each}; "
+        f"{borrowed['borrowed']:,} index entries borrowed, {borrowed['rehashed']} hashed again), "
+        f"peak {borrowed['peak_mb']:.0f} MB | git status {status:.2f} s "
+        f"(target < 1 s): {verdict(borrowed['seconds'] < 1)}"
     )
 
     rounds = child("rounds", mine, work / "run-plain", files, ROUNDS)
@@ -273,7 +281,7 @@ def main(files: int = 100_000) -> None:
     print(
         f"shadow repository after {ROUNDS} iterations: {size_mb(work / 'run-plain'):.1f} MB "
         f"| git's .git after the same {ROUNDS} commits: {size_mb(repo / '.git'):.1f} MB "
-        f"| borrowing run (git repository): {size_mb(work / 'run-repo'):.1f} MB"
+        f"| borrowing run (git repository): {size_mb(work / 'run-repo0'):.1f} MB"
     )
 
     watch = child("watch", mine, work / "run-plain")

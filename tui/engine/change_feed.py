@@ -18,7 +18,6 @@ own file-system monitor has the same blind spot.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import struct
 import sys
@@ -67,11 +66,14 @@ class Changes:
 def _libc() -> ctypes.CDLL | None:
     if not sys.platform.startswith("linux"):
         return None
-    name = ctypes.util.find_library("c")
     try:
-        return ctypes.CDLL(name or "libc.so.6", use_errno=True)
-    except OSError:
+        # The process's own symbols: libc is loaded already (find_library would
+        # run ldconfig in a subprocess).
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.inotify_init1  # noqa: B018 - musl and glibc both have it; check it is there
+    except (OSError, AttributeError):
         return None
+    return libc
 
 
 class ChangeFeed:
