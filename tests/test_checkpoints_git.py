@@ -227,3 +227,21 @@ def test_a_repository_whose_entries_are_all_left_out_borrows_nothing(tmp_path: P
         start = cps.commit(0, "start")
         assert cps.borrowed is None
         assert tree_paths(cps, start.commit) == {"keep.txt"}
+
+
+def test_an_index_of_version_4_is_borrowed(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    write(repo, {f"pkg/sub/file{i}.py": f"{i}\n" for i in range(20)})
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "update-index", "--index-version", "4")  # path-compressed entries
+    (repo / "pkg/sub/file3.py").write_text("changed\n")
+    dot_git = hash_tree(repo / ".git")
+    run = tmp_path / "run"
+    run.mkdir()
+    with Checkpoints.open(run, repo) as cps:
+        start = cps.commit(0, "start")
+        assert cps.borrowed is not None and cps.borrowed.entries == 20
+        assert blob_text(cps, start.commit, "pkg/sub/file3.py") == b"changed\n"
+        assert blob_text(cps, start.commit, "pkg/sub/file4.py") == b"4\n"
+    assert hash_tree(repo / ".git") == dot_git
