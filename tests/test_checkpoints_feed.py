@@ -81,3 +81,24 @@ def test_quick_checkpoints_match_full_scans(tmp_path: Path, monkeypatch) -> None
     with Checkpoints.open(run, ws) as cps:
         cps.FEED_MIN_FILES = 10**9
         assert cps.commit(11, "agent").stat.files == ()
+
+
+def test_the_feed_after_borrowing_watches_the_folders_found_while_borrowing(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from tests.test_checkpoints import git
+
+    monkeypatch.setattr(Checkpoints, "FEED_MIN_FILES", 1)
+    ws, run = tmp_path / "ws", tmp_path / "run"
+    write(ws, {"a.py": "a\n", "src/deep/b.py": "b\n"})
+    git(ws, "init", "-q")
+    git(ws, "add", "-A")
+    run.mkdir()
+    with Checkpoints.open(run, ws) as cps:
+        cps.commit(0, "start")
+        assert cps.borrowed is not None and cps.borrowed.folders == ("", "src", "src/deep")
+        (ws / "src" / "deep" / "b.py").write_text("edited\n")
+        info = cps.commit(1, "agent")
+        assert cps._quick_pair is not None and cps._quick_pair[1] == info.tree
+        assert [f.path for f in info.stat.files] == ["src/deep/b.py"]
+        assert info.tree == full_scan_tree(ws, tmp_path / "ref" / "run")

@@ -499,7 +499,11 @@ class Checkpoints:
         self._quick_scans = 0
         if len(self._index) >= self.FEED_MIN_FILES:
             feed = ChangeFeed(str(self.workspace))
-            feed.watch(folders_of(self._index))
+            borrowed = self.borrowed
+            if borrowed is not None and not scan.changed and self._head() is None:
+                feed.watch(list(borrowed.folders))  # found while borrowing: no second pass
+            else:
+                feed.watch(folders_of(self._index))
             self._feed = feed if feed.usable else None
         return scan
 

@@ -42,6 +42,7 @@ class Sorted:
     stale: list[int] = field(default_factory=list)  # positions of racily clean entries
     left_out: list[bytes] = field(default_factory=list)  # paths, without the prefix
     attributes: bool = False  # a .gitattributes file is tracked
+    folders: set[bytes] = field(default_factory=set)  # folders of the entries, without the prefix
 
 
 def sort_entries(index: pygit2.Index, prefix: bytes, stamp: int, max_file_bytes: int) -> Sorted:
@@ -62,11 +63,20 @@ def sort_entries(index: pygit2.Index, prefix: bytes, stamp: int, max_file_bytes:
     cut = len(prefix)
     unusual = SKIP_WORKTREE | INTENT_TO_ADD
     suffixes = (b".pyc", b".pyo", b".gitattributes")
+    folders = out.folders
+    folders.add(b"")
+    last = b""
     for i in range(C.git_index_entrycount(handle)):
         e = get(handle, i)
         path = string(e.path)
         if cut and not path.startswith(prefix):
             continue
+        folder = path[cut:].rpartition(b"/")[0]
+        if folder != last:  # the folders watch mode and the change feed need, in the same pass
+            last = folder
+            while folder and folder not in folders:
+                folders.add(folder)
+                folder = folder.rpartition(b"/")[0]
         if path.endswith(suffixes) and path.endswith(b".gitattributes"):
             out.attributes = True
         elif (

@@ -189,6 +189,7 @@ class Scan:
 
     skipped: tuple[str, ...] = ()  # could not be read: they keep their previous content
     large: tuple[tuple[str, int], ...] = ()  # (path, size) recorded by size and hash only
+    changed: int = 0  # paths staged or removed
 
 
 def scan_workspace(
@@ -224,7 +225,7 @@ def scan_workspace(
         _exclude_nested(repo, nested)
     if deleted or changed:
         index.write()  # unchanged: the file on disk holds the same entries already
-    return Scan(tuple(skipped), tuple(large))
+    return Scan(tuple(skipped), tuple(large), len(deleted) + len(changed))
 
 
 def add_files(

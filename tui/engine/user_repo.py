@@ -61,6 +61,7 @@ class Borrowed:
     entries: int  # index entries taken with their stat data
     rehash: int  # entries taken whose files are hashed again (racy, converted)
     left_out: int  # entries not taken (sparse, submodules, conflicts, large files)
+    folders: tuple[str, ...] = ()  # the workspace folders its entries are in ("" is the root)
 
     def note(self) -> str:
         """One sentence for the start checkpoint's message."""
@@ -149,7 +150,10 @@ def borrow(
             copy_entry(source, i, index, rel, stale=i in stale)
         index.write()
     taken = len(found.kept) + len(found.stale)
-    return Borrowed(str(Path(user.path)), str(objects), taken, len(stale), len(found.left_out))
+    folders = tuple(sorted(os.fsdecode(f) for f in found.folders))
+    return Borrowed(
+        str(Path(user.path)), str(objects), taken, len(stale), len(found.left_out), folders
+    )
 
 
 def _give_up(shadow: pygit2.Repository, index: pygit2.Index) -> None:
