@@ -240,7 +240,7 @@ class Checkpointed(_Event):
     # A rewind: the commit whose tree it brought back, and that commit's iteration.
     restored: str = ""
     restored_iteration: int | None = None
-    # What the checkpoint did not store as usual (files over the size limit, a borrowed index).
+    # What the checkpoint did not store as usual (files over the size limit, unreadable files).
     notes: list[str] = []
 
 
