@@ -56,6 +56,16 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--headless", action="store_true")
     resume.add_argument("--json", action="store_true")
     resume.add_argument("--theme", metavar="NAME")
+
+    land = sub.add_parser("land", help="the run's iterations as a new branch of your repository")
+    land.add_argument("run_dir", type=Path, metavar="RUN")
+    land.add_argument("--branch", metavar="NAME", help="default: loopconsole/<run id>")
+    land.add_argument("--repo", type=Path, metavar="DIR", help="default: the workspace's own")
+    land.add_argument("--squash", action="store_true", help="one commit, not one per iteration")
+
+    report = sub.add_parser("report", help="an HTML and Markdown post-mortem of a run")
+    report.add_argument("run_dir", type=Path, metavar="RUN")
+    report.add_argument("--out", type=Path, metavar="DIR", help="default: the run folder")
     return p
 
 
@@ -142,17 +152,58 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return run_console(runner, theme=args.theme)
 
 
+def cmd_land(args: argparse.Namespace) -> int:
+    from tui.engine.land import land
+    from tui.engine.record import load_record
+    from tui.report import summary_markdown
+
+    record = load_record(args.run_dir.resolve())
+    result = land(record, branch=args.branch, repo_path=args.repo, squash=args.squash)
+    base = result.base[:10] if result.base else "an empty history"
+    print(summary_markdown(record))
+    print(
+        f"loopconsole: landed {len(result.commits)} commit(s) as branch {result.branch} "
+        f"on {base} in {result.repo} ({result.files} file(s) changed"
+        + (f" under {result.prefix}/" if result.prefix else "")
+        + "); your checked-out branch, index and work tree are untouched",
+        file=sys.stderr,
+    )
+    if result.moved:
+        print(
+            f"loopconsole: note: {len(result.moved)} file(s) the run changed also changed in "
+            f"your HEAD since the run started ({', '.join(result.moved[:3])}"
+            + (", ..." if len(result.moved) > 3 else "")
+            + "); the branch has the run's version",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from tui.engine.record import load_record
+    from tui.report import write_report
+
+    record = load_record(args.run_dir.resolve())
+    files = write_report(record, args.out.resolve() if args.out else None)
+    print(f"{files.html}\n{files.markdown}")
+    return 0
+
+
 COMMANDS = {
     "run": cmd_run,
     "check": cmd_check,
     "runs": cmd_runs,
     "replay": cmd_replay,
     "resume": cmd_resume,
+    "land": cmd_land,
+    "report": cmd_report,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``loopconsole`` script; returns the exit code."""
+    from tui.engine.land import LandError
+    from tui.engine.record import RecordError
     from tui.engine.resume import ResumeError
     from tui.engine.rundir import RunDirError
 
@@ -163,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in exc.messages:
             print(line, file=sys.stderr)
         return USAGE_ERROR
-    except (AgentConfigError, ResumeError, RunDirError, UsageError) as exc:
+    except (AgentConfigError, LandError, RecordError, ResumeError, RunDirError, UsageError) as exc:
         return _error(str(exc))
     except KeyboardInterrupt:
         print("loopconsole: interrupted", file=sys.stderr)
