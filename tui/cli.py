@@ -63,6 +63,61 @@ def _parser() -> argparse.ArgumentParser:
     land.add_argument("--repo", type=Path, metavar="DIR", help="default: the workspace's own")
     land.add_argument("--squash", action="store_true", help="one commit, not one per iteration")
 
+    fork = sub.add_parser("fork", help="best-of-N branches of a run from one of its iterations")
+    fork.add_argument("run_dir", type=Path, metavar="RUN")
+    fork.add_argument(
+        "--from",
+        dest="iteration",
+        type=int,
+        required=True,
+        metavar="K",
+        help="the iteration whose checkpoint the branches start from (0: the start)",
+    )
+    fork.add_argument("-n", dest="count", type=int, metavar="N", help="how many branches")
+    fork.add_argument(
+        "--hint",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="branch i gets the i-th --hint in its first prompt (repeatable)",
+    )
+    fork.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="branch i runs the i-th --model (repeatable)",
+    )
+    fork.add_argument(
+        "--variants",
+        type=Path,
+        metavar="FILE",
+        help="a TOML file of [[branch]] tables with hint, model, goal",
+    )
+    fork.add_argument(
+        "--split-budget",
+        action="store_true",
+        help="divide the token and cost limits among the branches",
+    )
+    fork.add_argument("--jobs", type=int, metavar="J", help="branches at once (default: cores)")
+    fork.add_argument(
+        "--wait",
+        action="store_true",
+        help="run the branches here, print the ranking, exit with the best's code",
+    )
+
+    compare = sub.add_parser("compare", help="rank the branches of a fork group")
+    compare.add_argument("run_dir", type=Path, metavar="BRANCH", help="any branch of the group")
+
+    adopt = sub.add_parser("adopt", help="adopt a branch; mark the group's others discarded")
+    adopt.add_argument("run_dir", type=Path, metavar="BRANCH")
+
+    branches = sub.add_parser(
+        "_branches", help=argparse.SUPPRESS
+    )  # the detached process `fork` starts
+    branches.add_argument("paths", type=Path, nargs="+")
+    branches.add_argument("--jobs", type=int)
+
     report = sub.add_parser("report", help="an HTML and Markdown post-mortem of a run")
     report.add_argument("run_dir", type=Path, metavar="RUN")
     report.add_argument("--out", type=Path, metavar="DIR", help="default: the run folder")
@@ -179,6 +234,105 @@ def cmd_land(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fork(args: argparse.Namespace) -> int:
+    from tui.engine.fork import make_branches
+
+    variants = _variants(args)
+    source = args.run_dir.resolve()
+    branches = make_branches(source, args.iteration, variants, split_budget=args.split_budget)
+    for b in branches:
+        print(f"branch {b.number}: {b.path}  ({b.variant.label()})")
+    if args.wait:
+        return _run_branches([b.path for b in branches], args.jobs, rank_it=True)
+    import subprocess
+
+    log = source.parent / f"{branches[0].group}.log"
+    with open(log, "ab") as out:
+        cmd = [sys.executable, "-m", "tui.cli", "_branches", *(str(b.path) for b in branches)]
+        if args.jobs:
+            cmd += ["--jobs", str(args.jobs)]
+        subprocess.Popen(  # noqa: S603 - our own entry point
+            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
+        )
+    print(
+        f"{len(branches)} branches running in the background (log: {log}); "
+        f"rank them with: loopconsole compare {branches[0].path}"
+    )
+    return 0
+
+
+def _variants(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
+    import tomllib
+
+    from tui.engine.fork import Variant
+
+    if args.variants is not None:
+        try:
+            data = tomllib.loads(args.variants.read_text())
+            variants = [Variant(**table) for table in data.get("branch", [])]
+        except (OSError, tomllib.TOMLDecodeError, TypeError) as exc:
+            raise UsageError(f"--variants {args.variants}: {exc}") from None
+        if not variants:
+            raise UsageError(f"--variants {args.variants}: no [[branch]] tables")
+        return variants
+    count = args.count or max(len(args.hint), len(args.model))
+    if count < 1:
+        raise UsageError("say how many branches with -n N (or give --hint/--model per branch)")
+    if len(args.hint) > count or len(args.model) > count:
+        raise UsageError(f"more --hint or --model values than the {count} branches")
+    hints = args.hint + [""] * (count - len(args.hint))
+    models = args.model + [""] * (count - len(args.model))
+    return [Variant(hint=h, model=m) for h, m in zip(hints, models, strict=True)]
+
+
+def _run_branches(paths: list[Path], jobs: int | None, *, rank_it: bool) -> int:
+    from tui.engine.fork import Branch, rank, ranking_table, run_branches
+    from tui.events import Decided, Event
+
+    def progress(branch: Branch, event: Event) -> None:
+        if isinstance(event, Decided):
+            print(f"[branch {branch.number}] #{event.iteration} {event.action}: {event.reason}")
+
+    branches = [Branch.load(p) for p in paths]
+    results = asyncio.run(run_branches(branches, concurrency=jobs, on_event=progress))
+    print(ranking_table(results))
+    return rank(results)[0].exit_code if rank_it else 0
+
+
+def cmd_branches(args: argparse.Namespace) -> int:
+    return _run_branches(args.paths, args.jobs, rank_it=False)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from tui.engine.fork import BranchResult, branches_of, ranking_table
+    from tui.engine.record import RecordError, load_record
+
+    results = []
+    for b in branches_of(args.run_dir.resolve()):
+        try:
+            record = load_record(b.path)
+            code = record.finished.exit_code if record.finished else 1
+            results.append(BranchResult(b, code, record=record))
+        except RecordError as exc:
+            results.append(BranchResult(b, 1, error=str(exc)))
+    print(ranking_table(results))
+    return 0
+
+
+def cmd_adopt(args: argparse.Namespace) -> int:
+    from tui.engine.fork import Branch, choose
+
+    adopted = Branch.load(args.run_dir.resolve())
+    group = choose(adopted)
+    others = [b.run_id for b in group if b.status == "discarded"]
+    print(
+        f"adopted {adopted.run_id} as the continuation of {Path(adopted.source).name}"
+        + (f"; discarded {', '.join(others)} (their records stay)" if others else "")
+    )
+    print(f"go on with: loopconsole resume {adopted.path}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from tui.engine.record import load_record
     from tui.report import write_report
@@ -196,12 +350,17 @@ COMMANDS = {
     "replay": cmd_replay,
     "resume": cmd_resume,
     "land": cmd_land,
+    "fork": cmd_fork,
+    "compare": cmd_compare,
+    "adopt": cmd_adopt,
+    "_branches": cmd_branches,
     "report": cmd_report,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``loopconsole`` script; returns the exit code."""
+    from tui.engine.fork import ForkError
     from tui.engine.land import LandError
     from tui.engine.record import RecordError
     from tui.engine.resume import ResumeError
@@ -214,7 +373,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in exc.messages:
             print(line, file=sys.stderr)
         return USAGE_ERROR
-    except (AgentConfigError, LandError, RecordError, ResumeError, RunDirError, UsageError) as exc:
+    except (
+        AgentConfigError,
+        ForkError,
+        LandError,
+        RecordError,
+        ResumeError,
+        RunDirError,
+        UsageError,
+    ) as exc:
         return _error(str(exc))
     except KeyboardInterrupt:
         print("loopconsole: interrupted", file=sys.stderr)
