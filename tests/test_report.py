@@ -41,6 +41,7 @@ def test_report_of_a_real_run_holds_its_figures(tmp_path: Path, capsys) -> None:
         assert "goal met" in text
         assert "+good" in text and "-almost" in text  # iteration 2's diff
         assert "1,200" in text and "1,800" in text  # tokens per iteration
+        assert "1,500 input" in text and "300 output" in text  # iteration 2's receipt
     # Self-contained: nothing is loaded from anywhere (the only URL is SVG's namespace).
     urls = set(re.findall(r"https?://[^\s\"'<>]+", page))
     assert urls == {"http://www.w3.org/2000/svg"}

@@ -78,6 +78,12 @@ def decision_words(it: IterationRecord) -> str:
     return f"{action}: {it.reason}" if it.reason else action
 
 
+def receipt_words(it: IterationRecord) -> str:
+    """An iteration's receipt: tokens by kind and cost."""
+    kinds = ", ".join(f"{n:,} {kind}" for kind, n in it.tokens_by_kind.items() if n)
+    return f"${it.cost_usd:.4f} for {it.tokens:,} tokens" + (f" ({kinds})" if kinds else "")
+
+
 def signal_words(it: IterationRecord) -> str:
     return ", ".join(s.kind.replace("_", " ") for s in it.signals)
 
@@ -137,6 +143,7 @@ def render_markdown(record: RunRecord, diffs: dict[int, str]) -> str:
         parts += [f"### Iteration {it.iteration}", ""]
         parts += [f"- {validator_words(v)}" for v in it.validators] or ["- no validators ran"]
         parts.append(f"- decision: {decision_words(it)}")
+        parts.append(f"- spend: {receipt_words(it)}")
         for s in it.signals:
             parts.append(f"- signal {s.kind}: {s.explanation}")
         for what in it.human:
@@ -212,7 +219,8 @@ def _html_row(it: IterationRecord) -> str:
         f"<tr><td class=n>{it.iteration}</td><td>{esc(it.validators_line())}</td>"
         f"<td class={cls or 'plain'}>{esc(decision_words(it))}</td>"
         f"<td>{esc(signal_words(it))}</td><td>{esc('; '.join(it.human))}</td>"
-        f"<td class=n>{it.tokens:,}</td><td class=n>${it.cost_usd:.4f}</td>"
+        f"<td class=n title='{esc(receipt_words(it))}'>{it.tokens:,}</td>"
+        f"<td class=n>${it.cost_usd:.4f}</td>"
         f"<td class=n>{it.files_changed} (+{it.insertions} −{it.deletions})</td></tr>"
     )
 
@@ -223,6 +231,7 @@ def _html_iteration(it: IterationRecord, patch: str | None) -> str:
         f"<p class=warn>signal {esc(s.kind)}: {esc(s.explanation)}</p>" for s in it.signals
     )
     body = _html_patch(patch) if patch else "<p>No change to the workspace.</p>"
+    signals += f"<p>Spend: {esc(receipt_words(it))}</p>"
     summary = f"Iteration {it.iteration}: {esc(decision_words(it))}"
     return f"<details><summary>{summary}</summary>{signals}{body}</details>"
 

@@ -18,6 +18,7 @@ import json
 import os
 import stat
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -109,21 +110,29 @@ def make_branches(
     while any(source_dir.parent.glob(f"{source_dir.name}-fork{number}-*")):
         number += 1
     group = f"{source_dir.name}-fork{number}"
-    shadow = open_shadow_readonly(source_dir)
-    branches = []
+    texts = []
     for i, variant in enumerate(variants, 1):
-        path = source_dir.parent / f"{group}-{i}"
         branch_text = _branch_spec(text, variant, len(variants) if split_budget else 1)
-        try:
-            spec_from_text(branch_text, spec_path or path / "spec.toml")
+        try:  # every variant is checked before any folder is made
+            spec_from_text(branch_text, spec_path or source_dir / "spec.toml")
         except SpecError as exc:
             raise ForkError(f"branch {i}: {exc.messages[0]}") from None
+        texts.append(branch_text)
+    branches = []
+    for i, (variant, branch_text) in enumerate(zip(variants, texts, strict=True), 1):
+        path = source_dir.parent / f"{group}-{i}"
         path.mkdir(parents=True)
         (path / "spec.toml").write_text(branch_text)
-        _write_tree(shadow, shadow[tree_id], path / "workspace")  # type: ignore[arg-type]
-        branch = Branch(path, str(source_dir), iteration, group, i, variant)
+        branches.append(Branch(path, str(source_dir), iteration, group, i, variant))
+
+    def fill(branch: Branch) -> None:
+        # One repository handle per thread: the workspaces are written in parallel.
+        shadow = open_shadow_readonly(source_dir)
+        _write_tree(shadow, shadow[tree_id], branch.path / "workspace")  # type: ignore[arg-type]
         branch.save()
-        branches.append(branch)
+
+    with ThreadPoolExecutor(max_workers=min(len(branches), 8)) as pool:
+        list(pool.map(fill, branches))
     return branches
 
 

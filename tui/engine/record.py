@@ -52,7 +52,7 @@ class IterationRecord:
     tokens: int = 0  # this iteration's
     cost_usd: float = 0.0  # this iteration's
     cost_total_usd: float = 0.0  # the run's, as of this iteration
-    tokens_by_kind: dict[str, int] = field(default_factory=dict)
+    tokens_by_kind: dict[str, int] = field(default_factory=dict)  # this iteration's
     checkpoint: str | None = None  # the iteration's agent checkpoint
     files_changed: int = 0
     insertions: int = 0
@@ -164,6 +164,7 @@ class _Fold:
         self.spent = (0, 0.0)  # (tokens, cost) before the iteration in progress
         self.last_budget = (0, 0.0)
         self.last_kinds: dict[str, int] = {}
+        self.kinds_before: dict[str, int] = {}
 
     def row(self, n: int) -> IterationRecord:
         if n not in self.rows:
@@ -183,6 +184,7 @@ class _Fold:
             human = self.rows[n].human if n in self.rows else []
             self.rows[n] = IterationRecord(n, human=human)
             self.spent = self.last_budget
+            self.kinds_before = dict(self.last_kinds)
             self.goal = e.goal
         elif isinstance(e, BudgetUpdated):
             usage = e.budget.usage
@@ -206,7 +208,9 @@ class _Fold:
             row.tokens = self.last_budget[0] - self.spent[0]
             row.cost_usd = self.last_budget[1] - self.spent[1]
             row.cost_total_usd = self.last_budget[1]
-            row.tokens_by_kind = dict(self.last_kinds)
+            row.tokens_by_kind = {
+                kind: n - self.kinds_before.get(kind, 0) for kind, n in self.last_kinds.items()
+            }
         elif isinstance(e, Checkpointed):
             self._checkpointed(e)
         elif isinstance(e, HintAdded):
