@@ -96,6 +96,11 @@ def test_three_branches_ranked_adopted_and_landed(tmp_path: Path, capsys) -> Non
     assert Branch.load(runs / "src-fork1-2").status == "discarded"
     assert (runs / "src-fork1-2" / "journal.jsonl").is_file()  # records stay
 
+    assert main(["report", str(source)]) == 0
+    report = (source / "report.md").read_text()
+    ranking = report[report.index("Fork branches, best first") :]
+    assert ranking.index("src-fork1-1") < ranking.index("src-fork1-2")
+
     assert main(["land", str(b1), "--branch", "best"]) == 0
     again = pygit2.Repository(str(tmp_path / "repo"))
     tip = again.revparse_single("best")

@@ -304,18 +304,9 @@ def cmd_branches(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from tui.engine.fork import BranchResult, branches_of, ranking_table
-    from tui.engine.record import RecordError, load_record
+    from tui.engine.fork import branches_of, group_results, ranking_table
 
-    results = []
-    for b in branches_of(args.run_dir.resolve()):
-        try:
-            record = load_record(b.path)
-            code = record.finished.exit_code if record.finished else 1
-            results.append(BranchResult(b, code, record=record))
-        except RecordError as exc:
-            results.append(BranchResult(b, 1, error=str(exc)))
-    print(ranking_table(results))
+    print(ranking_table(group_results(branches_of(args.run_dir.resolve()))))
     return 0
 
 

@@ -11,10 +11,12 @@ summary that ``land`` prints is the Markdown report's head.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tui.engine.checkpoints import CheckpointError, Checkpoints
+from tui.engine.fork import fork_groups, group_results, ranking_table
 from tui.engine.record import IterationRecord, RunRecord, validator_words
 from tui.figures import duration
 
@@ -32,9 +34,10 @@ def write_report(record: RunRecord, out_dir: Path | None = None) -> ReportFiles:
     out = out_dir or record.run_dir
     out.mkdir(parents=True, exist_ok=True)
     diffs = iteration_diffs(record)
+    forks = [ranking_table(group_results(g)) for g in fork_groups(record.run_dir) if g]
     files = ReportFiles(html=out / "report.html", markdown=out / "report.md")
-    files.html.write_text(render_html(record, diffs), encoding="utf-8")
-    files.markdown.write_text(render_markdown(record, diffs), encoding="utf-8")
+    files.html.write_text(render_html(record, diffs, forks), encoding="utf-8")
+    files.markdown.write_text(render_markdown(record, diffs, forks), encoding="utf-8")
     return files
 
 
@@ -137,8 +140,10 @@ def _signals_list(signals: list) -> str:  # type: ignore[type-arg]
     return "; ".join(f"{s.kind.replace('_', ' ')} (iteration {s.iteration})" for s in signals)
 
 
-def render_markdown(record: RunRecord, diffs: dict[int, str]) -> str:
+def render_markdown(record: RunRecord, diffs: dict[int, str], forks: Sequence[str] = ()) -> str:
     parts = [f"# loopconsole report: {record.started.name}", "", summary_markdown(record)]
+    for table in forks:
+        parts += ["### Fork branches, best first", "", "```", table, "```", ""]
     for it in record.iterations:
         parts += [f"### Iteration {it.iteration}", ""]
         parts += [f"- {validator_words(v)}" for v in it.validators] or ["- no validators ran"]
@@ -173,7 +178,7 @@ blockquote{border-left:3px solid #dde1e8;margin:0;padding:.2rem .8rem;white-spac
 """
 
 
-def render_html(record: RunRecord, diffs: dict[int, str]) -> str:
+def render_html(record: RunRecord, diffs: dict[int, str], forks: Sequence[str] = ()) -> str:
     esc = html.escape
     last = record.iterations[-1] if record.iterations else None
     met = record.finished is not None and record.finished.outcome == "goal_met"
@@ -201,6 +206,7 @@ def render_html(record: RunRecord, diffs: dict[int, str]) -> str:
 <figure>{_bars_svg(record)}<figcaption>passing checks per iteration</figcaption></figure>
 <figure>{_cost_svg(record)}<figcaption>cumulative cost (USD)</figcaption></figure>
 </div>
+{"".join(f"<h2>Fork branches, best first</h2><pre>{esc(t)}</pre>" for t in forks)}
 <h2>Iterations</h2>
 <table><tr><th>#</th><th>validators</th><th>decision</th><th>signals</th><th>the engineer</th>
 <th>tokens</th><th>cost</th><th>files</th></tr>

@@ -207,6 +207,32 @@ def branches_of(group_or_branch: Path) -> list[Branch]:
     return [Branch.load(p) for p in siblings if (p / FORK_FILE).is_file()]
 
 
+def fork_groups(run_dir: Path) -> list[list[Branch]]:
+    """The fork groups a run belongs to (as a branch) or was forked into (as the source)."""
+    groups: list[list[Branch]] = []
+    if (run_dir / FORK_FILE).is_file():
+        groups.append(branches_of(run_dir))
+    seen = {g[0].group for g in groups if g}
+    for first in sorted(run_dir.parent.glob(f"{run_dir.name}-fork*-1")):
+        if (first / FORK_FILE).is_file() and Branch.load(first).group not in seen:
+            groups.append(branches_of(first))
+    return groups
+
+
+def group_results(branches: list[Branch]) -> list[BranchResult]:
+    """Each branch's result as its journal has it now (running ones included)."""
+    results = []
+    for b in branches:
+        try:
+            record = load_record(b.path)
+        except RecordError as exc:
+            results.append(BranchResult(b, 1, error=str(exc)))
+            continue
+        code = record.finished.exit_code if record.finished else 1
+        results.append(BranchResult(b, code, record=record))
+    return results
+
+
 def load_branch_spec(branch: Branch) -> LoopSpec:
     text = (branch.path / "spec.toml").read_text()
     source_spec = load_record(Path(branch.source)).started.spec_path
