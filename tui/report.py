@@ -169,7 +169,8 @@ body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:70rem;paddin
 h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0}
 td,th{border-bottom:1px solid #dde1e8;padding:.3rem .5rem;text-align:left;vertical-align:top}
-th{background:#f3f5f8}td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f3f5f8}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.facts{width:auto}table.facts th{width:12rem}
 .ok{color:#1a7f37}.bad{color:#c0392b}.warn{color:#9a6700}
 pre{background:#f6f8fa;padding:.6rem;overflow:auto;font-size:12px}
 .add{color:#1a7f37}.del{color:#c0392b}.hunk{color:#6f42c1}
@@ -201,7 +202,7 @@ def render_html(record: RunRecord, diffs: dict[int, str], forks: Sequence[str] =
 <style>{_CSS}</style></head><body>
 <h1>loopconsole report: {esc(record.started.name)}</h1>
 <h2>Goal</h2><blockquote>{esc(record.goal.strip())}</blockquote>
-<table>{fact_rows}</table>
+<table class="facts">{fact_rows}</table>
 <h2>Progress</h2><div class="charts">
 <figure>{_bars_svg(record)}<figcaption>passing checks per iteration</figcaption></figure>
 <figure>{_cost_svg(record)}<figcaption>cumulative cost (USD)</figcaption></figure>
