@@ -11,7 +11,7 @@ from tests.test_checkpoints import git, hash_tree
 from tui.engine.journal import read_journal
 from tui.engine.rundir import create_run
 from tui.engine.runner import Runner
-from tui.events import Checkpointed, RunFinished
+from tui.events import Checkpointed, Notice, RunFinished
 from tui.spec import load_spec
 
 
@@ -48,6 +48,10 @@ async def test_a_loop_on_a_git_workspace_leaves_the_repository_byte_identical(
     # The size limit from the spec, stated in the start checkpoint's notes.
     assert len(start.notes) == 1 and "model.bin (2.9 MB)" in start.notes[0]
     assert "over the 1 MB limit" in start.notes[0]
+    # The engine says it too, as a warning the console and the headless printer show.
+    journal = read_journal(run.path / "journal.jsonl").events
+    warned = [e.message for e in journal if isinstance(e, Notice) and e.level == "warning"]
+    assert start.notes[0] in warned
     shadow = pygit2.Repository(str(run.path / "checkpoints.git"))
     assert "Borrowed from the git repository" in shadow[start.commit].message  # type: ignore[union-attr]
     alternates = run.path / "checkpoints.git" / "objects" / "info" / "alternates"

@@ -18,7 +18,7 @@ from tui.agents.base import Agent, AgentContext, AgentFatal, AgentResult
 from tui.agents.registry import create_agent
 from tui.agents.tools import Toolbox
 from tui.engine.budget import Budget
-from tui.engine.checkpoints import CheckpointError, Checkpoints
+from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints
 from tui.engine.controls import Controls
 from tui.engine.decide import Verdict, decide, summarize_checks
 from tui.engine.journal import JournalWriter
@@ -209,6 +209,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         if state is None:
             info = await asyncio.to_thread(self.checkpoints.commit, 0, "start")
             self.publish(info.event())
+            self._checkpoint_notes(info)
             self.thrash.start(info.tree, None)
             return
         for call in state.interrupted_calls:
@@ -364,6 +365,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             self.checkpoints.commit, self.iteration, "agent", verdict.action, tree=tree
         )
         self.publish(info.event())
+        self._checkpoint_notes(info)
         self._snapshot_memories()
         passing, total = summarize_checks(self.last_results)
         self.publish(
@@ -376,6 +378,11 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             )
         )
         return verdict
+
+    def _checkpoint_notes(self, info: CheckpointInfo) -> None:
+        """Say what a checkpoint did not store as usual (files over the size limit)."""
+        for note in info.notes():
+            self.publish(Notice(level="warning", message=note))
 
     async def _phase(self, coro):  # type: ignore[no-untyped-def]
         """Run one phase as a task that stop(now=True) can cancel."""
