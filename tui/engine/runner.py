@@ -291,6 +291,10 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             notes = read_notes(self.run_dir.memories, self.spec.memory.max_note_chars)
             prompt = self._next_prompt(notes)
             system = system_prompt(self.spec)
+            # A CLI agent keeps its own system prompt: record what it was sent.
+            system_for = getattr(self.agent, "system_for", None)
+            if system_for is not None:
+                system = system_for(system)
             self.publish(
                 IterationStarted(goal=self.goal, prompt=prompt, system=system, notes=notes)
             )
@@ -305,7 +309,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                     tool_calls=result.tool_calls,
                 )
             )
-            if not self._stop_now:
+            # An API that failed past its retries changed nothing worth judging.
+            if not self._stop_now and result.stop != API_ERROR:
                 if self.status == "running":
                     self.status = "validating"
                 results = await self._phase(
@@ -326,7 +331,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         assert self.checkpoints is not None
         tree, patch = await asyncio.to_thread(self.checkpoints.snapshot)
         signals: list[SignalRaised] = []
-        if not self._stop_now:
+        if not self._stop_now and result.stop != API_ERROR:
             record = IterationRecord(
                 iteration=self.iteration,
                 tree=tree,
@@ -402,9 +407,11 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             return AgentResult(stop="interrupted", final_text="")
         return result
 
-    def _charge(self, model: str, usage: Usage, reported_cost: float | None) -> float:
+    def _charge(
+        self, model: str, usage: Usage, reported_cost: float | None = None, source: str = ""
+    ) -> float:
         known = set(self.budget.unpriced)
-        cost = self.budget.charge(model, usage, reported_cost)
+        cost = self.budget.charge(model, usage, reported_cost, source)
         if self.budget.unpriced - known:
             self.publish(
                 Notice(
@@ -448,6 +455,11 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                 self.iteration, self.last_results, verdict.reason, result.final_text
             )
         )
+
+
+# AgentResult.stop when the agent's API failed past its retries (the agent
+# sets pause_reason): no validators run, no thrash is looked for.
+API_ERROR = "api_error"
 
 
 def _current_task_cancelling() -> bool:
