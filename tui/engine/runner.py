@@ -37,6 +37,7 @@ from tui.engine.watch import WorkspaceWatch
 from tui.events import (
     EXIT_CODES,
     AgentFinished,
+    AgentTurn,
     BudgetState,
     BudgetUpdated,
     Decided,
@@ -94,6 +95,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self.results_by_iteration: dict[int, list[ValidatorResult]] = {}
         self.summaries: list[IterationSummary] = []
         self._calls: list[tuple[str, dict[str, Any]]] = []
+        # The highest turn number reported in this iteration (AgentTurn).
+        self._turns = 0
         self._resume = resume
         self._prep = prep
         self._subscribers: list[Subscriber] = []
@@ -142,6 +145,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             event.iteration = self.iteration
         if isinstance(event, ToolCall):
             self._calls.append((event.name, dict(event.input)))
+        elif isinstance(event, AgentTurn):
+            self._turns = max(self._turns, event.turn)
         for callback in self._subscribers:
             callback(event)
 
@@ -288,6 +293,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             self._apply_pending_spec()
             self.iteration += 1
             self._calls = []
+            self._turns = 0
             notes = read_notes(self.run_dir.memories, self.spec.memory.max_note_chars)
             prompt = self._next_prompt(notes)
             system = system_prompt(self.spec)
@@ -404,7 +410,10 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         )
         result = await self._phase(self.agent.run_iteration(ctx))
         if result is None:
-            return AgentResult(stop="interrupted", final_text="")
+            # Stopped midway: count what was reported before the stop.
+            return AgentResult(
+                stop="interrupted", final_text="", turns=self._turns, tool_calls=len(self._calls)
+            )
         return result
 
     def _charge(
