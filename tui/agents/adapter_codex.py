@@ -158,7 +158,11 @@ class CodexJsonAdapter(JsonLinesAdapter):
         return [*closed, Spend(usage, None, "", "cut short", estimated=True)]
 
     def on_stray(self, line: str) -> list[Item]:
-        match = _LOG_LINE.match(line.strip())
+        stripped = line.strip()
+        if stripped.startswith("WARNING: "):
+            # Its own start-up chatter ("could not create PATH aliases").
+            return [Notice(message=f"Codex: {clip(stripped.removeprefix('WARNING: '), 300)}")]
+        match = _LOG_LINE.match(stripped)
         if match is None:
             return super().on_stray(line)
         level, _where, text = match.groups()
