@@ -271,3 +271,33 @@ def test_ctrl_c_during_a_claude_iteration_leaves_no_traceback(tmp_path: Path) ->
         assert "Exception ignored" not in proc.stderr
         left = subprocess.run(["pgrep", "-f", str(run_dir)], capture_output=True, text=True)
         assert left.stdout == ""
+
+
+def test_check_warns_about_skipping_permissions_as_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.agents import cli_checks
+
+    monkeypatch.setattr(cli_checks.os, "geteuid", lambda: 0)
+    monkeypatch.delenv("IS_SANDBOX", raising=False)
+    command = "claude -p --output-format stream-json --verbose --dangerously-skip-permissions"
+    spec = load_spec(write_cli_loop(tmp_path / "a", command, "claude-stream-json"))
+    (warning,) = cli_checks.command_warnings(spec)
+    assert "IS_SANDBOX=1" in warning
+    sandboxed = load_spec(
+        write_cli_loop(tmp_path / "b", f"IS_SANDBOX=1 {command}", "claude-stream-json")
+    )
+    assert cli_checks.command_warnings(sandboxed) == []
+    codex = load_spec(write_cli_loop(tmp_path / "c", "codex exec --json -", "text"))
+    assert "codex-json" in cli_checks.command_warnings(codex)[0]
+
+
+def test_headless_summary_marks_an_estimate(tmp_path: Path) -> None:
+    spec = write_cli_loop(
+        tmp_path / "loop", f"{CLAUDE} --replay cut-short", "claude-stream-json", timeout_s=2
+    )
+    proc = headless(spec, tmp_path)
+    assert "agent: timeout" in proc.stdout
+    assert "(of which $" in proc.stdout and "estimated)" in proc.stdout
+    assert "estimated (session cut short)" in proc.stdout
+    assert "are an estimate" in proc.stderr

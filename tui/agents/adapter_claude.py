@@ -271,7 +271,8 @@ class ClaudeStreamAdapter(JsonLinesAdapter):
 
     def _result(self, data: dict[str, Any]) -> list[Item]:
         subtype = str(data.get("subtype") or "")
-        text = data.get("result") if isinstance(data.get("result"), str) else ""
+        said = data.get("result")
+        text = said if isinstance(said, str) else ""
         self.turns = max(self.turns, as_int(data.get("num_turns")) if self.turns else 0)
         items: list[Item] = []
         api_failed = data.get("api_error_status") is not None or (

@@ -8,7 +8,7 @@ a subtype this version does not know is shown raw, once.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from tui.agents.adapter_base import ApiFailure, Item, as_int, clip, raw_once
 from tui.events import Notice
@@ -45,7 +45,8 @@ def system_line(adapter: ClaudeStreamAdapter, data: dict[str, Any], line: str) -
         kind = data.get("subagent_type") or "sub-agent"
         return [Notice(message=f"sub-agent {kind} started: {clip(str(what), 200)}")]
     if subtype == "task_notification":
-        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        usage = data.get("usage")
+        usage = usage if isinstance(usage, dict) else {}
         tokens, tools = as_int(usage.get("total_tokens")), as_int(usage.get("tool_uses"))
         status = data.get("status") or "finished"
         what = clip(str(data.get("summary") or "its task"), 200)
@@ -99,7 +100,7 @@ def _api_retry(adapter: ClaudeStreamAdapter, data: dict[str, Any]) -> list[Item]
         adapter.failure = ApiFailure("auth", message)
         adapter.abort = message
         return [Notice(level="error", message=message)]
-    level = "warning" if attempt <= 1 else "info"
+    level: Literal["warning", "info"] = "warning" if attempt <= 1 else "info"
     tries = f"attempt {attempt} of {most}" if most else f"attempt {attempt}"
     return [Notice(level=level, message=f"Claude Code is retrying its API ({what}): {tries}.")]
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tui.agents.adapter_base import (
     TOOL_OUTPUT_CHARS,
@@ -227,7 +227,7 @@ class CodexJsonAdapter(JsonLinesAdapter):
             self.failure = api_failure(why)
             self.abort = self.failure.message
             return [Notice(level="error", message=self.failure.message)]
-        level = "warning" if attempt <= 1 else "info"
+        level: Literal["warning", "info"] = "warning" if attempt <= 1 else "info"
         text = f"Codex is retrying its API ({why}): attempt {attempt} of {most}."
         return [Notice(level=level, message=text)]
 
