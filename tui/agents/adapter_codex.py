@@ -267,7 +267,7 @@ class CodexJsonAdapter(JsonLinesAdapter):
             return []
         text = str(item.get("text") or "")
         self._said_chars += len(text)
-        if kind == "agent_message":
+        if kind in ("agent_message", "assistant_message"):
             self.final_text = text
             return [AgentText(text=text if text.endswith("\n") else text + "\n")] if text else []
         if kind == "reasoning":
