@@ -37,7 +37,9 @@ CLAUDE = f"{BIN / 'fake-claude'} -p --output-format stream-json --verbose"
 CODEX = f"{BIN / 'fake-codex'} exec --json"
 
 
-def write_cli_loop(folder: Path, command: str, fmt: str, *, timeout_s: float = 60) -> Path:
+def write_cli_loop(
+    folder: Path, command: str, fmt: str, *, timeout_s: float = 60, iterations: int = 4
+) -> Path:
     """A loop whose agent is ``command``, on a calc.py whose add() subtracts."""
     ws = folder / "workspace"
     ws.mkdir(parents=True)
@@ -61,7 +63,7 @@ def write_cli_loop(folder: Path, command: str, fmt: str, *, timeout_s: float = 6
             run = "{sys.executable} -m pytest -q -p no:cacheprovider"
             timeout_s = 60
             [budget]
-            max_iterations = 4
+            max_iterations = {iterations}
             """
         )
     )
@@ -301,3 +303,19 @@ def test_headless_summary_marks_an_estimate(tmp_path: Path) -> None:
     assert "(of which $" in proc.stdout and "estimated)" in proc.stdout
     assert "estimated (session cut short)" in proc.stdout
     assert "are an estimate" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "fmt"),
+    [(f"{CLAUDE} --replay hang", "claude-stream-json"), (f"{CODEX} --replay hang -", "codex-json")],
+)
+async def test_a_hung_cli_ends_at_its_time_limit(tmp_path: Path, command: str, fmt: str) -> None:
+    spec = write_cli_loop(tmp_path / "loop", command, fmt, timeout_s=1.5, iterations=1)
+    runner, seen = runner_for(spec, tmp_path, interactive=False)
+    finished = await asyncio.wait_for(runner.run(), 30)
+    assert of(seen, AgentFinished)[0].stop == "timeout"
+    assert any("agent.timeout_s" in n.message for n in of(seen, Notice))
+    assert finished.outcome == "budget"
+    # Nothing came back from the API: nothing to charge, and nothing raw shown.
+    assert of(seen, AgentTurn) == []
+    assert [t for t in of(seen, AgentText) if t.kind == "raw"] == []
