@@ -119,7 +119,8 @@ async def test_two_iteration_loop_reaches_its_goal(tmp_path: Path, command: str,
     ("command", "fmt", "words"),
     [(f"{CLAUDE} --replay overloaded", "claude-stream-json", "529"),
      (f"{CLAUDE} --replay refused", "claude-stream-json", "ConnectionRefused"),
-     (f"{CODEX} --replay server-error -", "codex-json", "high demand")],
+     (f"{CODEX} --replay server-error -", "codex-json", "high demand"),
+     (f"{CODEX} --replay refused -", "codex-json", "Connection failed")],
 )  # fmt: skip
 async def test_api_down_pauses_without_validators(
     tmp_path: Path, command: str, fmt: str, words: str

@@ -127,6 +127,15 @@ def test_api_down_past_retries_is_a_pause_reason(name: str, words: str) -> None:
     assert of(items, Spend) == []
 
 
+def test_codex_waiting_for_network_without_end_is_cut_and_paused() -> None:
+    adapter, items = replay("codex-refused", stop_at_abort=True)
+    assert adapter.failure is not None and adapter.failure.kind == "unavailable"
+    assert "Connection failed" in adapter.failure.message
+    assert adapter.abort == adapter.failure.message
+    waits = [n for n in of(items, Notice) if "cannot reach" in n.message]
+    assert [n.level for n in waits] == ["warning", "info", "info", "info", "error"]
+
+
 @pytest.mark.parametrize("name", ["claude-auth", "claude-auth-full", "codex-auth"])
 def test_rejected_key_ends_the_session_at_once(name: str) -> None:
     adapter, items = replay(name, stop_at_abort=True)

@@ -44,6 +44,10 @@ _TOOLS = {"command_execution", "file_change", "mcp_tool_call", "web_search"}
 _FAILED = {"failed", "declined"}
 _RECONNECTING = re.compile(r"\AReconnecting\.\.\. (\d+)/(\d+) \((.*)\)\Z", re.DOTALL)
 _AUTH = re.compile(r"\b(401|403)\b|unauthori[sz]ed|invalid api key|incorrect api key", re.I)
+_WAITING = re.compile(r"\AReconnecting\.\.\. waiting for network \((.*)\)\Z", re.DOTALL)
+# Codex retries a refused connection without end ("waiting for network");
+# after this many waits (about 90 s) the session is ended and the loop pauses.
+NETWORK_WAITS = 5
 _URL = re.compile(r",? url: \S+")
 _LOG_LINE = re.compile(r"\A\S+Z\s+(ERROR|WARN|INFO|DEBUG|TRACE)\s+(\S+?):?\s+(.*)\Z")
 KEY_ADVICE = "check the provider's API key (its env_key) and start the run again"
@@ -141,6 +145,7 @@ class CodexJsonAdapter(JsonLinesAdapter):
         self._said_chars = 0
         self._read_chars = 0
         self._retries = 0
+        self._network_waits = 0
 
     def finish(self) -> list[Item]:
         closed = self.close_calls()
@@ -214,6 +219,9 @@ class CodexJsonAdapter(JsonLinesAdapter):
 
     def _error(self, message: str) -> list[Item]:
         """A bare ``error`` line: a reconnect, or the last word before turn.failed."""
+        waiting = _WAITING.match(message)
+        if waiting is not None:
+            return self._waiting(_short(waiting.group(1)))
         match = _RECONNECTING.match(message)
         if match is None:
             self.failure = api_failure(message)
@@ -283,6 +291,23 @@ class CodexJsonAdapter(JsonLinesAdapter):
             message = str(item.get("message") or "no message")
             return [Notice(level="warning", message=f"Codex: {message}")]
         return raw_once(self, f"item/{kind}", line)
+
+    def _waiting(self, why: str) -> list[Item]:
+        """Codex waits for an unreachable API without end: give up after a while."""
+        self._network_waits += 1
+        if self.abort:
+            return []
+        if self._network_waits >= NETWORK_WAITS:
+            self.failure = ApiFailure(
+                "unavailable",
+                f"Codex cannot reach its API ({why}) and would wait without end; {RESUME_ADVICE}.",
+            )
+            self.abort = self.failure.message
+            return [Notice(level="error", message=self.failure.message)]
+        level: Literal["warning", "info"] = "warning" if self._network_waits == 1 else "info"
+        count = f"{self._network_waits} of {NETWORK_WAITS}"
+        text = f"Codex cannot reach its API ({why}): waiting, {count}."
+        return [Notice(level=level, message=text)]
 
     def _with_paths(self, tool_input: dict[str, Any]) -> dict[str, Any]:
         """A file_change's input with ``path``: the files, relative to the workspace."""
