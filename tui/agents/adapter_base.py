@@ -90,9 +90,9 @@ def raw_once(adapter: OutputAdapter, kind: str, line: str) -> list[Item]:
     return [raw(line)]
 
 
-def estimate_tokens(text: str) -> int:
-    """About how many tokens ``text`` is (4 characters a token), at least 1 if any."""
-    return (len(text) + 3) // 4 if text else 0
+def estimate_tokens(chars: int) -> int:
+    """About how many tokens ``chars`` characters are (4 a token, rounded up)."""
+    return (max(chars, 0) + 3) // 4
 
 
 def relative_path(path: Any, workspace: Path | None) -> str | None:

@@ -161,7 +161,7 @@ class ClaudeStreamAdapter(JsonLinesAdapter):
         # lines carry the count from the start of each response).
         total = Usage()
         for msg_id, usage in self._message_usage.items():
-            said = estimate_tokens("x" * self._message_chars.get(msg_id, 0))
+            said = estimate_tokens(self._message_chars.get(msg_id, 0))
             total = total + usage.model_copy(
                 update={"output_tokens": max(usage.output_tokens, said)}
             )

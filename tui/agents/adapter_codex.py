@@ -155,10 +155,10 @@ class CodexJsonAdapter(JsonLinesAdapter):
         # what the tools returned so far; Codex's own instructions are not
         # seen here, so this is a floor.
         requests = self.tool_calls + 1
-        prompt = estimate_tokens("x" * self.prompt_chars)
+        prompt = estimate_tokens(self.prompt_chars)
         usage = Usage(
-            input_tokens=requests * prompt + estimate_tokens("x" * self._read_chars),
-            output_tokens=estimate_tokens("x" * self._said_chars),
+            input_tokens=requests * prompt + estimate_tokens(self._read_chars),
+            output_tokens=estimate_tokens(self._said_chars),
         )
         return [*closed, Spend(usage, None, "", "cut short", estimated=True)]
 
