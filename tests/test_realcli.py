@@ -103,3 +103,43 @@ async def test_real_codex_with_a_rejected_key_stops_the_run_early(
     assert time.monotonic() - started < 30
     assert finished.outcome == "error" and "rejected the key" in finished.reason
     assert of(seen, ValidatorStarted) == []
+
+
+@needs_claude
+async def test_real_claude_loop_reaches_its_goal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quiet_env(monkeypatch, tmp_path)
+    command = " ".join(record_clis.CLAUDE[:-1]) + " 'Read,Edit,Bash(python3:*)'"
+    spec = write_cli_loop(tmp_path / "loop", command, "claude-stream-json", timeout_s=120)
+    runner, seen = runner_for(spec, tmp_path, interactive=False)
+    fix = record_clis.claude_fix(
+        runner.run_dir.workspace, "return a - b", "return a + b", "Fixed add(). All tests pass now."
+    )
+    with fm.FakeMessagesServer(fix) as server:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+        finished = await runner.run()
+    assert finished.outcome == "goal_met" and finished.budget.iterations == 1
+    assert [t for t in of(seen, AgentText) if t.kind == "raw"] == []
+    assert {c.input.get("path") for c in of(seen, ToolCall)} == {"calc.py", None}
+    assert finished.budget.cost_sources.keys() == {"reported"}
+
+
+@needs_codex
+async def test_real_codex_loop_reaches_its_goal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quiet_env(monkeypatch, tmp_path)
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LOCAL_API_KEY", "sk-test")
+    fix = record_clis.codex_fix("    return a - b", "    return a + b", "Fixed.")(tmp_path)
+    with fr.FakeResponsesServer(fix) as server:
+        args = " ".join(record_clis.CODEX + fr.codex_provider_args(server.url))
+        spec = write_cli_loop(tmp_path / "loop", f"{args} -", "codex-json", timeout_s=120)
+        runner, seen = runner_for(spec, tmp_path, interactive=False)
+        finished = await runner.run()
+    assert finished.outcome == "goal_met" and finished.budget.iterations == 1
+    assert [t for t in of(seen, AgentText) if t.kind == "raw"] == []
+    change = next(c for c in of(seen, ToolCall) if c.name == "file_change")
+    assert change.input["path"] == "calc.py"
