@@ -130,10 +130,13 @@ def _error(message: str) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from tui.agents.cli_checks import command_warnings
     from tui.summary import describe_spec
 
     spec = load_spec(args.path)
     print(describe_spec(spec))
+    for warning in command_warnings(spec):
+        print(f"  warning     {warning}")
     try:
         _prepare_agent(spec)
     except AgentConfigError as exc:

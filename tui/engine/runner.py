@@ -38,6 +38,7 @@ from tui.engine.watch import WorkspaceWatch
 from tui.events import (
     EXIT_CODES,
     AgentFinished,
+    AgentTurn,
     BudgetState,
     BudgetUpdated,
     Decided,
@@ -95,6 +96,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self.results_by_iteration: dict[int, list[ValidatorResult]] = {}
         self.summaries: list[IterationSummary] = []
         self._calls: list[tuple[str, dict[str, Any]]] = []
+        # The highest turn number reported in this iteration (AgentTurn).
+        self._turns = 0
         self._resume = resume
         self._prep = prep
         self._subscribers: list[Subscriber] = []
@@ -143,6 +146,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             event.iteration = self.iteration
         if isinstance(event, ToolCall):
             self._calls.append((event.name, dict(event.input)))
+        elif isinstance(event, AgentTurn):
+            self._turns = max(self._turns, event.turn)
         for callback in self._subscribers:
             callback(event)
 
@@ -295,9 +300,14 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             self._apply_pending_spec()
             self.iteration += 1
             self._calls = []
+            self._turns = 0
             notes = read_notes(self.run_dir.memories, self.spec.memory.max_note_chars)
             prompt = self._next_prompt(notes)
             system = system_prompt(self.spec)
+            # A CLI agent keeps its own system prompt: record what it was sent.
+            system_for = getattr(self.agent, "system_for", None)
+            if system_for is not None:
+                system = system_for(system)
             self.publish(
                 IterationStarted(goal=self.goal, prompt=prompt, system=system, notes=notes)
             )
@@ -312,7 +322,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                     tool_calls=result.tool_calls,
                 )
             )
-            if not self._stop_now:
+            # An API that failed past its retries changed nothing worth judging.
+            if not self._stop_now and result.stop != API_ERROR:
                 if self.status == "running":
                     self.status = "validating"
                 results = await self._phase(
@@ -333,7 +344,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         assert self.checkpoints is not None
         tree, patch = await asyncio.to_thread(self.checkpoints.snapshot)
         signals: list[SignalRaised] = []
-        if not self._stop_now:
+        if not self._stop_now and result.stop != API_ERROR:
             record = IterationRecord(
                 iteration=self.iteration,
                 tree=tree,
@@ -412,12 +423,17 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         )
         result = await self._phase(self.agent.run_iteration(ctx))
         if result is None:
-            return AgentResult(stop="interrupted", final_text="")
+            # Stopped midway: count what was reported before the stop.
+            return AgentResult(
+                stop="interrupted", final_text="", turns=self._turns, tool_calls=len(self._calls)
+            )
         return result
 
-    def _charge(self, model: str, usage: Usage, reported_cost: float | None) -> float:
+    def _charge(
+        self, model: str, usage: Usage, reported_cost: float | None = None, source: str = ""
+    ) -> float:
         known = set(self.budget.unpriced)
-        cost = self.budget.charge(model, usage, reported_cost)
+        cost = self.budget.charge(model, usage, reported_cost, source)
         if self.budget.unpriced - known:
             self.publish(
                 Notice(
@@ -461,6 +477,11 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                 self.iteration, self.last_results, verdict.reason, result.final_text
             )
         )
+
+
+# AgentResult.stop when the agent's API failed past its retries (the agent
+# sets pause_reason): no validators run, no thrash is looked for.
+API_ERROR = "api_error"
 
 
 def _current_task_cancelling() -> bool:
