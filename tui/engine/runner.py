@@ -13,13 +13,14 @@ import asyncio
 import shutil
 import traceback
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from tui.agents.base import Agent, AgentContext, AgentFatal, AgentResult
 from tui.agents.registry import create_agent
 from tui.agents.tools import Toolbox
 from tui.engine.budget import Budget
-from tui.engine.checkpoints import CheckpointError, Checkpoints, RestoreReport
+from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints, RestoreReport
 from tui.engine.commands import (
     AddHint,
     Command,
@@ -54,6 +55,7 @@ from tui.engine.watch import WorkspaceWatch
 from tui.events import (
     EXIT_CODES,
     AgentFinished,
+    AgentTurn,
     BudgetState,
     BudgetUpdated,
     ChangesRecorded,
@@ -111,6 +113,8 @@ class Runner(SpecReload, WorkspaceWatch):
         self.controls = Controls(self)
         self.take_over_revalidate = False
         self._calls: list[tuple[str, dict[str, Any]]] = []
+        # The highest turn number reported in this iteration (AgentTurn).
+        self._turns = 0
         self._resume = resume
         self._prep = prep
         self._subscribers: list[Subscriber] = []
@@ -219,6 +223,8 @@ class Runner(SpecReload, WorkspaceWatch):
             event.iteration = self.iteration
         if isinstance(event, ToolCall):
             self._calls.append((event.name, dict(event.input)))
+        elif isinstance(event, AgentTurn):
+            self._turns = max(self._turns, event.turn)
         self.state.apply(event)
         for callback in self._subscribers:
             callback(event)
@@ -273,7 +279,12 @@ class Runner(SpecReload, WorkspaceWatch):
 
     async def _open_checkpoints(self) -> None:
         self.checkpoints = await asyncio.to_thread(
-            Checkpoints.open, self.run_dir.path, self.run_dir.workspace
+            partial(
+                Checkpoints.open,
+                self.run_dir.path,
+                self.run_dir.workspace,
+                max_file_bytes=self.spec.checkpoints.max_file_bytes,
+            )
         )
         for lock in self.checkpoints.recovered:
             self.publish(Notice(level="warning", message=f"removed a stale lock: {lock}"))
@@ -281,6 +292,7 @@ class Runner(SpecReload, WorkspaceWatch):
         if state is None:
             info = await asyncio.to_thread(self.checkpoints.commit, 0, "start")
             self.publish(info.event())
+            self._checkpoint_notes(info)
             self.thrash.start(info.tree, None)
             return
         for call in state.interrupted_calls:
@@ -369,9 +381,14 @@ class Runner(SpecReload, WorkspaceWatch):
             self._apply_pending_spec()
             number = self.state.last_iteration + 1
             self._calls = []
+            self._turns = 0
             notes = read_notes(self.run_dir.memories, self.spec.memory.max_note_chars)
             prompt = self._next_prompt(number, notes)
             system = system_prompt(self.spec)
+            # A CLI agent keeps its own system prompt: record what it was sent.
+            system_for = getattr(self.agent, "system_for", None)
+            if system_for is not None:
+                system = system_for(system)
             self.publish(
                 IterationStarted(
                     iteration=number, goal=self.goal, prompt=prompt, system=system, notes=notes
@@ -388,7 +405,8 @@ class Runner(SpecReload, WorkspaceWatch):
                     tool_calls=result.tool_calls,
                 )
             )
-            if not self.flow.stop_now:
+            # An API that failed past its retries changed nothing worth judging.
+            if not self.flow.stop_now and result.stop != API_ERROR:
                 # The run state collects the batch's results as they finish.
                 await self._phase(
                     run_validators(self.spec.validators, self.run_dir.workspace, self.publish)
@@ -403,7 +421,7 @@ class Runner(SpecReload, WorkspaceWatch):
         signals: list[SignalRaised] = []
         # The batch just run; the run state takes it as the last results on Decided.
         results = self.state.batch_or_last()
-        if not self.flow.stop_now:
+        if not self.flow.stop_now and result.stop != API_ERROR:
             record = IterationRecord(
                 iteration=self.iteration,
                 tree=tree,
@@ -436,6 +454,7 @@ class Runner(SpecReload, WorkspaceWatch):
             self.checkpoints.commit, self.iteration, "agent", verdict.action, tree=tree
         )
         self.publish(info.event())
+        self._checkpoint_notes(info)
         self._snapshot_memories()
         passing, total = summarize_checks(results)
         self.publish(
@@ -448,6 +467,11 @@ class Runner(SpecReload, WorkspaceWatch):
             )
         )
         return verdict
+
+    def _checkpoint_notes(self, info: CheckpointInfo) -> None:
+        """Say what a checkpoint did not store as usual (files over the size limit)."""
+        for note in info.notes():
+            self.publish(Notice(level="warning", message=note))
 
     async def _phase(self, coro):  # type: ignore[no-untyped-def]
         """Run one phase as a task that stop(now=True) can cancel."""
@@ -484,12 +508,17 @@ class Runner(SpecReload, WorkspaceWatch):
         finally:
             self.flow.agent = None
         if result is None:
-            return AgentResult(stop="interrupted", final_text="")
+            # Stopped midway: count what was reported before the stop.
+            return AgentResult(
+                stop="interrupted", final_text="", turns=self._turns, tool_calls=len(self._calls)
+            )
         return result
 
-    def _charge(self, model: str, usage: Usage, reported_cost: float | None) -> float:
+    def _charge(
+        self, model: str, usage: Usage, reported_cost: float | None = None, source: str = ""
+    ) -> float:
         known = set(self.budget.unpriced)
-        cost = self.budget.charge(model, usage, reported_cost)
+        cost = self.budget.charge(model, usage, reported_cost, source)
         if self.budget.unpriced - known:
             self.publish(
                 Notice(
@@ -525,6 +554,11 @@ class Runner(SpecReload, WorkspaceWatch):
             target = self.run_dir.path / "memory-snapshots" / str(self.iteration)
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(memories, target)
+
+
+# AgentResult.stop when the agent's API failed past its retries (the agent
+# sets pause_reason): no validators run, no thrash is looked for.
+API_ERROR = "api_error"
 
 
 def _current_task_cancelling() -> bool:
