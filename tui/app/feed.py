@@ -17,7 +17,7 @@ from tui.events import Event
 class EventFeed:
     """A subscriber for the runner (or a journal reader) that batches events."""
 
-    def __init__(self, wake: Callable[[], None]) -> None:
+    def __init__(self, wake: Callable[[], object]) -> None:
         self._wake = wake
         self._pending: list[Event] = []
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from textual.notifications import SeverityLevel
+
 from tui.app.store import RunStore
 from tui.events import Event, Notice, Paused, RunFinished, SignalRaised, SpecReloaded
 
-_FINISHED = {
+_FINISHED: dict[str, tuple[str, SeverityLevel]] = {
     "goal_met": ("Goal met", "information"),
     "budget": ("Budget exhausted", "warning"),
     "stopped": ("Run stopped", "warning"),
@@ -21,14 +23,18 @@ _FINISHED = {
     "error": ("Run failed", "error"),
 }
 # Notice level -> (severity, seconds shown); errors stay until read.
-_NOTICE = {"info": ("information", 6.0), "warning": ("warning", 10.0), "error": ("error", 30.0)}
+_NOTICE: dict[str, tuple[SeverityLevel, float]] = {
+    "info": ("information", 6.0),
+    "warning": ("warning", 10.0),
+    "error": ("error", 30.0),
+}
 
 
 @dataclass(frozen=True)
 class Notification:
     message: str
     title: str = ""
-    severity: str = "information"
+    severity: SeverityLevel = "information"
     timeout: float = 8.0
 
 

@@ -11,7 +11,8 @@ store is tested on plain event lists.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from tui.app.records import (
     Comparison,
@@ -388,7 +389,7 @@ def _ignore(_store: RunStore, _event: Event) -> None:
     """Events only the run state folds (or the screen turns into notifications)."""
 
 
-_HANDLERS = {
+_HANDLERS: dict[type, Callable[[RunStore, Any], None]] = {
     RunStarted: RunStore._run_started,
     IterationStarted: RunStore._iteration_started,
     ToolCall: RunStore._tool_call,

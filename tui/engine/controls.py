@@ -289,7 +289,7 @@ class Controls:
             )
         )
         if report.kept_large:
-            self.publish(Notice(level="warning", message=report.large_note()))
+            runner.publish(Notice(level="warning", message=report.large_note()))
         return report
 
     def _restore_memories(self, iteration: int) -> None:

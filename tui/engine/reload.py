@@ -25,7 +25,8 @@ RELOADABLE = ("goal", "budget", "validators", "thrash", "memory", "prices")
 
 def reloadable_changes(old: LoopSpec, new: LoopSpec) -> tuple[list[str], list[str]]:
     """(sections that changed and can apply, sections that changed and cannot)."""
-    applied, ignored = [], []
+    applied: list[str] = []
+    ignored: list[str] = []
     for name in LoopSpec.model_fields:
         if name == "path":
             continue
@@ -67,19 +68,27 @@ async def watch_spec(
 
 
 class SpecReload:
-    """Hot reload, mixed into Runner: valid edits wait for the next iteration."""
+    """Hot reload for one runner: valid edits of loop.toml wait for the next iteration."""
 
-    def _start_watcher(self: Runner) -> asyncio.Task | None:
-        if not self._watch_spec or self.spec.path is None:
+    def __init__(self, runner: Runner, watch: bool) -> None:
+        self.runner = runner
+        self.watch = watch and runner.spec.path is not None
+        self.pending: LoopSpec | None = None
+        self.stopped = asyncio.Event()
+
+    def start(self) -> asyncio.Task[None] | None:
+        """Watch loop.toml until :attr:`stopped` is set (when asked to watch)."""
+        path = self.runner.spec.path
+        if not self.watch or path is None:
             return None
-        return asyncio.ensure_future(
-            watch_spec(self.spec.path, self._spec_edited, self._spec_invalid, stop=self._watch_stop)
-        )
+        return asyncio.ensure_future(watch_spec(path, self.edited, self.invalid, stop=self.stopped))
 
-    def _spec_edited(self: Runner, new: LoopSpec) -> None:
-        applied, ignored = reloadable_changes(self._pending_spec or self.spec, new)
+    def edited(self, new: LoopSpec) -> None:
+        """A valid edit: say what applies from the next iteration, and what cannot."""
+        runner = self.runner
+        applied, ignored = reloadable_changes(self.pending or runner.spec, new)
         if ignored:
-            self.publish(
+            runner.publish(
                 Notice(
                     level="warning",
                     message=f"{new.path}: changes to {', '.join(ignored)} need a new run; "
@@ -87,27 +96,30 @@ class SpecReload:
                 )
             )
         if applied:
-            self._pending_spec = new
-            self.publish(SpecReloaded(changed=applied))
+            self.pending = new
+            runner.publish(SpecReloaded(changed=applied))
 
-    def _spec_invalid(self: Runner, messages: list[str]) -> None:
-        self.publish(
+    def invalid(self, messages: list[str]) -> None:
+        self.runner.publish(
             Notice(
                 level="error",
                 message=f"{messages[0]} (edit not applied; the spec in force is unchanged)",
             )
         )
 
-    def _apply_pending_spec(self: Runner) -> None:
-        new, self._pending_spec = self._pending_spec, None
+    def apply_pending(self) -> None:
+        """Between iterations: put the pending edit in force."""
+        runner = self.runner
+        new, self.pending = self.pending, None
         if new is None:
             return
-        old = self.spec
+        old = runner.spec
         goal_edited = new.goal != old.goal
         for name in RELOADABLE:
             setattr(old, name, getattr(new, name))
-        self.budget.limits = old.budget
-        self.budget.prices = old.prices
-        self.thrash.update(old.thrash)
-        if goal_edited and new.goal.strip() and new.goal.strip() != self.state.goal:
-            self.publish(GoalChanged(goal=new.goal.strip(), previous=self.state.goal))
+        runner.budget.limits = old.budget
+        runner.budget.prices = old.prices
+        runner.thrash.update(old.thrash)
+        goal = new.goal.strip()
+        if goal_edited and goal and goal != runner.state.goal:
+            runner.publish(GoalChanged(goal=goal, previous=runner.state.goal))

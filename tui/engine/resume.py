@@ -24,7 +24,7 @@ What the runner does with a :class:`ResumeState` (``Runner(..., resume=state)``)
    ``Checkpointed`` per ``prep.checkpoints`` (``info.event()``); one
    ``Notice`` per line of ``state.warnings + prep.notes``; and, when
    ``state.spec_edits`` is set, feeds it through the hot-reload path
-   (``_spec_edited``) so edits made to loop.toml while the run was stopped
+   (``runner.reload.edited``) so edits made to loop.toml while the run was stopped
    (a raised budget, say) apply from the next iteration.
    ``prep.human_changes`` are published as ``ChangesRecorded``, so they go
    into the next prompt's "the engineer changed" (and survive another stop).

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import shutil
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from tui.agents.base import Agent, AgentContext, AgentFatal, AgentResult
 from tui.agents.registry import create_agent
@@ -79,9 +79,10 @@ from tui.spec import LoopSpec
 
 Status = RunStatus
 Subscriber = Callable[[Event], None]
+T = TypeVar("T")
 
 
-class Runner(SpecReload, WorkspaceWatch):
+class Runner:
     """Runs one loop, publishing every step as an event."""
 
     def __init__(
@@ -112,6 +113,7 @@ class Runner(SpecReload, WorkspaceWatch):
             self.flow.request_pause("started paused", by_human=True)
         self.controls = Controls(self)
         self.take_over_revalidate = False
+        self.watch = WorkspaceWatch(self)
         self._calls: list[tuple[str, dict[str, Any]]] = []
         # The highest turn number reported in this iteration (AgentTurn).
         self._turns = 0
@@ -121,9 +123,7 @@ class Runner(SpecReload, WorkspaceWatch):
         self._journal = JournalWriter(run.journal_path)
         self._subscribers.append(self._journal)
         self.workspace_lock = asyncio.Lock()
-        self._watch_spec = watch_spec and spec.path is not None
-        self._pending_spec: LoopSpec | None = None
-        self._watch_stop = asyncio.Event()
+        self.reload = SpecReload(self, watch_spec)
         self.toolbox = Toolbox(run.workspace, timeout_s=spec.agent.tool_timeout_s)
         if resume is not None:
             self.budget.restore(resume.budget)
@@ -166,6 +166,18 @@ class Runner(SpecReload, WorkspaceWatch):
     @property
     def summaries(self) -> list[IterationSummary]:
         return self.state.summaries
+
+    # -- watch mode (the take-over's) ------------------------------------------
+    def start_watch(self, revalidate: bool = False, debounce_ms: int = 400) -> None:
+        """Report the human's edits as events; optionally re-run validators on save."""
+        self.watch.start(revalidate, debounce_ms)
+
+    def stop_watch(self) -> None:
+        self.watch.stop()
+
+    @property
+    def watching(self) -> bool:
+        return self.watch.watching
 
     # -- commands ---------------------------------------------------------------
     async def handle(self, command: Command) -> Reply:
@@ -250,7 +262,7 @@ class Runner(SpecReload, WorkspaceWatch):
                 resumed=self.resumed,
             )
         )
-        watcher = self._start_watcher()
+        watcher = self.reload.start()
         try:
             await self._open_checkpoints()
             outcome, reason = await self._loop()
@@ -268,7 +280,7 @@ class Runner(SpecReload, WorkspaceWatch):
             raise
         finally:
             self.stop_watch()
-            self._watch_stop.set()
+            self.reload.stopped.set()
             if watcher is not None:
                 watcher.cancel()
             await self.agent.aclose()
@@ -314,7 +326,7 @@ class Runner(SpecReload, WorkspaceWatch):
         if prep.human_changes:
             self.publish(ChangesRecorded(changes=prep.human_changes))
         if state.spec_edits is not None:
-            self._spec_edited(state.spec_edits)
+            self.reload.edited(state.spec_edits)
         self.thrash.start(state.checkpoint_tree, state.last_results)
         for dismissed in state.dismissed:
             if dismissed.whole_kind:
@@ -378,7 +390,7 @@ class Runner(SpecReload, WorkspaceWatch):
 
     async def _iteration(self) -> Verdict:
         async with self.workspace_lock:
-            self._apply_pending_spec()
+            self.reload.apply_pending()
             number = self.state.last_iteration + 1
             self._calls = []
             self._turns = 0
@@ -473,7 +485,7 @@ class Runner(SpecReload, WorkspaceWatch):
         for note in info.notes():
             self.publish(Notice(level="warning", message=note))
 
-    async def _phase(self, coro):  # type: ignore[no-untyped-def]
+    async def _phase(self, coro: Coroutine[Any, Any, T]) -> T | None:
         """Run one phase as a task that stop(now=True) can cancel."""
         flow = self.flow
         flow.work = asyncio.ensure_future(coro)

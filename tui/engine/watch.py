@@ -1,6 +1,6 @@
 """Watch mode: while the loop is paused, see what the human changes, live.
 
-Mixed into Runner. The console turns it on during a take-over: every batch of
+Owned by the Runner (``runner.watch``). The console turns it on during a take-over: every batch of
 changed files becomes a WorkspaceEdited event, and with ``revalidate`` on the
 validators re-run after each save (debounced), so the human sees the checks
 go green as they type.
@@ -62,39 +62,41 @@ def _edited(workspace: Path, changes: set[tuple[watchfiles.Change, str]]) -> lis
 
 
 class WorkspaceWatch:
-    """start_watch / stop_watch controls."""
+    """Watch mode for one runner: started and stopped by its take-over."""
 
-    _watch_task: asyncio.Task | None = None
-    _watch_stop_event: asyncio.Event | None = None
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self._task: asyncio.Task[None] | None = None
+        self._stop: asyncio.Event | None = None
 
-    def start_watch(self: Runner, revalidate: bool = False, debounce_ms: int = 400) -> None:
+    def start(self, revalidate: bool = False, debounce_ms: int = 400) -> None:
         """Report the human's edits as events; optionally re-run validators on save."""
-        self.stop_watch()
+        self.stop()
         stop = asyncio.Event()
-        self._watch_stop_event = stop
-        self._watch_task = asyncio.ensure_future(self._watch(stop, revalidate, debounce_ms))
+        self._stop = stop
+        self._task = asyncio.ensure_future(self._watch(stop, revalidate, debounce_ms))
 
-    def stop_watch(self: Runner) -> None:
-        if self._watch_stop_event is not None:
-            self._watch_stop_event.set()
-        if self._watch_task is not None:
-            self._watch_task.cancel()
-        self._watch_task = self._watch_stop_event = None
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+        if self._task is not None:
+            self._task.cancel()
+        self._task = self._stop = None
 
     @property
-    def watching(self: Runner) -> bool:
-        return self._watch_task is not None and not self._watch_task.done()
+    def watching(self) -> bool:
+        return self._task is not None and not self._task.done()
 
-    async def _watch(self: Runner, stop: asyncio.Event, revalidate: bool, debounce: int) -> None:
-        workspace = self.run_dir.workspace.resolve()
-        checkpoints = self.checkpoints
+    async def _watch(self, stop: asyncio.Event, revalidate: bool, debounce: int) -> None:
+        runner = self.runner
+        workspace = runner.run_dir.workspace.resolve()
+        checkpoints = runner.checkpoints
+        folders: list[Path]
         if checkpoints is None:
             folders, recursive = [workspace], True
         else:
             # Off the event loop: reading a 100,000-entry index takes a moment.
-            folders = await asyncio.to_thread(
-                lambda: _existing(workspace, checkpoints.folders())  # type: ignore[union-attr]
-            )
+            folders = await asyncio.to_thread(lambda: _existing(workspace, checkpoints.folders()))
             recursive = False
         while not stop.is_set():
             async for changes in watchfiles.awatch(
@@ -105,12 +107,12 @@ class WorkspaceWatch:
                 if new:
                     paths = sorted(set(paths) | set(_files_under(workspace, new)))
                 # The agent's own edits are not the human's: only watch while idle.
-                if paths and self.status in ("paused", "starting"):
-                    self.publish(
+                if paths and runner.status in ("paused", "starting"):
+                    runner.publish(
                         WorkspaceEdited(paths=paths[:MAX_PATHS], more=len(paths[MAX_PATHS:]))
                     )
-                    if revalidate and self.status == "paused":
-                        await self.controls.revalidate()
+                    if revalidate and runner.status == "paused":
+                        await runner.controls.revalidate()
                 if new:
                     folders = folders + [workspace / rel for rel in new]
                     break  # watch again, the new folders with the rest

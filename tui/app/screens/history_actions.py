@@ -6,35 +6,31 @@ replay screen, which overrides where checkpoints and signals come from).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from tui.app.messages import IterationActivated, SignalChosen
 from tui.app.screens.confirm import ConfirmScreen
+from tui.app.screens.console_base import ConsoleBase
 from tui.app.screens.diff import DiffScreen, DiffTarget, diff_targets
 from tui.app.screens.signal import SignalScreen
 from tui.app.widgets.timeline import Timeline
 from tui.engine.commands import Reply, Rewind
 from tui.events import SignalRaised
 
-if TYPE_CHECKING:
-    from tui.app.screens.main import MainScreen
 
-
-class HistoryActions:
+class HistoryActions(ConsoleBase):
     """diff, why (signal explanation) and rewind."""
 
     # -- where the history comes from (the replay screen overrides these) ---
-    def shown_iteration(self: MainScreen) -> int:
+    def shown_iteration(self) -> int:
         """The iteration the panes show: picked on the timeline, else the newest."""
         return self.selected if self.selected is not None else self.store.current
 
-    def targets_for(self: MainScreen, iteration: int) -> list[DiffTarget]:
+    def targets_for(self, iteration: int) -> list[DiffTarget]:
         return diff_targets(iteration, self.store.checkpoints_of(iteration))
 
-    def diff_numbers(self: MainScreen) -> list[int]:
+    def diff_numbers(self) -> list[int]:
         return self.store.numbers()
 
-    def commit_of(self: MainScreen, iteration: int) -> str | None:
+    def commit_of(self, iteration: int) -> str | None:
         """The checkpoint an iteration ended with (0: the start of the run)."""
         checkpoints = self.store.checkpoints_of(iteration)
         if iteration == 0:
@@ -43,21 +39,21 @@ class HistoryActions:
         agent = [c for c in checkpoints if c.kind == "agent"]
         return agent[-1].commit if agent else None
 
-    def signals_of(self: MainScreen, iteration: int) -> list[SignalRaised]:
+    def signals_of(self, iteration: int) -> list[SignalRaised]:
         rec = self.store.record(iteration)
         return list(rec.signals) if rec else []
 
     # -- diff -------------------------------------------------------------
-    def action_diff(self: MainScreen) -> None:
+    def action_diff(self) -> None:
         self.show_diff(self.shown_iteration())
 
-    def show_diff(self: MainScreen, iteration: int) -> None:
+    def show_diff(self, iteration: int) -> None:
         self.app.push_screen(
             DiffScreen(self.reader, iteration, self.targets_for, self.diff_numbers())
         )
 
     # -- signals ----------------------------------------------------------
-    def action_why(self: MainScreen) -> None:
+    def action_why(self) -> None:
         here = self.signals_of(self.shown_iteration())
         if here:
             self.open_signal(here[-1])
@@ -67,7 +63,7 @@ class HistoryActions:
         if chosen:
             self.open_signal(chosen[-1])
 
-    def open_signal(self: MainScreen, signal: SignalRaised) -> None:
+    def open_signal(self, signal: SignalRaised) -> None:
         self.app.push_screen(
             SignalScreen(
                 signal,
@@ -79,11 +75,11 @@ class HistoryActions:
             )
         )
 
-    def on_signal_chosen(self: MainScreen, message: SignalChosen) -> None:
+    def on_signal_chosen(self, message: SignalChosen) -> None:
         if 0 <= message.index < len(self.store.signals):
             self.open_signal(self.store.signals[message.index])
 
-    def on_iteration_activated(self: MainScreen, message: IterationActivated) -> None:
+    def on_iteration_activated(self, message: IterationActivated) -> None:
         """Enter on the timeline: the iteration's signal if it raised one, else its diff."""
         signals = self.signals_of(message.number)
         if signals:
@@ -92,7 +88,7 @@ class HistoryActions:
             self.show_diff(message.number)
 
     # -- rewind -----------------------------------------------------------
-    def action_rewind(self: MainScreen) -> None:
+    def action_rewind(self) -> None:
         if self.store.status != "paused":
             self.notify("Pause the loop (space) before rewinding.", severity="warning", timeout=5)
             return
@@ -129,10 +125,10 @@ class HistoryActions:
             answer,
         )
 
-    def _rewind(self: MainScreen, target: int) -> None:
+    def _rewind(self, target: int) -> None:
         self.send(Rewind(iteration=target), lambda reply: self._rewound(target, reply))
 
-    def _rewound(self: MainScreen, target: int, reply: Reply) -> None:
+    def _rewound(self, target: int, reply: Reply) -> None:
         self.query_one(Timeline).select(None)  # follow the loop again, from the fork
         # The engine's notice says what changed on disk; this says what to do next.
         where = "exactly" if reply.data.get("exact", True) else "as far as possible"

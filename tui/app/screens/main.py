@@ -5,13 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Protocol, cast
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.screen import Screen
 
 from tui.app.checkpoint_reader import CheckpointReader
 from tui.app.feed import EventFeed
@@ -46,6 +45,14 @@ from tui.engine.commands import (
 from tui.engine.connection import RunConnection
 from tui.events import Event
 
+
+class _Console(Protocol):
+    """What the screen asks of its app (tui.app.app.ConsoleApp)."""
+
+    def exit_code_for(self, store: RunStore) -> int: ...
+    def stop_and_quit(self) -> None: ...
+
+
 # Controls that need a live, unfinished run (greyed out once it is over).
 _CONTROLS = {
     "pause",
@@ -63,7 +70,7 @@ _CONTROLS = {
 _TAKE_OVER = {"hand_back", "shell", "edit_file", "watch"}
 
 
-class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
+class MainScreen(TakeOverActions, HistoryActions):
     """The console: fed by engine events, steering the run through its controls.
 
     Without controls (a replay) the screen only shows; the control keys are hidden.
@@ -287,11 +294,6 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         return self.store.finished is not None or self.lost
 
     @property
-    def taking_over(self) -> bool:
-        """The engine handed the workspace to the human."""
-        return self.store.taking_over
-
-    @property
     def take_over_pending(self) -> bool:
         return self.store.take_over_pending
 
@@ -402,12 +404,12 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
 
     def action_quit(self) -> None:
         if self.connection is None or self.finished:
-            self.app.exit(self.app.exit_code_for(self.store))
+            self.app.exit(cast(_Console, self.app).exit_code_for(self.store))
             return
 
         def answer(stop: bool | None) -> None:
             if stop:
-                self.app.stop_and_quit()
+                cast(_Console, self.app).stop_and_quit()
 
         self.app.push_screen(ConfirmQuitScreen(), answer)
 

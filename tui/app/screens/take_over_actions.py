@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from tui.app.screens.console_base import ConsoleBase
 from tui.app.screens.file_pick import FilePickScreen, workspace_files
 from tui.app.screens.text_edit import TextEditScreen
 from tui.app.take_over import TakeOverError, changes_text, open_editor, open_shell
@@ -24,25 +24,22 @@ from tui.app.widgets.take_over_panel import TakeOverPanel
 from tui.engine.commands import Drive, HandBack, RecordChanges, Reply, TakeOver, Watch
 from tui.events import Event, HandedBack
 
-if TYPE_CHECKING:
-    from tui.app.screens.main import MainScreen
 
-
-class TakeOverActions:
+class TakeOverActions(ConsoleBase):
     """take_over, hand_back, shell, edit_file, watch and drive."""
 
-    def _workspace(self: MainScreen) -> Path:
+    def _workspace(self) -> Path:
         started = self.store.started
         return Path(started.workspace) if started else Path.cwd()
 
-    def action_take_over(self: MainScreen) -> None:
+    def action_take_over(self) -> None:
         # The engine pauses (after the current step) and hands over the workspace.
         panel = self.query_one(TakeOverPanel)
         if self.store.status != "paused":
             self.notify("Taking over after the current step…", timeout=4)
         self.send(TakeOver(revalidate=panel.revalidate))
 
-    def take_over_events(self: MainScreen, events: Sequence[Event]) -> None:
+    def take_over_events(self, events: Sequence[Event]) -> None:
         """After new events: show or hide the take-over panel as the engine says."""
         panel = self.query_one(TakeOverPanel)
         if self.taking_over and not panel.display:
@@ -53,7 +50,7 @@ class TakeOverActions:
             if isinstance(event, HandedBack):
                 self.notify(changes_text(event.changes), title="Handed back", timeout=8)
 
-    def _enter_take_over(self: MainScreen) -> None:
+    def _enter_take_over(self) -> None:
         panel = self.query_one(TakeOverPanel)
         panel.before = set(workspace_files(self._workspace(), limit=20_000))
         panel.display = True
@@ -67,29 +64,29 @@ class TakeOverActions:
             timeout=6,
         )
 
-    def _leave_take_over(self: MainScreen) -> None:
+    def _leave_take_over(self) -> None:
         self.query_one(TakeOverPanel).display = False
         self.remove_class("-taking-over")
         self.refresh_bindings()
 
-    def action_hand_back(self: MainScreen) -> None:
+    def action_hand_back(self) -> None:
         def done(reply: Reply) -> None:
             if reply.data.get("changes"):
                 self.notify("space resumes the loop, s runs one iteration.", timeout=6)
 
         self.send(HandBack(), done)
 
-    def action_shell(self: MainScreen) -> None:
+    def action_shell(self) -> None:
         self._run_in_terminal(lambda: open_shell(self.app, self._workspace()))
 
-    def action_edit_file(self: MainScreen) -> None:
+    def action_edit_file(self) -> None:
         def chosen(path: str | None) -> None:
             if path:
                 self._run_in_terminal(lambda: open_editor(self.app, self._workspace(), path))
 
         self.app.push_screen(FilePickScreen(self._workspace()), chosen)
 
-    def _run_in_terminal(self: MainScreen, run: Callable[[], int]) -> None:
+    def _run_in_terminal(self, run: Callable[[], int]) -> None:
         """Suspend, run the shell or editor, then have the engine checkpoint what changed."""
         if self.connection is not None and not self.connection.local:
             self.notify(
@@ -110,7 +107,7 @@ class TakeOverActions:
 
         self.send(RecordChanges(), recorded)
 
-    def action_watch(self: MainScreen) -> None:
+    def action_watch(self) -> None:
         panel = self.query_one(TakeOverPanel)
         panel.revalidate = not panel.revalidate
         self.send(Watch(revalidate=panel.revalidate))
@@ -118,7 +115,7 @@ class TakeOverActions:
         state = "on: every save re-runs the validators" if panel.revalidate else "off"
         self.notify(f"Watch mode {state}.", timeout=3)
 
-    def action_drive(self: MainScreen) -> None:
+    def action_drive(self) -> None:
         def apply(text: str | None) -> None:
             if text and text.strip():
                 self.send(Drive(instruction=text.strip()))

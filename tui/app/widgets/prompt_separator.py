@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from textual.widgets import Collapsible
 
 
@@ -11,4 +9,4 @@ class PromptSeparator(Collapsible):
     """``▶ Iteration 3 · prompt``; expands to the prompt the agent was given."""
 
     # Maximising works on whole panes, not on parts of them.
-    ALLOW_MAXIMIZE: ClassVar[bool | None] = False
+    ALLOW_MAXIMIZE = False

@@ -10,7 +10,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.app.messages import SignalChosen
-from tui.app.store import RunStore
+from tui.app.store import RunStore, SignalState
 from tui.app.widgets.pane import Pane
 from tui.events import SignalRaised
 
@@ -75,7 +75,7 @@ class StatePane(Pane):
     def __init__(self, store: RunStore, **kwargs) -> None:
         super().__init__(**kwargs)
         self.store = store
-        self._signals_shown: list[tuple[int, str]] = []
+        self._signals_shown: list[tuple[int, SignalState]] = []
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="state-scroll"):

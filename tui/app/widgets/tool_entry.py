@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from textual.content import Content
 from textual.widgets import Collapsible, Static
@@ -79,7 +79,7 @@ class ToolEntry(Collapsible):
     """
 
     # Maximising works on whole panes, not on entries inside them.
-    ALLOW_MAXIMIZE: ClassVar[bool | None] = False
+    ALLOW_MAXIMIZE = False
 
     def __init__(
         self, call: ToolCall, result: ToolResult | None = None, partial: str | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator, Sequence
+from typing import cast
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -191,7 +192,7 @@ class TranscriptPane(Pane):
             if isinstance(item, list):
                 # Join consecutive batches: one pass over a burst.
                 while self._queue and isinstance(self._queue[0], list):
-                    item += self._queue.pop(0)
+                    item += cast(list[Event], self._queue.pop(0))
                 if self.shown is None:
                     await self._render_events(item)
                     # Let the next frame's worth of events gather.
@@ -220,15 +221,15 @@ class TranscriptPane(Pane):
             await block.add_text(e.kind, e.text, keep_chars=KEEP_TEXT_CHUNKS * CHUNK_CHARS)
         elif isinstance(e, ToolInputDelta):
             record = self.store.record(e.iteration)
-            block = record.tool_block(e.call_id) if record else None
-            if block is not None and block.streaming:
+            tool = record.tool_block(e.call_id) if record else None
+            if tool is not None and tool.streaming:
                 call = ToolCall(call_id=e.call_id, name=e.name, iteration=e.iteration)
-                await (await self._block(e.iteration)).add_tool(call, partial=block.partial)
+                await (await self._block(e.iteration)).add_tool(call, partial=tool.partial)
         elif isinstance(e, ToolCall):
             await (await self._block(e.iteration)).add_tool(e)
         elif isinstance(e, ToolResult):
-            block = self._blocks.get(e.iteration)
-            if block is None or not block.set_result(e):
+            shown = self._blocks.get(e.iteration)
+            if shown is None or not shown.set_result(e):
                 await (await self._block(e.iteration)).add_tool(
                     ToolCall(call_id=e.call_id, name=e.name, iteration=e.iteration), e
                 )
@@ -255,15 +256,15 @@ class TranscriptPane(Pane):
     async def _show(self, number: int | None) -> None:
         self.shown = number
         self.scroller.anchor(False)
-        for block in self._blocks.values():
-            await block.end_text()
+        for old in self._blocks.values():
+            await old.end_text()
         self._blocks = {}
         target = number if number is not None else self.store.current
         record = self.store.record(target)
         self.border_subtitle = (
             f"iteration {number}{self.history_mark}" if number is not None else ""
         )
-        block = None
+        block: IterationBlock | None = None
         if record is not None:
             notes = []
             if record.agent is not None:
