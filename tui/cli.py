@@ -40,6 +40,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--paused", action="store_true", help="open paused before iteration 1")
     run.add_argument("--step", action="store_true", help="pause after every iteration")
     run.add_argument("--theme", metavar="NAME", help="console theme (see themes/)")
+    run.add_argument(
+        "--detach", action="store_true", help="start the run in the background; attach later"
+    )
+
+    attach = sub.add_parser("attach", help="the console on a live run (folder, id or prefix)")
+    attach.add_argument("run", metavar="RUN")
+    attach.add_argument("--theme", metavar="NAME")
+
+    engine = sub.add_parser("_engine", help=argparse.SUPPRESS)  # the process `run` starts
+    engine.add_argument("run_dir", type=Path)
+    engine.add_argument("spec", type=Path)
+    engine.add_argument("--paused", action="store_true")
+    engine.add_argument("--step", action="store_true")
 
     check = sub.add_parser("check", help="validate a spec and summarise the loop")
     check.add_argument("path", type=Path, metavar="PATH", help="loop.toml or its folder")
@@ -160,9 +173,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     headless = args.headless or args.json
     if headless and args.paused:
         raise UsageError("--paused needs the console; drop --headless to start paused")
+    if headless and args.detach:
+        raise UsageError("--detach runs without a console already; drop --headless or --detach")
     spec = load_spec(args.path)
     agent = _prepare_agent(spec)
     run = create_run(spec, args.run_dir)
+    if not headless and spec.path is not None:
+        from tui.live_cli import attach, detached_message, start_engine
+
+        # The engine is its own process: closing this terminal leaves the run going.
+        pid = start_engine(run.path, spec.path, paused=args.paused, step=args.step)
+        if args.detach:
+            print(detached_message(run.path, pid))
+            return 0
+        return attach(run.path, theme=args.theme)
     if headless:
         from tui.headless import run_headless
 
@@ -352,8 +376,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_attach(args: argparse.Namespace) -> int:
+    from tui.live_cli import attach, find_run
+
+    return attach(find_run(args.run), theme=args.theme)
+
+
+def cmd_engine(args: argparse.Namespace) -> int:
+    from tui.live_cli import engine_main
+
+    return engine_main(args.run_dir, args.spec, paused=args.paused, step=args.step)
+
+
 COMMANDS = {
     "run": cmd_run,
+    "attach": cmd_attach,
+    "_engine": cmd_engine,
     "check": cmd_check,
     "runs": cmd_runs,
     "replay": cmd_replay,
@@ -374,6 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tui.engine.record import RecordError
     from tui.engine.resume import ResumeError
     from tui.engine.rundir import RunDirError
+    from tui.live_cli import LiveError
 
     args = _parser().parse_args(argv)
     try:
@@ -389,6 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         RecordError,
         ResumeError,
         RunDirError,
+        LiveError,
         UsageError,
     ) as exc:
         return _error(str(exc))

@@ -7,6 +7,7 @@ import signal
 import sys
 from typing import TextIO
 
+from tui.engine.live import run_served
 from tui.engine.runner import Runner
 from tui.events import (
     AgentFinished,
@@ -141,7 +142,8 @@ async def run_headless(runner: Runner, *, json_lines: bool = False) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
     try:
-        finished = await runner.run()
+        # Served on its socket: a console can attach while it runs.
+        finished = await run_served(runner)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

@@ -41,6 +41,7 @@ class StillConnection:
     and answered "done"; the run never ends."""
 
     local = True
+    detachable = False
 
     def __init__(self) -> None:
         self.asked: list[str] = []

@@ -27,6 +27,8 @@ class RunConnection(Protocol):
 
     # The workspace is on this machine: the console may open a shell or an editor there.
     local: bool
+    # The run goes on without this console (an engine process): quitting may leave it running.
+    detachable: bool
 
     def subscribe(self, callback: Subscriber) -> None:
         """Call ``callback`` with every event of the run, from the first on, in order."""
@@ -42,6 +44,7 @@ class InProcessConnection:
     """The engine in this process: the runner runs inside :meth:`follow`."""
 
     local = True
+    detachable = False
 
     def __init__(self, runner: _Runner) -> None:
         self.runner = runner

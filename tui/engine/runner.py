@@ -241,6 +241,13 @@ class Runner:
         for callback in self._subscribers:
             callback(event)
 
+    def journal_offset(self) -> int:
+        """How many bytes of the journal are written (every event published so far)."""
+        try:
+            return self.run_dir.journal_path.stat().st_size
+        except OSError:
+            return 0
+
     def budget_state(self) -> BudgetState:
         return self.budget.state()
 

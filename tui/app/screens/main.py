@@ -407,11 +407,14 @@ class MainScreen(TakeOverActions, HistoryActions):
             self.app.exit(cast(_Console, self.app).exit_code_for(self.store))
             return
 
-        def answer(stop: bool | None) -> None:
-            if stop:
+        def answer(choice: bool | str | None) -> None:
+            if choice == "leave":
+                self.app.exit(0)  # the run goes on; `attach` comes back to it
+            elif choice:
                 cast(_Console, self.app).stop_and_quit()
 
-        self.app.push_screen(ConfirmQuitScreen(), answer)
+        assert self.connection is not None
+        self.app.push_screen(ConfirmQuitScreen(can_leave=self.connection.detachable), answer)
 
     def action_help(self) -> None:
         # The console's own bindings, with the user's keymap applied.

@@ -1,0 +1,69 @@
+"""A live run: the runner with its socket, and the registry of runs on this machine.
+
+:func:`run_served` runs a runner to its end while serving it on its socket
+(``tui.engine.server``), so consoles can attach; the engine process of
+``run`` / ``run --detach`` and headless runs all go through it. Every served
+run is registered in the user's state folder, which is how ``attach RUN``
+finds a run by id or prefix and how the fleet lists them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+
+import platformdirs
+
+from tui.engine.protocol import socket_path
+from tui.engine.runner import Runner
+from tui.engine.server import RunServer
+from tui.events import RunFinished
+
+log = logging.getLogger("loopconsole.live")
+
+
+def registry_dir() -> Path:
+    """Where runs register: one file per run, holding its folder."""
+    override = os.environ.get("LOOPCONSOLE_STATE_DIR")
+    base = Path(override) if override else Path(platformdirs.user_state_dir("loopconsole"))
+    return base / "registry"
+
+
+def register(run_id: str, run_dir: Path) -> None:
+    """Remember a run's folder under its id (best effort: never stops a run)."""
+    folder = registry_dir()
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / run_id).write_text(str(run_dir.resolve()) + "\n")
+
+
+def registered_runs() -> dict[str, Path]:
+    """Every registered run whose folder still exists: id -> folder."""
+    runs: dict[str, Path] = {}
+    folder = registry_dir()
+    if not folder.is_dir():
+        return runs
+    for entry in folder.iterdir():
+        with contextlib.suppress(OSError):
+            path = Path(entry.read_text().strip())
+            if (path / "journal.jsonl").is_file():
+                runs[entry.name] = path
+    return runs
+
+
+async def run_served(runner: Runner) -> RunFinished:
+    """Run to the end while serving the run on its socket."""
+    run_dir = runner.run_dir.path
+    register(runner.run_id, run_dir)
+    server = RunServer(runner, run_dir, runner.run_dir.journal_path, socket_path(run_dir))
+    try:
+        await server.start()
+    except OSError as exc:
+        log.warning("consoles cannot attach to this run: %s", exc)
+        return await runner.run()
+    try:
+        return await runner.run()
+    finally:
+        await server.close()

@@ -1,0 +1,144 @@
+"""Live runs from the command line: the engine process, ``run`` / ``run --detach``, ``attach``.
+
+``run PATH`` starts the engine as its own process (its own session, so
+closing the terminal leaves the run going), then attaches the console to it.
+``--detach`` starts it alone and says how to attach. ``attach RUN`` finds a
+run by folder, id or unique id prefix and opens the console on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tui.engine.protocol import read_engine_info
+
+ENGINE_START_S = 15.0  # how long to wait for a new engine's socket
+
+
+class LiveError(Exception):
+    """A live run cannot be started or reached; one sentence for the user."""
+
+
+# -- the engine process -----------------------------------------------------------
+def engine_main(run_dir: Path, spec_path: Path, *, paused: bool, step: bool) -> int:
+    """The engine process: run the loop in ``run_dir`` while serving its socket."""
+    from tui.agents.registry import create_agent
+    from tui.engine.live import run_served
+    from tui.engine.rundir import open_run
+    from tui.engine.runner import Runner
+    from tui.spec import load_spec
+
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a closed terminal never ends the run
+    spec = load_spec(spec_path)
+    agent = create_agent(spec)
+    agent.prepare()
+    run = open_run(run_dir, spec)
+    runner = Runner(spec, run, agent, start_paused=paused, step=step, watch_spec=True)
+
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, runner.interrupt)
+        finished = await run_served(runner)
+        return finished.exit_code
+
+    return asyncio.run(main())
+
+
+def start_engine(run_dir: Path, spec_path: Path, *, paused: bool, step: bool) -> int:
+    """Start the engine process for a new run folder; return its pid once it serves."""
+    command = [sys.executable, "-m", "tui.cli", "_engine", str(run_dir), str(spec_path)]
+    if paused:
+        command.append("--paused")
+    if step:
+        command.append("--step")
+    with open(run_dir / "engine.log", "ab") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own entry point
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            cwd=run_dir,
+        )
+    deadline = time.monotonic() + ENGINE_START_S
+    while time.monotonic() < deadline:
+        if read_engine_info(run_dir) is not None:
+            return process.pid
+        if process.poll() is not None:
+            raise LiveError(
+                f"the run's engine stopped at once (exit {process.returncode}); "
+                f"see {run_dir / 'engine.log'}"
+            )
+        time.sleep(0.05)
+    raise LiveError(f"the run's engine did not start within {ENGINE_START_S:.0f} s")
+
+
+# -- finding a run -----------------------------------------------------------------
+def find_run(text: str) -> Path:
+    """A run folder from a folder path, a run id, or a unique prefix of one."""
+    from tui.engine.live import registered_runs
+
+    path = Path(text).expanduser()
+    if (path / "journal.jsonl").is_file():
+        return path.resolve()
+    runs = registered_runs()
+    if text in runs:
+        return runs[text]
+    matches = sorted(run_id for run_id in runs if run_id.startswith(text))
+    if len(matches) == 1:
+        return runs[matches[0]]
+    if matches:
+        shown = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
+        raise LiveError(f"{text!r} matches {len(matches)} runs ({shown}); give more of the id")
+    raise LiveError(
+        f"no run {text!r}: give a run folder, a run id or a prefix of one "
+        "(`loopconsole fleet` lists them)"
+    )
+
+
+# -- consoles -------------------------------------------------------------------------
+def attach(run_dir: Path, *, theme: str | None = None) -> int:
+    """Open the console on the live run in ``run_dir``; return the exit code."""
+    from tui.app.app import ConsoleApp
+    from tui.engine.client import ConnectError, SocketConnection
+
+    info = read_engine_info(run_dir)
+    if info is None:
+        raise LiveError(
+            f"run {run_dir.name} is not live; `loopconsole replay {run_dir}` shows it, "
+            f"`loopconsole resume {run_dir}` carries it on"
+        )
+
+    async def main() -> int:
+        try:
+            connection = await SocketConnection.open(Path(info.socket))
+        except ConnectError as exc:
+            raise LiveError(str(exc)) from None
+        app = ConsoleApp(connection=connection, theme=theme)
+        code = await app.run_async()
+        await connection.close()
+        return code if code is not None else (app.return_code or 1)
+
+    return asyncio.run(main())
+
+
+def detached_message(run_dir: Path, pid: int) -> str:
+    return (
+        f"run {run_dir.name} is going in the background (engine pid {pid}).\n"
+        f"  attach:  loopconsole attach {run_dir.name}\n"
+        f"  folder:  {run_dir}"
+    )
+
+
+def stop_engine(run_dir: Path) -> None:
+    """Ask a live run's engine to stop at once (SIGTERM: outcome interrupted)."""
+    info = read_engine_info(run_dir)
+    if info is not None:
+        os.kill(info.pid, signal.SIGTERM)
