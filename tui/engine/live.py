@@ -18,7 +18,7 @@ import platformdirs
 
 from tui.engine.protocol import socket_path
 from tui.engine.runner import Runner
-from tui.engine.server import RunServer
+from tui.engine.server import QUEUE_LINES, RunServer
 from tui.events import RunFinished
 
 log = logging.getLogger("loopconsole.live")
@@ -57,7 +57,11 @@ async def run_served(runner: Runner) -> RunFinished:
     """Run to the end while serving the run on its socket."""
     run_dir = runner.run_dir.path
     register(runner.run_id, run_dir)
-    server = RunServer(runner, run_dir, runner.run_dir.journal_path, socket_path(run_dir))
+    # How far a client may fall behind (lines) before it is dropped; tests lower it.
+    queue = int(os.environ.get("LOOPCONSOLE_CLIENT_QUEUE", QUEUE_LINES))
+    server = RunServer(
+        runner, run_dir, runner.run_dir.journal_path, socket_path(run_dir), queue_lines=queue
+    )
     try:
         await server.start()
     except OSError as exc:

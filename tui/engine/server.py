@@ -207,16 +207,23 @@ class _Client:
         if self.closed:
             return
         if len(self.lines) >= self.server.queue_lines:
-            # Too slow: drop it rather than hold the engine or grow without end.
-            self.lines.clear()
-            self.lines.append(
-                message_line(
-                    Bye(reason="this client fell too far behind and was dropped; attach again")
-                )
-            )
-            self.ending = True
-        else:
-            self.lines.append(line)
+            self.drop()
+            return
+        self.lines.append(line)
+        self.wake.set()
+
+    def drop(self) -> None:
+        """Too slow: drop it rather than hold the engine or grow without end.
+
+        The bye goes after what the socket already holds; closing flushes it
+        without waiting for the client.
+        """
+        self.lines.clear()
+        self.closed = True
+        reason = "this client fell too far behind and was dropped; attach again to catch up"
+        with contextlib.suppress(Exception):
+            self.writer.write(message_line(Bye(reason=reason)))
+            self.writer.close()
         self.wake.set()
 
     def finish(self) -> None:
