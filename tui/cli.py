@@ -48,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     attach.add_argument("run", metavar="RUN")
     attach.add_argument("--theme", metavar="NAME")
 
+    fleet = sub.add_parser("fleet", help="every run on this machine, those needing you first")
+    fleet.add_argument("paths", type=Path, nargs="*", metavar="PATH", help="more folders to scan")
+    fleet.add_argument("--json", action="store_true", help="print the list as JSON and exit")
+
     engine = sub.add_parser("_engine", help=argparse.SUPPRESS)  # the process `run` starts
     engine.add_argument("run_dir", type=Path)
     engine.add_argument("spec", type=Path)
@@ -382,6 +386,12 @@ def cmd_attach(args: argparse.Namespace) -> int:
     return attach(find_run(args.run), theme=args.theme)
 
 
+def cmd_fleet(args: argparse.Namespace) -> int:
+    from tui.live_cli import fleet
+
+    return fleet(args.paths, as_json=args.json)
+
+
 def cmd_engine(args: argparse.Namespace) -> int:
     from tui.live_cli import engine_main
 
@@ -391,6 +401,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
 COMMANDS = {
     "run": cmd_run,
     "attach": cmd_attach,
+    "fleet": cmd_fleet,
     "_engine": cmd_engine,
     "check": cmd_check,
     "runs": cmd_runs,
@@ -414,7 +425,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tui.engine.rundir import RunDirError
     from tui.live_cli import LiveError
 
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser().parse_args(argv or ["fleet"])  # no arguments: the fleet
     try:
         return COMMANDS[args.command](args)
     except SpecError as exc:

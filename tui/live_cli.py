@@ -142,3 +142,26 @@ def stop_engine(run_dir: Path) -> None:
     info = read_engine_info(run_dir)
     if info is not None:
         os.kill(info.pid, signal.SIGTERM)
+
+
+# -- the fleet -----------------------------------------------------------------------
+def fleet(paths: list[Path], *, as_json: bool = False, theme: str | None = None) -> int:
+    """List every known run ("needs you" first); Enter attaches, then back to the list."""
+    from tui.engine.fleet import Fleet
+
+    known = Fleet(paths)
+    if as_json:
+        import json
+
+        print(json.dumps([row.to_json() for row in known.rows()], indent=1))
+        return 0
+    from tui.app.fleet_app import FleetApp
+
+    while True:
+        chosen = FleetApp(known).run()
+        if not chosen:
+            return 0
+        try:
+            attach(Path(chosen), theme=theme)
+        except LiveError as exc:
+            print(f"loopconsole: {exc}", file=sys.stderr)

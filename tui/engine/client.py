@@ -52,7 +52,9 @@ class SocketConnection:
         self._closer = closer
 
     @classmethod
-    async def open(cls, path: Path, client: str = "console") -> SocketConnection:
+    async def open(
+        cls, path: Path, client: str = "console", *, catch_up: bool = True
+    ) -> SocketConnection:
         """Connect to the socket at ``path`` and say hello."""
         try:
             reader, writer = await asyncio.open_unix_connection(str(path), limit=MAX_LINE)
@@ -60,7 +62,7 @@ class SocketConnection:
             raise ConnectError("the run's engine is not running (its socket is gone)") from None
         except OSError as exc:
             raise ConnectError(f"cannot reach the run's engine: {exc.strerror or exc}") from None
-        return await cls.handshake(reader, writer, client=client)
+        return await cls.handshake(reader, writer, client=client, catch_up=catch_up)
 
     @classmethod
     async def handshake(
@@ -69,10 +71,11 @@ class SocketConnection:
         writer: asyncio.StreamWriter,
         *,
         client: str = "console",
+        catch_up: bool = True,
         local: bool = True,
         closer: Callable[[], Awaitable[None]] | None = None,
     ) -> SocketConnection:
-        writer.write(message_line(Hello(client=client)))
+        writer.write(message_line(Hello(client=client, catch_up=catch_up)))
         await writer.drain()
         try:
             line = await asyncio.wait_for(reader.readline(), timeout=10)

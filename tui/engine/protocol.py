@@ -41,6 +41,7 @@ class Hello(BaseModel):
     type: Literal["hello"] = "hello"
     protocol: int = PROTOCOL
     client: str = ""  # "console", "fleet", "bridge": for the engine's log
+    catch_up: bool = True  # False: no journal, only what happens from now on (the fleet)
 
 
 class Welcome(BaseModel):

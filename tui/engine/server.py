@@ -131,7 +131,7 @@ class RunServer:
             return
         # No await from here to the registration: the journal's end and the
         # client's first live event meet exactly.
-        offset = self.runner.journal_offset()
+        offset = self.runner.journal_offset() if hello.catch_up else 0
         client = _Client(self, writer, offset)
         self.clients.add(client)
         if self.finished:
