@@ -114,7 +114,8 @@ class FleetApp(App[str | None]):
 
     def _matches(self, row: FleetRow) -> bool:
         text = self.query_text.lower()
-        return not text or text in row.name.lower() or text in row.run_id.lower()
+        where = f"{row.name} {row.run_id} {Path(row.folder).name}".lower()
+        return not text or text in where
 
     def selected(self) -> FleetRow | None:
         table = self.query_one(DataTable)
@@ -124,9 +125,8 @@ class FleetApp(App[str | None]):
         return next((r for r in self.rows if r.folder == key), None)
 
     def action_attach(self) -> None:
-        if self.focused is self.query_one(Input):
-            self.query_one(DataTable).focus()
-            return
+        # From the filter box too: Enter attaches the highlighted match.
+        self.query_one(DataTable).focus()
         row = self.selected()
         if row is None:
             return

@@ -1,0 +1,109 @@
+"""The fleet: rows folded from journals, "needs you" first with the reason in words."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable
+
+from tests.app import sample_events as sample
+from tests.loops import REPO
+from tui.app.fleet_app import FleetApp
+from tui.engine.fleet import Fleet
+from tui.engine.live import register
+from tui.engine.protocol import EngineInfo, write_engine_info
+from tui.events import Event, dump_event
+
+
+@pytest.fixture(autouse=True)
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("LOOPCONSOLE_STATE_DIR", str(tmp_path / "state"))
+    return tmp_path / "state"
+
+
+def _run(tmp_path: Path, name: str, events: list[Event], *, live: bool = False) -> Path:
+    folder = tmp_path / "runs" / name
+    folder.mkdir(parents=True)
+    (folder / "journal.jsonl").write_text("".join(dump_event(e) + "\n" for e in events))
+    if live:  # this test process stands in for the engine
+        write_engine_info(folder, EngineInfo(pid=os.getpid(), socket=str(folder / "s.sock")))
+    register(name, folder)
+    return folder
+
+
+def test_runs_needing_a_human_come_first_with_their_reason(tmp_path: Path) -> None:
+    _run(tmp_path, "done", sample.succeeded())
+    _run(tmp_path, "thrash", sample.oscillating(), live=True)
+    _run(tmp_path, "crashed", sample.running())
+    _run(tmp_path, "broke", sample.over_budget())
+    _run(tmp_path, "going", sample.running(), live=True)
+    rows = Fleet().rows()
+    needs = {Path(r.folder).name: r.needs for r in rows}
+    order = [Path(r.folder).name for r in rows]
+    assert set(order[:3]) == {"thrash", "crashed", "broke"}
+    assert order[3] == "going" and order[4] == "done"
+    assert needs["crashed"].startswith("crashed: the engine is gone")
+    assert needs["broke"].startswith("budget reached")
+    assert "oscillation" in needs["thrash"]
+    assert needs["going"] == needs["done"] == ""
+
+
+def test_reading_only_what_the_journal_gained(tmp_path: Path) -> None:
+    events = sample.paused()
+    folder = _run(tmp_path, "grows", events[:3], live=True)
+    fleet = Fleet()
+    assert fleet.rows()[0].status == "running"
+    with open(folder / "journal.jsonl", "a") as journal:
+        journal.write("".join(dump_event(e) + "\n" for e in events[3:]))
+        journal.write('{"type": "paused", "reason"')  # being written: read next time
+    row = fleet.rows()[0]
+    assert row.status == "paused" and row.iteration == sample.paused()[-1].iteration
+
+
+def test_fleet_json_for_scripts(tmp_path: Path, state: Path) -> None:
+    _run(tmp_path, "thrash", sample.oscillating())
+    extra = tmp_path / "elsewhere" / ".loopconsole" / "runs" / "old"
+    extra.mkdir(parents=True)
+    (extra / "journal.jsonl").write_text("".join(dump_event(e) + "\n" for e in sample.succeeded()))
+    env = dict(os.environ, LOOPCONSOLE_STATE_DIR=str(state))
+    done = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "fleet", str(tmp_path / "elsewhere"), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert [Path(r["folder"]).name for r in rows] == ["thrash", "old"]
+    assert rows[0]["needs"] and rows[1]["outcome"] == "goal_met"
+
+
+async def test_the_fleet_screen_filters_and_enter_attaches(tmp_path: Path) -> None:
+    _run(tmp_path, "alpha", sample.oscillating(), live=True)
+    _run(tmp_path, "beta", sample.succeeded())
+    app = FleetApp(Fleet(), refresh_s=0.2)
+    async with app.run_test(size=(140, 20)) as pilot:
+        table = app.query_one(DataTable)
+        for _ in range(50):
+            if table.row_count == 2:
+                break
+            await pilot.pause(0.05)
+        assert table.row_count == 2
+        await pilot.press("slash", *"beta")
+        await pilot.pause(0.1)
+        assert table.row_count == 1
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+        assert table.row_count == 2
+        # The cursor stayed on beta, which is over: nothing to attach to.
+        await pilot.press("enter")
+        assert any("is not live" in n.message for n in app._notifications)
+        await pilot.press("up", "enter")  # alpha: needing you, and live
+    assert app.return_value == str(tmp_path / "runs" / "alpha")
