@@ -225,3 +225,27 @@ def test_attach_finds_a_run_by_id_prefix(tmp_path: Path, state_env: dict[str, st
     done = _cli("attach", "no-such-run", env=state_env)
     assert done.returncode == 2
     assert "no run 'no-such-run'" in done.stderr
+
+
+async def test_via_a_local_command_speaks_the_same_protocol(
+    tmp_path: Path, state_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.bridge import open_via
+
+    # `env` stands in for ssh: it runs `loopconsole bridge RUN` "there" (here).
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    run_dir = _detach(tmp_path, state_env, "--paused")
+    conn = await open_via("env", "run")
+    assert not conn.local  # no shell or editor on a workspace over there
+    seen: list[Event] = []
+    conn.subscribe(seen.append)
+    follow = asyncio.ensure_future(conn.follow())
+    await _until(lambda: any(isinstance(e, Paused) for e in seen))
+    assert (await conn.send(AddHint(text="over the bridge"))).ok
+    assert (await conn.send(Stop())).ok
+    finished = await asyncio.wait_for(follow, 30)
+    assert finished is not None and finished.outcome == "stopped"
+    assert _lines(seen) == _lines(read_journal(run_dir / "journal.jsonl").events)
+    listed = _cli("fleet", "--via", "env", "--json", env=dict(os.environ))
+    assert listed.returncode == 0, listed.stderr
+    assert [row["run_id"] for row in json.loads(listed.stdout)] == ["run"]

@@ -47,10 +47,17 @@ def _parser() -> argparse.ArgumentParser:
     attach = sub.add_parser("attach", help="the console on a live run (folder, id or prefix)")
     attach.add_argument("run", metavar="RUN")
     attach.add_argument("--theme", metavar="NAME")
+    attach.add_argument(
+        "--via", metavar="CMD", help="reach another machine: 'ssh HOST', 'docker exec -i NAME'"
+    )
+
+    bridge = sub.add_parser("bridge", help="a live run's protocol over stdin/stdout (--via)")
+    bridge.add_argument("run", metavar="RUN")
 
     fleet = sub.add_parser("fleet", help="every run on this machine, those needing you first")
     fleet.add_argument("paths", type=Path, nargs="*", metavar="PATH", help="more folders to scan")
     fleet.add_argument("--json", action="store_true", help="print the list as JSON and exit")
+    fleet.add_argument("--via", metavar="CMD", help="list another machine's runs ('ssh HOST')")
 
     engine = sub.add_parser("_engine", help=argparse.SUPPRESS)  # the process `run` starts
     engine.add_argument("run_dir", type=Path)
@@ -381,15 +388,24 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_attach(args: argparse.Namespace) -> int:
-    from tui.live_cli import attach, find_run
+    from tui.live_cli import attach, attach_via, find_run
 
+    if args.via:
+        return attach_via(args.via, args.run, theme=args.theme)
     return attach(find_run(args.run), theme=args.theme)
+
+
+def cmd_bridge(args: argparse.Namespace) -> int:
+    from tui.bridge import bridge
+    from tui.live_cli import find_run
+
+    return asyncio.run(bridge(find_run(args.run)))
 
 
 def cmd_fleet(args: argparse.Namespace) -> int:
     from tui.live_cli import fleet
 
-    return fleet(args.paths, as_json=args.json)
+    return fleet(args.paths, as_json=args.json, via=args.via)
 
 
 def cmd_engine(args: argparse.Namespace) -> int:
@@ -402,6 +418,7 @@ COMMANDS = {
     "run": cmd_run,
     "attach": cmd_attach,
     "fleet": cmd_fleet,
+    "bridge": cmd_bridge,
     "_engine": cmd_engine,
     "check": cmd_check,
     "runs": cmd_runs,

@@ -14,9 +14,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui.engine.protocol import read_engine_info
+
+if TYPE_CHECKING:
+    from tui.engine.client import SocketConnection
 
 ENGINE_START_S = 15.0  # how long to wait for a new engine's socket
 
@@ -106,8 +111,7 @@ def find_run(text: str) -> Path:
 # -- consoles -------------------------------------------------------------------------
 def attach(run_dir: Path, *, theme: str | None = None) -> int:
     """Open the console on the live run in ``run_dir``; return the exit code."""
-    from tui.app.app import ConsoleApp
-    from tui.engine.client import ConnectError, SocketConnection
+    from tui.engine.client import SocketConnection
 
     info = read_engine_info(run_dir)
     if info is None:
@@ -116,9 +120,23 @@ def attach(run_dir: Path, *, theme: str | None = None) -> int:
             f"`loopconsole resume {run_dir}` carries it on"
         )
 
+    return _console(lambda: SocketConnection.open(Path(info.socket)), theme)
+
+
+def attach_via(via: str, run: str, *, theme: str | None = None) -> int:
+    """Open the console on a run on another machine (``--via 'ssh HOST'``)."""
+    from tui.bridge import open_via
+
+    return _console(lambda: open_via(via, run), theme)
+
+
+def _console(connect: Callable[[], Awaitable[SocketConnection]], theme: str | None) -> int:
+    from tui.app.app import ConsoleApp
+    from tui.engine.client import ConnectError
+
     async def main() -> int:
         try:
-            connection = await SocketConnection.open(Path(info.socket))
+            connection = await connect()
         except ConnectError as exc:
             raise LiveError(str(exc)) from None
         app = ConsoleApp(connection=connection, theme=theme)
@@ -145,15 +163,23 @@ def stop_engine(run_dir: Path) -> None:
 
 
 # -- the fleet -----------------------------------------------------------------------
-def fleet(paths: list[Path], *, as_json: bool = False, theme: str | None = None) -> int:
+def fleet(
+    paths: list[Path], *, as_json: bool = False, via: str | None = None, theme: str | None = None
+) -> int:
     """List every known run ("needs you" first); Enter attaches, then back to the list."""
+    from tui.bridge import RemoteFleet
+    from tui.engine.client import ConnectError
     from tui.engine.fleet import Fleet
 
-    known = Fleet(paths)
+    known: Fleet | RemoteFleet = RemoteFleet(via, paths) if via else Fleet(paths)
     if as_json:
         import json
 
-        print(json.dumps([row.to_json() for row in known.rows()], indent=1))
+        try:
+            rows = known.rows()
+        except ConnectError as exc:
+            raise LiveError(str(exc)) from None
+        print(json.dumps([row.to_json() for row in rows], indent=1))
         return 0
     from tui.app.fleet_app import FleetApp
 
@@ -162,6 +188,9 @@ def fleet(paths: list[Path], *, as_json: bool = False, theme: str | None = None)
         if not chosen:
             return 0
         try:
-            attach(Path(chosen), theme=theme)
+            if via:
+                attach_via(via, chosen, theme=theme)
+            else:
+                attach(Path(chosen), theme=theme)
         except LiveError as exc:
             print(f"loopconsole: {exc}", file=sys.stderr)

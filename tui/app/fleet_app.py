@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Input, Static
 
-from tui.engine.commands import Command, Pause, Resume, Step, Stop
-from tui.engine.fleet import Fleet, FleetRow, send_to
+from tui.engine.commands import Command, Pause, Reply, Resume, Step, Stop
+from tui.engine.fleet import FleetRow
 from tui.figures import duration
 
 COLUMNS = (
@@ -32,6 +32,13 @@ COLUMNS = (
     "age",
     "why / last decision",
 )
+
+
+class FleetSource(Protocol):
+    """Where the rows come from: this machine (Fleet) or another (RemoteFleet)."""
+
+    def rows(self) -> list[FleetRow]: ...
+    async def send(self, folder: Path, command: Command) -> Reply: ...
 
 
 class FleetApp(App[str | None]):
@@ -55,7 +62,7 @@ class FleetApp(App[str | None]):
         Binding("q", "quit", "quit", id="fleet.quit"),
     ]
 
-    def __init__(self, fleet: Fleet, *, refresh_s: float = 1.0) -> None:
+    def __init__(self, fleet: FleetSource, *, refresh_s: float = 1.0) -> None:
         super().__init__()
         self.fleet = fleet
         self.refresh_s = refresh_s
@@ -79,7 +86,11 @@ class FleetApp(App[str | None]):
 
     @work(exclusive=True, group="scan", thread=True)
     def refresh_rows(self) -> None:
-        rows = self.fleet.rows()
+        try:
+            rows = self.fleet.rows()
+        except Exception as exc:  # noqa: BLE001 - a remote that failed: say so, keep the list
+            self.call_from_thread(self.notify, str(exc), severity="error")
+            return
         self.call_from_thread(self.show, rows)
 
     def show(self, rows: list[FleetRow]) -> None:
@@ -152,7 +163,7 @@ class FleetApp(App[str | None]):
 
     @work(group="commands")
     async def _send(self, folder: Path, command: Command, run_id: str) -> None:
-        reply = await send_to(folder, command)
+        reply = await self.fleet.send(folder, command)
         if reply.ok:
             self.notify(f"{run_id}: {command.type} sent", timeout=3)
         else:

@@ -86,6 +86,10 @@ class Fleet:
         rows = [self._row(folder, now) for folder in self.folders()]
         return sorted(rows, key=_order)
 
+    async def send(self, folder: Path, command: Command) -> Reply:
+        """One command to a live run of this machine."""
+        return await send_to(folder, command)
+
     def _row(self, folder: Path, now: float) -> FleetRow:
         watched = self._watched.setdefault(folder, _Watched())
         _read_new(folder / "journal.jsonl", watched)
