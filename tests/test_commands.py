@@ -211,3 +211,30 @@ def test_commands_parse_from_json_lines() -> None:
     assert isinstance(command, Rewind) and command.iteration == 3 and command.id == "7"
     assert isinstance(parse_command('{"type": "stop", "now": true}'), Stop)
     assert ChangesRecorded(changes=["a"]).type == "changes_recorded"
+
+
+async def test_the_notify_command_runs_with_the_runs_facts_and_fails_once(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "notified.txt"
+    command = f'echo "$LOOPCONSOLE_EVENT|$LOOPCONSOLE_NAME|$LOOPCONSOLE_REASON" >> {out}'
+    script = "".join("[[iteration]]\n" + edit(f"bad {i}") for i in range(3))
+    extra = f"{NO_THRASH}\n[notify]\ncommand = '{command}'"
+    runner, _seen = _runner(tmp_path / "a", script, extra=extra)
+    await runner.run()
+    lines = out.read_text().splitlines()
+    assert lines == ["needs_you|t|budget: " + runner.state.finished.reason]  # type: ignore[union-attr]
+
+    # A thrash pause needs a human; the command fails: said once, the run goes on.
+    failing = '[thrash]\naction = "pause"\n[notify]\ncommand = "exit 7"'
+    script = "".join("[[iteration]]\n" + edit("bad") for i in range(4))
+    runner, seen = _runner(tmp_path / "b", script, extra=failing)
+    task = asyncio.create_task(runner.run())
+    await _until(lambda: any(e.type == "notice" and "notify" in e.message for e in seen))
+    assert runner.status == "paused" and not runner.state.paused_by_human
+    await runner.handle(Resume())
+    await runner.handle(Stop())
+    finished = await task
+    assert finished.outcome == "stopped"  # the failing command never stopped the run
+    warnings = [e for e in seen if e.type == "notice" and "notify" in e.message]
+    assert len(warnings) == 1 and "exit 7" in warnings[0].message

@@ -107,3 +107,12 @@ async def test_the_fleet_screen_filters_and_enter_attaches(tmp_path: Path) -> No
         assert any("is not live" in n.message for n in app._notifications)
         await pilot.press("up", "enter")  # alpha: needing you, and live
     assert app.return_value == str(tmp_path / "runs" / "alpha")
+
+
+def test_terminal_notifications_cannot_be_bent_by_their_text() -> None:
+    from tui.app.terminal_notify import sequences
+
+    seq = sequences("fizz;buzz", "reason\x07\x1b]52;c;evil\x07 done")
+    assert seq.startswith("\x1b]9;fizz buzz: reason")
+    assert "\x1b]52" not in seq and seq.count("\x07") == 2  # only our own terminators
+    assert "\x1b]777;notify;fizz buzz;reason" in seq and "\x1b]99;;" in seq

@@ -115,6 +115,17 @@ class CheckpointSpec(_Strict):
         return int(self.max_file_mb * 1024 * 1024)
 
 
+class NotifySpec(_Strict):
+    """A command run when the loop starts needing a human, or finishes.
+
+    It gets LOOPCONSOLE_EVENT (needs_you, finished), LOOPCONSOLE_RUN_ID,
+    LOOPCONSOLE_NAME, LOOPCONSOLE_REASON and LOOPCONSOLE_RUN_DIR in its
+    environment. The user's config.toml may hold one for every run.
+    """
+
+    command: str = ""
+
+
 class Price(_Strict):
     """USD per million tokens."""
 
@@ -137,6 +148,7 @@ class LoopSpec(_Strict):
     thrash: ThrashSpec = ThrashSpec()
     memory: MemorySpec = MemorySpec()
     checkpoints: CheckpointSpec = CheckpointSpec()
+    notify: NotifySpec = NotifySpec()
     prices: dict[str, Price] = {}
     # Set by the loader, not by the file.
     path: Path | None = Field(default=None, exclude=True)

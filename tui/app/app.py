@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.theme import Theme
 
-from tui.app.config import UserConfig, config_dir, load_config, save_config
+from tui.app.config import config_dir, load_config, save_config
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.confirm_quit import ConfirmQuitScreen
 from tui.app.screens.diff import DiffScreen
@@ -109,7 +109,7 @@ class ConsoleApp(App[int]):
     def _remember_theme(self, theme: Theme) -> None:
         if theme.name == self.config.theme:
             return
-        self.config = UserConfig(theme=theme.name, keymap=self.config.keymap)
+        self.config = self.config.model_copy(update={"theme": theme.name})
         problem = save_config(self.config)
         if problem:
             self.notify(problem, severity="warning")

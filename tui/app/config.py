@@ -22,6 +22,8 @@ from pathlib import Path
 import platformdirs
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from tui.spec import NotifySpec
+
 APP_NAME = "loopconsole"
 CONFIG_ENV = "LOOPCONSOLE_CONFIG_DIR"
 
@@ -41,6 +43,7 @@ class UserConfig(BaseModel):
 
     theme: str | None = None
     keymap: dict[str, str] = {}
+    notify: NotifySpec = NotifySpec()  # the engine reads it too (tui/engine/notify.py)
 
 
 def config_path() -> Path:
@@ -77,6 +80,8 @@ def save_config(config: UserConfig) -> str | None:
     lines = []
     if config.theme is not None:
         lines.append(f"theme = {_toml_str(config.theme)}")
+    if config.notify.command:
+        lines += ["", "[notify]", f"command = {_toml_str(config.notify.command)}"]
     if config.keymap:
         lines += ["", "[keymap]"]
         lines += [f"{_toml_str(k)} = {_toml_str(v)}" for k, v in sorted(config.keymap.items())]

@@ -17,6 +17,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Input, Static
 
+from tui.app.terminal_notify import terminal_notify
 from tui.engine.commands import Command, Pause, Reply, Resume, Step, Stop
 from tui.engine.fleet import FleetRow
 from tui.figures import duration
@@ -120,7 +121,7 @@ class FleetApp(App[str | None]):
             for row in rows:
                 if row.needs and row.folder not in self._needing:
                     self.notify(f"{row.name} ({row.run_id}): {row.needs}", title="Needs you")
-                    self.bell()
+                    terminal_notify(self, f"{row.name}: needs you", row.needs)
         self._needing, self._first = needing, False
 
     def _matches(self, row: FleetRow) -> bool:

@@ -38,6 +38,7 @@ from tui.engine.controls import Controls
 from tui.engine.decide import Verdict, decide, summarize_checks
 from tui.engine.flow import LoopFlow
 from tui.engine.journal import JournalWriter
+from tui.engine.notify import NotifyCommand, notify_command
 from tui.engine.prompt import (
     IterationSummary,
     PromptInputs,
@@ -124,6 +125,13 @@ class Runner:
         self._subscribers.append(self._journal)
         self.workspace_lock = asyncio.Lock()
         self.reload = SpecReload(self, watch_spec)
+        self.notify: NotifyCommand | None = None
+        command = notify_command(spec)
+        if command:
+            self.notify = NotifyCommand(
+                command, name=spec.name, run_dir=run.path, publish=self.publish
+            )
+            self._subscribers.append(self.notify)
         self.toolbox = Toolbox(run.workspace, timeout_s=spec.agent.tool_timeout_s)
         if resume is not None:
             self.budget.restore(resume.budget)
@@ -294,7 +302,10 @@ class Runner:
             if self.checkpoints is not None:
                 self.checkpoints.close()
             unlock_run(self.run_dir.path)
-        return self._finish(outcome, reason)
+        finished = self._finish(outcome, reason)
+        if self.notify is not None:
+            await self.notify.settle()  # the "finished" command runs before we exit
+        return finished
 
     async def _open_checkpoints(self) -> None:
         self.checkpoints = await asyncio.to_thread(

@@ -22,6 +22,7 @@ from tui.app.screens.history_actions import HistoryActions
 from tui.app.screens.take_over_actions import TakeOverActions
 from tui.app.screens.text_edit import TextEditScreen
 from tui.app.store import RunStore
+from tui.app.terminal_notify import terminal_notify
 from tui.app.widgets.budget import BudgetPane
 from tui.app.widgets.console_footer import ConsoleFooter
 from tui.app.widgets.pane import Pane
@@ -43,6 +44,7 @@ from tui.engine.commands import (
     Stop,
 )
 from tui.engine.connection import RunConnection
+from tui.engine.notify import moment
 from tui.events import Event
 
 
@@ -169,6 +171,7 @@ class MainScreen(TakeOverActions, HistoryActions):
         self.notifier = Notifier()
         self.reader = CheckpointReader()
         self.lost = False  # the engine process went away
+        self.attached_at = time.time()
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
@@ -271,6 +274,13 @@ class MainScreen(TakeOverActions, HistoryActions):
             self.query_one(BudgetPane).show(wall)
 
     def _notify(self, events: Sequence[Event]) -> None:
+        if self.connection is not None:
+            for event in events:
+                found = moment(event)
+                # Only what happens now: attaching replays the past, quietly.
+                if found is not None and event.ts >= self.attached_at:
+                    title = "Needs you" if found[0] == "needs_you" else "Finished"
+                    terminal_notify(self.app, f"{self.store.name}: {title}", found[1])
         for event in events:
             note = self.notifier.for_event(event, self.store)
             if note is not None:
