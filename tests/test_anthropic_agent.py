@@ -84,6 +84,7 @@ async def test_request_carries_tools_system_key_and_settings(
     assert [(t["type"], t["name"]) for t in body["tools"]] == [
         ("text_editor_20250728", "str_replace_based_edit_tool"),
         ("bash_20250124", "bash"),
+        ("custom", "ask_human"),
         ("memory_20250818", "memory"),
     ]
     system = body["system"][0]["text"]

@@ -330,6 +330,8 @@ class Paused(_Event):
     # True when a human asked for it (pause, step, --paused); False when the
     # engine stopped to ask for a human (thrash, refusal, an API that stayed down).
     by_human: bool = False
+    # The agent's question (ask_human), waiting for the human's answer.
+    question: str = ""
 
 
 class Resumed(_Event):
@@ -363,6 +365,14 @@ class HandedBack(_Event):
 
     type: Literal["handed_back"] = "handed_back"
     changes: list[str] = []  # everything changed during this take-over
+
+
+class QuestionAnswered(_Event):
+    """The human answered the agent's question; the answer goes into the next prompt."""
+
+    type: Literal["question_answered"] = "question_answered"
+    question: str
+    answer: str
 
 
 class RunFinished(_Event):
@@ -402,6 +412,7 @@ Event = Annotated[
     | TakeOverStarted
     | ChangesRecorded
     | HandedBack
+    | QuestionAnswered
     | RunFinished,
     Field(discriminator="type"),
 ]

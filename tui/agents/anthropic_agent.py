@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import anthropic
 
 from tui.agents.anthropic_request import (
+    ASK_HUMAN,
     Message,
     request_params,
     system_blocks,
@@ -96,6 +97,7 @@ class _Progress:
     tool_calls: int = 0
     cut_offs: int = 0
     last_text: str = ""
+    question: str | None = None  # asked with ask_human: the iteration ends
 
 
 class AnthropicAgent:
@@ -196,6 +198,8 @@ class AnthropicAgent:
                 done.cut_offs = 0
             if stop == "tool_use":
                 messages.append(user_message(*await self._run_tools(ctx, turn, done)))
+                if done.question is not None:
+                    return result("asked_human", pause_reason=done.question)
             elif stop == "pause_turn":
                 continue  # the API continues a paused turn sent back as it is
             elif stop == "max_tokens":
@@ -278,6 +282,9 @@ class AnthropicAgent:
                 ctx.emit(ToolResult(call_id=call_id, name=name, output=CUT_OFF_CALL, is_error=True))
                 results.append(_tool_result(call_id, CUT_OFF_CALL, True))
                 continue
+            if name == ASK_HUMAN:
+                results.append(self._ask(ctx, call_id, call["input"], done))
+                continue
             try:
                 outcome = await ctx.call_tool(call_id, name, call["input"])
                 output, is_error = outcome.output, outcome.is_error
@@ -298,6 +305,25 @@ class AnthropicAgent:
             done.tool_calls += 1
             results.append(_tool_result(call_id, output, is_error))
         return results
+
+    def _ask(self, ctx: AgentContext, call_id: str, asked: object, done: _Progress) -> dict:
+        """ask_human: recorded as a tool call; the question becomes the pause's reason."""
+        data = asked if isinstance(asked, dict) else {}
+        question = " ".join(str(data.get("question", "")).split())[:2000]
+        choices = [str(c)[:200] for c in data.get("choices", []) or []][:10]
+        shown_input = {"question": question, "choices": choices}
+        ctx.emit(ToolCall(call_id=call_id, name=ASK_HUMAN, input=shown_input))
+        if not question:
+            ctx.emit(ToolResult(call_id=call_id, name=ASK_HUMAN, output=NO_QUESTION, is_error=True))
+            return _tool_result(call_id, NO_QUESTION, True)
+        shown = f" (choices: {' / '.join(choices)})" if choices else ""
+        done.question = f"the agent asks: {question}{shown}"
+        ctx.emit(ToolResult(call_id=call_id, name=ASK_HUMAN, output=ASKED))
+        return _tool_result(call_id, ASKED, False)
+
+
+NO_QUESTION = "ask_human needs a question."
+ASKED = "Your question was passed to the engineer; the iteration ends here."
 
 
 def _tool_result(call_id: str, output: str, is_error: bool) -> dict:

@@ -43,8 +43,36 @@ def tool_definitions(view_chars: int | None = None) -> list[Block]:
     return [
         editor,
         {"type": "bash_20250124", "name": BASH_TOOL},
+        ASK_HUMAN_DEFINITION,
         {"type": "memory_20250818", "name": MEMORY_TOOL, "cache_control": EPHEMERAL},
     ]
+
+
+ASK_HUMAN = "ask_human"
+# A question to the engineer supervising the loop: the iteration ends, the run
+# pauses with the question as its reason, and the answer reaches the next prompt.
+ASK_HUMAN_DEFINITION: Block = {
+    "type": "custom",
+    "name": ASK_HUMAN,
+    "description": (
+        "Ask the engineer supervising this loop a question when you cannot go on without "
+        "them (a decision only they can make, missing access or information). This ends "
+        "the iteration and pauses the loop; their answer comes in the next prompt. Do not "
+        "use it for what you can find out yourself."
+    ),
+    "input_schema": {
+        "type": "object",
+        "properties": {
+            "question": {"type": "string", "description": "One clear question."},
+            "choices": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Optional answers to pick from.",
+            },
+        },
+        "required": ["question"],
+    },
+}
 
 
 def system_blocks(system: str, workspace: Path) -> list[Block]:

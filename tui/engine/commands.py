@@ -99,6 +99,14 @@ class DismissSignal(_Command):
     whole_kind: bool = False
 
 
+class Answer(_Command):
+    """Answer the agent's question (ask_human): it goes into the next prompt, then resume."""
+
+    type: Literal["answer"] = "answer"
+    text: str
+    resume: bool = True
+
+
 class TakeOver(_Command):
     """Hand the workspace to the human: now when paused, else after the current step."""
 
@@ -138,6 +146,7 @@ Command = Annotated[
     | Revalidate
     | Rewind
     | DismissSignal
+    | Answer
     | TakeOver
     | HandBack
     | RecordChanges

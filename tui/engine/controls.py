@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from tui.engine.checkpoints import CheckpointError, RestoreReport
 from tui.engine.commands import (
     AddHint,
+    Answer,
     Command,
     DismissSignal,
     Drive,
@@ -51,6 +52,7 @@ from tui.events import (
     HintAdded,
     InstructionSet,
     Notice,
+    QuestionAnswered,
     SignalDismissed,
     TakeOverStarted,
     ValidatorResult,
@@ -88,6 +90,7 @@ class Controls:
         self._later: dict[type, LaterHandler] = {
             Resume: self._resume,
             Step: self._step,
+            Answer: self._answer,
             Revalidate: self._revalidate,
             Rewind: self._rewind,
             TakeOver: self._take_over,
@@ -154,6 +157,19 @@ class Controls:
     async def _step(self, _cmd: Step) -> Reply:
         await self._hand_back_if_taking_over()
         return self._go_on(stepping=True)
+
+    async def _answer(self, cmd: Answer) -> Reply:
+        question = self.runner.state.question
+        if question is None:
+            raise ControlError("the agent has not asked anything")
+        text = cmd.text.strip()
+        if not text:
+            raise ControlError("the answer is empty")
+        self.runner.publish(QuestionAnswered(question=question, answer=text))
+        if cmd.resume:
+            await self._hand_back_if_taking_over()
+            return self._go_on(stepping=False)
+        return Reply()
 
     def _go_on(self, stepping: bool) -> Reply:
         self.runner.publish(ControlApplied(control="step" if stepping else "resume"))

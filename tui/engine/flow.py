@@ -27,6 +27,7 @@ class LoopFlow:
     interrupted: bool = False
     goal_met_while_paused: bool = False
     take_over_pending: bool = False
+    question: str = ""  # the agent asked (ask_human): said with the next pause
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     work: asyncio.Future | None = None  # the phase stop(now=True) cancels
     agent: AgentContext | None = None  # the iteration's agent context, while it runs

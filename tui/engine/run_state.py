@@ -34,6 +34,7 @@ from tui.events import (
     InstructionSet,
     IterationStarted,
     Paused,
+    QuestionAnswered,
     Resumed,
     RunFinished,
     RunStarted,
@@ -104,6 +105,7 @@ class RunState:  # noqa: PLR0902 - the run's state is many small facts
     take_over_pending: bool = False
     taking_over: bool = False
     take_over_changes: list[str] = field(default_factory=list)
+    question: str | None = None  # the agent's question, waiting for an answer
     _batch: list[ValidatorResult] = field(default_factory=list)
     _revalidation: list[ValidatorResult] | None = None
     _iteration_checkpoint: Checkpointed | None = None
@@ -203,9 +205,14 @@ class RunState:  # noqa: PLR0902 - the run's state is many small facts
         elif isinstance(e, Paused):
             self.status = "paused"
             self.pause_reason, self.paused_by_human = e.reason, e.by_human
+            self.question = e.question or None
+        elif isinstance(e, QuestionAnswered):
+            self.queue.hints.append(answer_text(e))
+            self.question = None
         elif isinstance(e, Resumed):
             self.status = "running"
             self.pause_reason = None
+            self.question = None
         elif isinstance(e, TakeOverStarted):
             self.take_over_pending, self.taking_over = False, True
             self.take_over_changes = []
@@ -288,6 +295,11 @@ class RunState:  # noqa: PLR0902 - the run's state is many small facts
         """
         self.unfinished = None
         self._abandon()
+
+
+def answer_text(e: QuestionAnswered) -> str:
+    """How the human's answer reads in the next prompt."""
+    return f"You asked the engineer: {e.question}\nTheir answer: {e.answer}"
 
 
 def fold(events: list[Event], goal: str = "") -> RunState:

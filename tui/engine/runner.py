@@ -395,7 +395,10 @@ class Runner:
     async def _wait_while_paused(self) -> None:
         flow = self.flow
         self.budget.stop_clock()
-        self.publish(Paused(reason=flow.pause_reason, by_human=flow.paused_by_human))
+        question, flow.question = flow.question, ""
+        self.publish(
+            Paused(reason=flow.pause_reason, by_human=flow.paused_by_human, question=question)
+        )
         self._journal.sync()
         if flow.take_over_pending:
             self.controls.begin_take_over()
@@ -425,6 +428,8 @@ class Runner:
                 )
             )
             result = await self._agent_part(prompt, system)
+            if result.stop == "asked_human" and result.pause_reason:
+                self.flow.question = result.pause_reason.removeprefix("the agent asks: ")
             self.budget.iterations += 1
             self.publish(
                 AgentFinished(

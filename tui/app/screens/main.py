@@ -34,6 +34,7 @@ from tui.app.widgets.transcript import TranscriptPane
 from tui.app.widgets.validators import ValidatorsPane
 from tui.engine.commands import (
     AddHint,
+    Answer,
     Command,
     Pause,
     Reply,
@@ -86,6 +87,7 @@ class MainScreen(TakeOverActions, HistoryActions):
         Binding("s", "step", "step", id="step", tooltip="Run one iteration, then pause"),
         Binding("g", "edit_goal", "goal", id="goal", tooltip="Edit the goal (next iteration on)"),
         Binding("h", "add_hint", "hint", id="hint", tooltip="Add a hint to the next prompt only"),
+        Binding("a", "answer", "answer", id="answer", tooltip="Answer the agent's question"),
         Binding(
             "t",
             "take_over",
@@ -351,6 +353,8 @@ class MainScreen(TakeOverActions, HistoryActions):
                 return not self.taking_over
             if action == "rewind" and self.taking_over:
                 return None
+        if action == "answer":
+            return self.connection is not None and self.store.run.question is not None
         if action == "why":
             return bool(self.store.signals)
         if action == "diff":
@@ -394,6 +398,23 @@ class MainScreen(TakeOverActions, HistoryActions):
                 "Add a hint",
                 "The hint goes into the next prompt only, then it is used up.",
                 "",
+            ),
+            apply,
+        )
+
+    def action_answer(self) -> None:
+        question = self.store.run.question
+        if question is None:
+            return
+
+        def apply(text: str | None) -> None:
+            if text and text.strip():
+                self.send(Answer(text=text.strip()))
+                self.notify("Answered; the loop goes on with your answer.", timeout=4)
+
+        self.app.push_screen(
+            TextEditScreen(
+                "The agent asks", question + "\n\nYour answer goes into the next prompt.", ""
             ),
             apply,
         )
