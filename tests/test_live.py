@@ -249,3 +249,20 @@ async def test_via_a_local_command_speaks_the_same_protocol(
     listed = _cli("fleet", "--via", "env", "--json", env=dict(os.environ))
     assert listed.returncode == 0, listed.stderr
     assert [row["run_id"] for row in json.loads(listed.stdout)] == ["run"]
+
+
+async def test_a_killed_engine_resumes_as_a_new_engine_process(
+    tmp_path: Path, state_env: dict[str, str]
+) -> None:
+    run_dir = _detach(tmp_path, state_env, "--paused")
+    info = read_engine_info(run_dir)
+    assert info is not None
+    os.kill(info.pid, signal.SIGKILL)
+    await _until(lambda: read_engine_info(run_dir) is None, timeout=5)
+    done = _cli("resume", str(run_dir), "--detach", env=state_env)
+    assert done.returncode == 0, done.stderr
+    conn, seen, follow = await _attach(run_dir)
+    await _until(lambda: sum(e.type == "run_started" for e in seen) == 2)
+    assert (await conn.send(Stop())).ok
+    finished = await asyncio.wait_for(follow, 30)
+    assert finished is not None and finished.outcome == "stopped"

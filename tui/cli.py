@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 
     engine = sub.add_parser("_engine", help=argparse.SUPPRESS)  # the process `run` starts
     engine.add_argument("run_dir", type=Path)
-    engine.add_argument("spec", type=Path)
+    engine.add_argument("--spec", type=Path)  # none: resume the run
     engine.add_argument("--paused", action="store_true")
     engine.add_argument("--step", action="store_true")
 
@@ -80,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--headless", action="store_true")
     resume.add_argument("--json", action="store_true")
     resume.add_argument("--theme", metavar="NAME")
+    resume.add_argument("--detach", action="store_true", help="carry on in the background")
 
     land = sub.add_parser("land", help="the run's iterations as a new branch of your repository")
     land.add_argument("run_dir", type=Path, metavar="RUN")
@@ -228,21 +229,27 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from tui.engine.runner import Runner
 
     refuse_if_running(args.run_dir.resolve())  # before touching its journal or workspace
+    headless = args.headless or args.json
+    if not headless:
+        from tui.live_cli import attach, detached_message, start_engine
+
+        load_resume_state(args.run_dir)  # refuse here, in one sentence, what cannot resume
+        run_dir = args.run_dir.resolve()
+        pid = start_engine(run_dir, None, paused=False, step=False)
+        if args.detach:
+            print(detached_message(run_dir, pid))
+            return 0
+        return attach(run_dir, theme=args.theme)
     state = load_resume_state(args.run_dir)
     agent = _prepare_agent(state.spec)
     run = open_run(state.run_dir, state.spec)
     prep = prepare_workspace(state, run.workspace)
-    headless = args.headless or args.json
     runner = Runner(
-        state.spec, run, agent, interactive=not headless, resume=state, prep=prep, watch_spec=True
+        state.spec, run, agent, interactive=False, resume=state, prep=prep, watch_spec=True
     )
-    if headless:
-        from tui.headless import run_headless
+    from tui.headless import run_headless
 
-        return asyncio.run(run_headless(runner, json_lines=args.json))
-    from tui.app import run_console
-
-    return run_console(runner, theme=args.theme)
+    return asyncio.run(run_headless(runner, json_lines=args.json))
 
 
 def cmd_land(args: argparse.Namespace) -> int:

@@ -31,20 +31,34 @@ class LiveError(Exception):
 
 
 # -- the engine process -----------------------------------------------------------
-def engine_main(run_dir: Path, spec_path: Path, *, paused: bool, step: bool) -> int:
-    """The engine process: run the loop in ``run_dir`` while serving its socket."""
+def engine_main(run_dir: Path, spec_path: Path | None, *, paused: bool, step: bool) -> int:
+    """The engine process: run the loop in ``run_dir`` while serving its socket.
+
+    Without ``spec_path`` it resumes the run (``loopconsole resume``).
+    """
     from tui.agents.registry import create_agent
     from tui.engine.live import run_served
+    from tui.engine.resume import load_resume_state, prepare_workspace
     from tui.engine.rundir import open_run
     from tui.engine.runner import Runner
     from tui.spec import load_spec
 
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a closed terminal never ends the run
-    spec = load_spec(spec_path)
-    agent = create_agent(spec)
-    agent.prepare()
-    run = open_run(run_dir, spec)
-    runner = Runner(spec, run, agent, start_paused=paused, step=step, watch_spec=True)
+    if spec_path is None:
+        state = load_resume_state(run_dir)
+        agent = create_agent(state.spec)
+        agent.prepare()
+        run = open_run(state.run_dir, state.spec)
+        prep = prepare_workspace(state, run.workspace)
+        runner = Runner(
+            state.spec, run, agent, resume=state, prep=prep, start_paused=paused, watch_spec=True
+        )
+    else:
+        spec = load_spec(spec_path)
+        agent = create_agent(spec)
+        agent.prepare()
+        run = open_run(run_dir, spec)
+        runner = Runner(spec, run, agent, start_paused=paused, step=step, watch_spec=True)
 
     async def main() -> int:
         loop = asyncio.get_running_loop()
@@ -56,9 +70,12 @@ def engine_main(run_dir: Path, spec_path: Path, *, paused: bool, step: bool) -> 
     return asyncio.run(main())
 
 
-def start_engine(run_dir: Path, spec_path: Path, *, paused: bool, step: bool) -> int:
-    """Start the engine process for a new run folder; return its pid once it serves."""
-    command = [sys.executable, "-m", "tui.cli", "_engine", str(run_dir), str(spec_path)]
+def start_engine(run_dir: Path, spec_path: Path | None, *, paused: bool, step: bool) -> int:
+    """Start the engine process for a run folder (new, or resumed without ``spec_path``);
+    return its pid once it serves."""
+    command = [sys.executable, "-m", "tui.cli", "_engine", str(run_dir)]
+    if spec_path is not None:
+        command += ["--spec", str(spec_path)]
     if paused:
         command.append("--paused")
     if step:

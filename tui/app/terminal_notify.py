@@ -8,6 +8,7 @@ know none of them ignore them. The bell follows, for everyone else.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from textual.app import App
 
@@ -24,7 +25,7 @@ def sequences(title: str, body: str) -> str:
     )
 
 
-def terminal_notify(app: App[object], title: str, body: str) -> None:
+def terminal_notify(app: App[Any], title: str, body: str) -> None:
     """Notify through the terminal the app runs in (nothing when headless)."""
     driver = app._driver  # Textual writes its own escapes (the bell) the same way
     if not app.is_headless and driver is not None:

@@ -28,6 +28,8 @@ from typing import Any, Literal
 import platformdirs
 from pydantic import BaseModel
 
+from tui.engine.rundir import process_alive
+
 PROTOCOL = 1
 # A Unix socket path holds at most 107 bytes (108 with its NUL) on Linux.
 MAX_SOCKET_PATH = 100
@@ -114,26 +116,11 @@ def read_engine_info(run_dir: Path) -> EngineInfo | None:
         info = EngineInfo.model_validate_json((run_dir / ENGINE_FILE).read_text())
     except (OSError, ValueError):
         return None
-    return info if _alive(info.pid) else None
+    return info if process_alive(info.pid) else None
 
 
 def clear_engine_info(run_dir: Path) -> None:
     (run_dir / ENGINE_FILE).unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A killed process nobody has reaped yet still answers signals.
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
 def message_line(message: BaseModel | dict[str, Any]) -> bytes:

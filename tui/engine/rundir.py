@@ -94,14 +94,24 @@ def open_run(path: Path, spec: LoopSpec) -> RunDir:
 LOCK_NAME = "run.pid"
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` lives (a zombie does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A killed process nobody has reaped yet: it still answers signals."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X")
 
 
 def running_pid(run_dir: Path) -> int | None:
@@ -110,7 +120,7 @@ def running_pid(run_dir: Path) -> int | None:
         pid = int((run_dir / LOCK_NAME).read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid if pid != os.getpid() and _alive(pid) else None
+    return pid if pid != os.getpid() and process_alive(pid) else None
 
 
 def refuse_if_running(run_dir: Path) -> None:

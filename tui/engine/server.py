@@ -20,6 +20,7 @@ import logging
 import os
 import socket
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -51,7 +52,7 @@ class ServedRun(Protocol):
 
     run_id: str
 
-    def subscribe(self, callback: object) -> None: ...
+    def subscribe(self, callback: Callable[[Event], None]) -> None: ...
     async def handle(self, command: Command) -> Reply: ...
     def journal_offset(self) -> int: ...
 
