@@ -1,6 +1,6 @@
 """FleetApp: every run on this machine, "needs you" first; Enter attaches.
 
-The list refreshes itself every second (only what the journals gained is
+The list refreshes itself every two seconds (only what the journals gained is
 read). Pause, resume, step and stop go to a live run without attaching;
 ``/`` filters by name or id. Enter closes the fleet with the chosen run, and
 the command line opens the console on it (then comes back here).
@@ -63,7 +63,7 @@ class FleetApp(App[str | None]):
         Binding("q", "quit", "quit", id="fleet.quit"),
     ]
 
-    def __init__(self, fleet: FleetSource, *, refresh_s: float = 1.0) -> None:
+    def __init__(self, fleet: FleetSource, *, refresh_s: float = 2.0) -> None:
         super().__init__()
         self.fleet = fleet
         self.refresh_s = refresh_s
@@ -71,6 +71,7 @@ class FleetApp(App[str | None]):
         self.query_text = ""
         self._needing: set[str] = set()
         self._first = True
+        self._drawn = 0.0
 
     def compose(self) -> ComposeResult:
         yield Static("", id="fleet-title")
@@ -94,8 +95,15 @@ class FleetApp(App[str | None]):
             return
         self.call_from_thread(self.show, rows)
 
-    def show(self, rows: list[FleetRow]) -> None:
-        """Put the rows in the table (keeping the cursor on the same run)."""
+    def show(self, rows: list[FleetRow], *, force: bool = False) -> None:
+        """Put the rows in the table (keeping the cursor on the same run).
+
+        Nothing changed: nothing is redrawn, except the ages every half minute.
+        """
+        now = time.monotonic()
+        if not force and rows == self.rows and now - self._drawn < 30:
+            return
+        self._drawn = now
         self.rows = rows
         self._notify_new_needs(rows)
         table = self.query_one(DataTable)
@@ -185,7 +193,7 @@ class FleetApp(App[str | None]):
     @on(Input.Changed)
     def _filtered(self, event: Input.Changed) -> None:
         self.query_text = event.value.strip()
-        self.show(self.rows)
+        self.show(self.rows, force=True)
 
 
 def _cells(row: FleetRow) -> tuple[str, ...]:
