@@ -309,8 +309,9 @@ async def run_command(
     if feeder is not None:
         feeder.cancel()
         await asyncio.wait({feeder})
-    if not reader.cancelled() and reader.exception() is not None:
-        raise reader.exception()  # e.g. on_output failed: a programming error
+    failure = None if reader.cancelled() else reader.exception()
+    if failure is not None:
+        raise failure  # e.g. on_output failed: a programming error
     return CommandResult(
         exit_code=None if timed_out else proc.returncode,
         timed_out=timed_out,

@@ -28,6 +28,7 @@ import asyncio
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import anthropic
 
@@ -227,7 +228,9 @@ class AnthropicAgent:
             raise AgentFatal(NO_KEY)
         if self._client is None:
             # The SDK reads the key (and ANTHROPIC_BASE_URL) from the environment itself.
-            kwargs = {"base_url": self.spec.agent.base_url} if self.spec.agent.base_url else {}
+            kwargs: dict[str, Any] = (
+                {"base_url": self.spec.agent.base_url} if self.spec.agent.base_url else {}
+            )
             self._client = anthropic.AsyncAnthropic(max_retries=self.sdk_retries, **kwargs)
         return self._client
 

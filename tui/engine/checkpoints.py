@@ -300,7 +300,7 @@ class Checkpoints:
             tree = self._repo[self._write_tree()]
             self._snapshot = (str(tree.id), scan)
             head = self._head()
-            _stat, patch = self._tree_patch(head.tree if head else None, tree)
+            _stat, patch = self._tree_patch(head.tree if head else None, tree)  # type: ignore[arg-type]
             return str(tree.id), patch
 
     def pending(self) -> DiffStat:
@@ -310,9 +310,9 @@ class Checkpoints:
             tree = self._repo[self._write_tree()]
             head = self._head()
             if head is None:
-                return diff_stat(self._repo, None, tree)
-            quick = self._quick_diff(head.tree, tree)
-            return quick[0] if quick is not None else diff_stat(self._repo, head.tree, tree)
+                return diff_stat(self._repo, None, tree)  # type: ignore[arg-type]
+            quick = self._quick_diff(head.tree, tree)  # type: ignore[arg-type]
+            return quick[0] if quick is not None else diff_stat(self._repo, head.tree, tree)  # type: ignore[arg-type]
 
     # -- reading them ------------------------------------------------------
     def head(self) -> CheckpointInfo | None:
@@ -436,10 +436,14 @@ class Checkpoints:
                 head = self._head()
             if head is not None and head.id == target.id:
                 return RestoreReport(target=target_info, saved=saved)
-            changes = diff_stat(self._repo, current, target.tree)
+            changes = diff_stat(self._repo, current, target.tree)  # type: ignore[arg-type]
             try:
                 written = write_tree(
-                    self._repo, self._index, current, target.tree, str(self.workspace)
+                    self._repo,
+                    self._index,
+                    current,  # type: ignore[arg-type]
+                    target.tree,
+                    str(self.workspace),
                 )
             except (OSError, pygit2.GitError, ShadowError) as exc:
                 where = (saved or self._info(head)).commit[:12] if head else "none"

@@ -71,7 +71,7 @@ class CheckpointDiff(BaseModel):
 
 def _tree_diff(repo: pygit2.Repository, old: pygit2.Tree | None, new: pygit2.Tree) -> pygit2.Diff:
     # With no old tree, swap=True makes the diff read as additions, not deletions.
-    diff = new.diff_to_tree(swap=True) if old is None else repo.diff(old, new)
+    diff = new.diff_to_tree(swap=True) if old is None else repo.diff(old, new)  # type: ignore[call-overload]
     diff.find_similar()
     return diff
 
@@ -186,7 +186,8 @@ def _count_files(tree: pygit2.Tree) -> int:
     while stack:
         for entry in stack.pop():
             if entry.type == pygit2.enums.ObjectType.TREE:
-                stack.append(entry)  # iterating a Tree yields loaded objects
+                # Iterating a Tree yields loaded objects (pygit2's stubs say Object).
+                stack.append(entry)  # type: ignore[arg-type]
             else:
                 count += 1
     return count

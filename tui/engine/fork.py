@@ -193,8 +193,9 @@ def _write_tree(
     """
     folder.mkdir(parents=True, exist_ok=True)
     for entry in tree:
-        target = folder / entry.name
-        path = f"{rel}{entry.name}"
+        name = entry.name or ""
+        target = folder / name
+        path = f"{rel}{name}"
         if entry.filemode == FileMode.TREE:
             _write_tree(repo, repo[entry.id], target, large, path + "/")  # type: ignore[arg-type]
         elif entry.filemode == FileMode.LINK:

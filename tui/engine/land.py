@@ -110,7 +110,9 @@ def land(
     if base is not None:
         head = base.tree
         result.moved = [
-            p for p in changed if _entry(head, _join(prefix, p)) != _entry(start_tree, p)
+            p
+            for p in changed
+            if _entry(head, _join(prefix, p)) != _entry(start_tree, p)  # type: ignore[arg-type]
         ]
     return result
 
@@ -171,7 +173,7 @@ def _apply(
     its content cannot be landed, so its path is left as HEAD has it and
     named in ``large``.
     """
-    diff = shadow.diff(old, new)
+    diff = shadow.diff(old, new)  # type: ignore[call-overload]
     for delta in diff.deltas:
         new_file = delta.new_file
         stored = delta.status_char() != "D" and new_file.mode != FileMode.COMMIT
@@ -196,7 +198,7 @@ def _remove(index: pygit2.Index, path: str) -> None:
 
 def _changed_paths(shadow: pygit2.Repository, old: pygit2.Object, new: pygit2.Object) -> list[str]:
     paths = set()
-    for delta in shadow.diff(old, new).deltas:
+    for delta in shadow.diff(old, new).deltas:  # type: ignore[call-overload]
         paths.add(delta.old_file.path)
         paths.add(delta.new_file.path)
     return sorted(paths)

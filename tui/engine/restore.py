@@ -59,7 +59,7 @@ def write_tree(
     which is the case right after a checkpoint.
     """
     root = os.fsencode(workspace)
-    diff = repo.diff(current, target)
+    diff = repo.diff(current, target)  # type: ignore[call-overload]
     remove: list[bytes] = []
     write: list[tuple[bytes, pygit2.Oid, int]] = []
     out = TreeWrite()
@@ -83,7 +83,7 @@ def write_tree(
         index.remove(os.fsdecode(rel))
     for rel, oid, mode in write:
         _make_folders(root, rel, out.unlinked)
-        _write_file(os.path.join(root, rel), repo[oid].data, mode, out.unlinked, rel)
+        _write_file(os.path.join(root, rel), repo[oid].data, mode, out.unlinked, rel)  # type: ignore[attr-defined]
         out.written.append(os.fsdecode(rel))
         # add_bypath hashes the file and records its stat data, so the next
         # checkpoint does not read it again; it also works for files the

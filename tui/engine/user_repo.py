@@ -128,10 +128,12 @@ def borrow(
         else:
             source, prefix_b = pygit2.Index(str(index_file)), os.fsencode(prefix) + b"/"
     except pygit2.GitError:
-        return _give_up(shadow, index)  # an index libgit2 cannot read (split, sparse)
+        _give_up(shadow, index)  # an index libgit2 cannot read (split, sparse)
+        return None
     found = sort_entries(source, prefix_b, stamp, max_file_bytes)
     if not found.kept and not found.stale:
-        return _give_up(shadow, index)  # nothing of the workspace is tracked
+        _give_up(shadow, index)  # nothing of the workspace is tracked
+        return None
     _add_alternate(shadow, objects)
     stale = set(found.stale)
     if _may_convert(user) or found.attributes:
