@@ -7,6 +7,7 @@ session); the test attaches clients speaking the protocol, as a console does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -266,3 +267,60 @@ async def test_a_killed_engine_resumes_as_a_new_engine_process(
     assert (await conn.send(Stop())).ok
     finished = await asyncio.wait_for(follow, 30)
     assert finished is not None and finished.outcome == "stopped"
+
+
+def _controlling_terminal() -> None:
+    """In the child: a session of its own whose controlling terminal is the pty."""
+    import fcntl
+    import termios
+
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _console_in_a_terminal(run_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen, int]:
+    """`loopconsole attach` in a pseudo-terminal, as a person's terminal would run it."""
+    import pty
+    import threading
+
+    master, slave = pty.openpty()
+    os.set_blocking(master, True)
+    console = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "attach", str(run_dir)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=REPO,
+        env={**env, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"},
+        preexec_fn=_controlling_terminal,
+    )
+    os.close(slave)
+
+    def drain() -> None:  # a terminal reads what the console writes
+        with contextlib.suppress(OSError):
+            while os.read(master, 65536):
+                pass
+
+    threading.Thread(target=drain, daemon=True).start()
+    return console, master
+
+
+async def test_consoles_killed_or_hung_up_leave_the_run_going(
+    tmp_path: Path, state_env: dict[str, str]
+) -> None:
+    run_dir = _detach(tmp_path, state_env, pace=1.5)  # about 12 s of work
+    first, _master1 = _console_in_a_terminal(run_dir, state_env)
+    second, master2 = _console_in_a_terminal(run_dir, state_env)
+    await asyncio.sleep(3.0)  # both attached and painting
+    assert first.poll() is None and second.poll() is None
+    first.kill()  # kill -9 of a console
+    os.close(master2)  # its terminal closes: SIGHUP
+    assert first.wait(10) == -signal.SIGKILL
+    second.wait(10)
+    info = read_engine_info(run_dir)
+    assert info is not None  # the engine goes on
+    conn, seen, follow = await _attach(run_dir)
+    finished = await asyncio.wait_for(follow, 90)
+    assert finished is not None and finished.outcome == "budget"
+    journal = read_journal(run_dir / "journal.jsonl")
+    assert journal.warnings == [] and _lines(seen) == _lines(journal.events)
