@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from tui.engine.commands import Command, Reply
 from tui.engine.connection import Subscriber
 from tui.engine.protocol import MAX_LINE, Hello, Welcome, message_line
-from tui.events import RunFinished, parse_event
+from tui.events import Event, RunFinished, parse_event
 
 
 class ConnectError(Exception):
@@ -75,12 +75,14 @@ class SocketConnection:
         local: bool = True,
         closer: Callable[[], Awaitable[None]] | None = None,
     ) -> SocketConnection:
-        writer.write(message_line(Hello(client=client, catch_up=catch_up)))
-        await writer.drain()
         try:
+            writer.write(message_line(Hello(client=client, catch_up=catch_up)))
+            await writer.drain()
             line = await asyncio.wait_for(reader.readline(), timeout=10)
         except TimeoutError:
             raise ConnectError("the run's engine did not answer within 10 s") from None
+        except (ConnectionError, OSError):
+            raise ConnectError("the run's engine is gone (the connection was reset)") from None
         try:
             welcome = Welcome.model_validate_json(line)
         except ValidationError:
@@ -107,6 +109,7 @@ class SocketConnection:
         """Hand out events until the engine closes the connection."""
         finished: RunFinished | None = None
         try:
+            finished = await self._catch_up()
             while True:
                 line = await self.reader.readline()
                 if not line:
@@ -117,7 +120,9 @@ class SocketConnection:
                 elif kind == "bye":
                     self.bye = _bye_reason(line)
                 elif kind:
-                    event = parse_event(line)
+                    event = _event_or_none(line)
+                    if event is None:
+                        continue  # a newer engine's event kind: skip it, keep following
                     if isinstance(event, RunFinished):
                         finished = event
                     for callback in self._subscribers:
@@ -131,6 +136,19 @@ class SocketConnection:
             await self.close()
         return finished
 
+    async def _catch_up(self) -> RunFinished | None:
+        """The journal before we joined, read and handed out as one batch."""
+        size = self.welcome.catch_up_bytes
+        if not size:
+            return None
+        data = await self.reader.readexactly(size)
+        events = [e for e in map(_event_or_none, data.splitlines()) if e is not None]
+        for event in events:
+            for callback in self._subscribers:
+                callback(event)
+        last = events[-1] if events else None
+        return last if isinstance(last, RunFinished) else None
+
     def _answer(self, reply: Reply) -> None:
         future = self._replies.pop(reply.id, None)
         if future is not None and not future.done():
@@ -141,6 +159,15 @@ class SocketConnection:
             self.writer.close()
         if self._closer is not None:
             await self._closer()
+
+
+def _event_or_none(line: bytes) -> Event | None:
+    if not line.strip():
+        return None
+    try:
+        return parse_event(line)
+    except ValidationError:
+        return None
 
 
 def _type_of(line: bytes) -> str:

@@ -54,6 +54,7 @@ class Welcome(BaseModel):
     run_id: str
     run_dir: str
     pid: int
+    catch_up_bytes: int = 0  # the journal's bytes that follow, before the live events
 
 
 class Bye(BaseModel):

@@ -137,7 +137,12 @@ class RunServer:
         self.clients.add(client)
         if self.finished:
             client.finish()
-        welcome = Welcome(run_id=self.runner.run_id, run_dir=str(self.run_dir), pid=os.getpid())
+        welcome = Welcome(
+            run_id=self.runner.run_id,
+            run_dir=str(self.run_dir),
+            pid=os.getpid(),
+            catch_up_bytes=offset,
+        )
         client.start(message_line(welcome))
         try:
             await self._read_commands(reader, client)
@@ -254,7 +259,7 @@ class _Client:
                 writer.close()
 
     async def _catch_up(self) -> None:
-        """The journal as written before this client joined."""
+        """The journal as written before this client joined (``offset`` bytes exactly)."""
         sent = 0
         with open(self.server.journal, "rb") as journal:
             while sent < self.offset:
@@ -262,7 +267,8 @@ class _Client:
                     journal.read, min(CATCH_UP_CHUNK, self.offset - sent)
                 )
                 if not chunk:
-                    break
+                    # Cannot happen (the journal only grows); keep the promised length.
+                    chunk = b"\n" * (self.offset - sent)
                 sent += len(chunk)
                 self.writer.write(chunk)
                 await self.writer.drain()

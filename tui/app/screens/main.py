@@ -48,6 +48,15 @@ from tui.engine.connection import RunConnection
 from tui.engine.notify import moment
 from tui.events import Event
 
+# A batch this big is a catch-up (attaching to a long run): the panes draw only
+# its newest iteration; the store has them all for the timeline and history.
+CATCH_UP_EVENTS = 2_000
+
+
+def _newest_only(events: Sequence[Event]) -> list[Event]:
+    newest = max(e.iteration for e in events)
+    return [e for e in events if e.iteration >= newest]
+
 
 class _Console(Protocol):
     """What the screen asks of its app (tui.app.app.ConsoleApp)."""
@@ -225,8 +234,9 @@ class MainScreen(TakeOverActions, HistoryActions):
             self.reader.run_dir = self.checkpoints_dir()
         if not self.is_attached:  # the app is closing; the store is enough
             return
-        self.query_one(TranscriptPane).feed(events)
-        self.query_one(ValidatorsPane).feed(events)
+        shown = _newest_only(events) if len(events) > CATCH_UP_EVENTS else events
+        self.query_one(TranscriptPane).feed(shown)
+        self.query_one(ValidatorsPane).feed(shown)
         if self.store.version != before:
             self._refresh_summary()
             self.take_over_events(events)
@@ -283,7 +293,11 @@ class MainScreen(TakeOverActions, HistoryActions):
                 if found is not None and event.ts >= self.attached_at:
                     title = "Needs you" if found[0] == "needs_you" else "Finished"
                     terminal_notify(self.app, f"{self.store.name}: {title}", found[1])
+        # Attaching to a run replays its past: no toasts for what happened before.
+        past = self.connection is not None and self.connection.detachable
         for event in events:
+            if past and event.ts < self.attached_at:
+                continue
             note = self.notifier.for_event(event, self.store)
             if note is not None:
                 self.notify(
