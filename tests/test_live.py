@@ -324,3 +324,21 @@ async def test_consoles_killed_or_hung_up_leave_the_run_going(
     assert finished is not None and finished.outcome == "budget"
     journal = read_journal(run_dir / "journal.jsonl")
     assert journal.warnings == [] and _lines(seen) == _lines(journal.events)
+
+
+async def test_a_headless_run_can_be_attached_while_it_runs(
+    tmp_path: Path, state_env: dict[str, str]
+) -> None:
+    run_dir = tmp_path / "run"
+    headless = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "run", str(_spec(tmp_path, pace=0.3)), "--headless",
+         "--run-dir", str(run_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=state_env,
+    )  # fmt: skip
+    await _until(lambda: read_engine_info(run_dir) is not None)
+    conn, seen, follow = await _attach(run_dir)
+    assert (await conn.send(AddHint(text="from a console, to a cron run"))).ok
+    finished = await asyncio.wait_for(follow, 60)
+    assert finished is not None and finished.outcome == "budget"
+    assert headless.wait(30) == 1
+    assert _lines(seen) == _lines(read_journal(run_dir / "journal.jsonl").events)
