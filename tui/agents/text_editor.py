@@ -6,16 +6,24 @@ listing), ``create``, ``str_replace`` (exactly one match), ``insert``. Paths may
 be relative to the root or absolute inside it; anything that leaves it (``..``,
 other absolute paths, symlinks pointing out, NUL bytes) is refused. Files are
 written through a temporary file and a rename, so a reader never sees half a
-file. Mistakes come back as ``ToolOutcome(is_error=True)`` with one clear
-sentence, for the model to read and correct. The memory tool
-(:mod:`tui.agents.memory_tool`) reuses :class:`TextEditor` on its own folder.
+file, and every read and write walks the path from a handle on the root one
+folder at a time without following symlinks (openat-style): a folder swapped
+for a symlink between the check and the write is refused, never followed.
+Writes into ``.git/``, into the folder a ``.git`` file's ``gitdir:`` names, and
+to protected paths are refused. Files above :data:`MAX_EDIT_BYTES` are not
+edited, and ``view`` reads a big file a line at a time. Mistakes come back
+as ``ToolOutcome(is_error=True)`` with one clear sentence, for the model to
+read and correct. The memory tool (:mod:`tui.agents.memory_tool`) reuses
+:class:`TextEditor` on its own folder.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
-import tempfile
-from collections.abc import Iterator
+import secrets
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -23,6 +31,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 _MAX_LISTED = 1000
+# Files above this are not edited (a whole-file rewrite); view streams them.
+MAX_EDIT_BYTES = 10 * 1024 * 1024
+# Files above this are viewed a line at a time instead of read whole.
+_STREAM_VIEW_BYTES = 1024 * 1024
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # Read once: os.umask can only be read by setting it, which is not thread-safe later.
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
@@ -150,22 +163,124 @@ def input_error(tool: str, exc: ValidationError) -> ToolOutcome:
 # -- file helpers -------------------------------------------------------------
 
 
+def open_folder(root: Path, parts: tuple[str, ...], *, create: bool = False) -> int:
+    """A handle on ``root/parts``, walked one folder at a time, never through a symlink.
+
+    ``root`` must be a real path. Missing folders are made when ``create``.
+    Raises PathEscape when a folder on the way is (now) a symlink or a file.
+    """
+    fd = os.open(root, _DIR_FLAGS)
+    try:
+        for part in parts:
+            try:
+                nxt = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                if not create:
+                    raise
+                os.mkdir(part, 0o777, dir_fd=fd)
+                nxt = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise PathEscape(
+                        f"{'/'.join(parts)}: {part} is not a folder (it is a file, or a "
+                        "symlink, possibly swapped in while the path was checked); nothing "
+                        "was written."
+                    ) from None
+                raise
+            os.close(fd)
+            fd = nxt
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _parts_in(root: Path, file: Path) -> tuple[str, ...]:
+    return file.relative_to(root.resolve()).parts
+
+
+def write_in(root: Path, file: Path, text: str) -> None:
+    """Write ``text`` to ``file`` (a real path under ``root``) race-free: temp file, rename."""
+    *folders, name = _parts_in(root, file)
+    parent = open_folder(root.resolve(), tuple(folders), create=True)
+    try:
+        try:
+            mode = os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o666 & ~_UMASK
+        tmp = f".{name}.{secrets.token_hex(6)}.tmp"
+        fd = os.open(
+            tmp,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+            0o600,
+            dir_fd=parent,
+        )
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(text.encode("utf-8"))
+                os.fchmod(out.fileno(), mode)
+            os.replace(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=parent)
+            raise
+    finally:
+        os.close(parent)
+
+
+def open_file(root: Path, file: Path) -> int:
+    """A read handle on ``file`` (a real path under ``root``), opened race-free."""
+    *folders, name = _parts_in(root, file)
+    parent = open_folder(root.resolve(), tuple(folders))
+    try:
+        return os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise PathEscape(f"{file.name} became a symlink while being read; try again.") from None
+        raise
+    finally:
+        os.close(parent)
+
+
 def write_atomic(file: Path, text: str) -> None:
     """Write ``text`` to ``file`` through a temp file in the same folder and a rename."""
     file.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = file.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o666 & ~_UMASK
-    fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(text.encode("utf-8"))
-        os.chmod(tmp, mode)  # mkstemp makes 0600; keep the file's own mode
-        os.replace(tmp, file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_in(file.parent, file.resolve(), text)
+
+
+def _gitdir_targets(root: Path, parts: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The folders inside ``root`` that ``.git`` files (``gitdir: ...``) along ``parts`` name."""
+    real = root.resolve()
+    found = []
+    for depth in range(len(parts)):
+        marker = real.joinpath(*parts[:depth], ".git")
+        if not marker.is_file() or marker.is_symlink():
+            continue
+        try:
+            line = marker.read_text(errors="replace").strip()
+        except OSError:
+            continue
+        if line.startswith("gitdir:"):
+            target = (marker.parent / line.removeprefix("gitdir:").strip()).resolve()
+            if target.is_relative_to(real):
+                found.append(target.relative_to(real).parts)
+    return found
+
+
+def refuse_git(root: Path, file: Path, path: str) -> None:
+    """Raise ToolError when ``file`` lies in ``.git/`` or in a folder a ``gitdir:`` names."""
+    parts = _parts_in(root, file)
+    if any(part.casefold() == ".git" for part in parts):
+        raise ToolError(
+            f"{path} is inside .git/: the editor does not write the repository's own files "
+            "(its config and hooks run code); change the work tree instead."
+        )
+    for target in _gitdir_targets(root, parts):
+        if parts[: len(target)] == target:
+            raise ToolError(
+                f"{path} is inside the git directory a .git file points to (gitdir:); "
+                "the editor does not write it."
+            )
 
 
 def walk_two_levels(folder: Path) -> Iterator[os.DirEntry[str]]:
@@ -184,6 +299,32 @@ def walk_two_levels(folder: Path) -> Iterator[os.DirEntry[str]]:
                 yield from walk(child.path, depth + 1)
 
     return walk(folder, 1)
+
+
+def _human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{n:,} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n:,} bytes"
+
+
+def _stream_lines(handle, limit: int) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
+    """The lines of a binary file without their newline, each cut at ``limit`` bytes.
+
+    Memory stays bounded by ``limit`` however long a line is.
+    """
+    while True:
+        piece = handle.readline(limit)
+        if not piece:
+            return
+        line = piece
+        while not piece.endswith(b"\n"):
+            piece = handle.readline(limit)  # the rest of a long line: skipped
+            if not piece:
+                break
+        yield line.rstrip(b"\n")
 
 
 def _split_lines(text: str) -> list[str]:
@@ -258,10 +399,28 @@ class TextEditor:
     # Lines shown before and after an edit.
     SNIPPET_CONTEXT = 4
 
-    def __init__(self, root: Path, *, max_characters: int) -> None:
+    TOO_BIG = (
+        "{path} is {size}; the editor edits files up to {limit}. Change it with a command "
+        "instead (sed, a script), or view it with view_range."
+    )
+    PROTECTED = (
+        "{path} is protected (the spec's [protect] paths, the spec itself, .git/ and "
+        ".loopconsole/ are what judges the loop); it cannot be changed. Change the code "
+        "under test instead."
+    )
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        max_characters: int,
+        protected: Callable[[str], bool] | None = None,
+    ) -> None:
         self.root = root
         # How much of a file `view` shows; bounded so one view cannot fill the context.
         self.max_characters = max_characters
+        # Whether a root-relative path (posix) is protected: such writes are refused.
+        self.protected = protected
 
     def run(self, request: EditorCommand) -> str:
         """Carry out one validated command and return the reply."""
@@ -283,7 +442,11 @@ class TextEditor:
         return confine(self.root, path)
 
     def _write(self, file: Path, path: str, text: str) -> None:
-        write_atomic(file, text)
+        refuse_git(self.root, file, path)
+        rel = "/".join(_parts_in(self.root, file))
+        if self.protected is not None and self.protected(rel):
+            raise ToolError(self.PROTECTED.format(path=path))
+        write_in(self.root, file, text)
 
     def _select(
         self, text: str, path: str, view_range: tuple[int, int] | None
@@ -323,22 +486,59 @@ class TextEditor:
 
     # -- the commands
 
-    def _read(self, file: Path, path: str) -> str:
+    def _open(self, file: Path, path: str) -> int:
         if not file.exists():
             raise ToolError(self.MISSING.format(path=path))
         if not file.is_file():
             raise ToolError(self.NOT_A_FILE.format(path=path))
+        return open_file(self.root, file)
+
+    def _read(self, file: Path, path: str) -> str:
+        fd = self._open(file, path)
+        with os.fdopen(fd, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_EDIT_BYTES:
+                limit = _human_bytes(MAX_EDIT_BYTES)
+                raise ToolError(
+                    self.TOO_BIG.format(path=path, size=_human_bytes(size), limit=limit)
+                )
+            data = handle.read()
         try:
-            return file.read_bytes().decode("utf-8")
+            return data.decode("utf-8")
         except UnicodeDecodeError:
             raise ToolError(self.NOT_TEXT.format(path=path)) from None
+
+    def _view_streamed(
+        self, file: Path, path: str, view_range: tuple[int, int] | None
+    ) -> tuple[list[str], int]:
+        """``_select`` for a big file: a line at a time, keeping only what is shown."""
+        start, end = view_range if view_range is not None else (1, -1)
+        kept: list[str] = []
+        room = self.max_characters + 1
+        total = 0
+        with os.fdopen(self._open(file, path), "rb") as handle:
+            for number, line in enumerate(_stream_lines(handle, room), 1):
+                total = number
+                if number >= start and (end == -1 or number <= end) and room > 0:
+                    try:
+                        text = line.decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise ToolError(self.NOT_TEXT.format(path=path)) from None
+                    kept.append(text)
+                    room -= len(text) + 8
+        if view_range is not None:
+            self._select("\n" * total, path, view_range)  # the same range checks
+        return kept, start
 
     def view(self, path: str, view_range: tuple[int, int] | None = None) -> str:
         """A file with line numbers (clipped at ``max_characters``), or a folder's listing."""
         target = self._resolve(path)
         if target.is_dir():
             return self._view_folder(target, path, view_range)
-        lines, first = self._select(self._read(target, path), path, view_range)
+        if target.is_file() and target.stat().st_size > _STREAM_VIEW_BYTES:
+            lines, first = self._view_streamed(target, path, view_range)
+        else:
+            lines, first = self._select(self._read(target, path), path, view_range)
         body = _numbered(lines, first)
         if len(body) > self.max_characters:
             clipped = self.CLIPPED.format(path=path, limit=self.max_characters)

@@ -32,6 +32,13 @@ from tui.engine.reload import SpecReload
 from tui.engine.resume import INTERRUPTED_OUTPUT, ResumeState, WorkspacePrep
 from tui.engine.rundir import RunDir, lock_run, unlock_run
 from tui.engine.thrash import IterationRecord, ThrashDetector, corrective_hint
+from tui.engine.trust import (
+    TamperCheck,
+    confinement_for,
+    protected_paths,
+    secrets_in_patch,
+    tampered_verdict,
+)
 from tui.engine.validators import run_validators
 from tui.engine.watch import WorkspaceWatch
 from tui.events import (
@@ -54,6 +61,7 @@ from tui.events import (
     Usage,
     ValidatorResult,
 )
+from tui.redaction import scrub_process_environ
 from tui.spec import LoopSpec
 
 Status = Literal["idle", "running", "validating", "pausing", "paused", "stopping", "finished"]
@@ -112,7 +120,18 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self._watch_spec = watch_spec and spec.path is not None
         self._pending_spec: LoopSpec | None = None
         self._watch_stop = asyncio.Event()
-        self.toolbox = Toolbox(run.workspace, timeout_s=spec.agent.tool_timeout_s)
+        self._tamper_signal: SignalRaised | None = None
+        self.protected = protected_paths(spec, run)
+        # Raises SandboxUnavailable (one sentence) when bwrap cannot start here.
+        self.confinement = confinement_for(spec, run, self.protected)
+        self.redactor = self.confinement.redactor
+        self.tamper = TamperCheck(self.protected)
+        self.toolbox = Toolbox(
+            run.workspace,
+            timeout_s=spec.agent.tool_timeout_s,
+            confinement=self.confinement,
+            protected=self.protected.matches,
+        )
         if resume is not None:
             self._seed(resume)
 
@@ -137,6 +156,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
 
     def publish(self, event: Event) -> None:
         """Stamp an event with the run and (unless set) the iteration; hand it out."""
+        self.redactor.value(event)  # no secret value is journaled, shown or sent on
         event.run_id = self.run_id
         if not event.iteration:
             event.iteration = self.iteration
@@ -152,6 +172,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
     async def run(self) -> RunFinished:
         """Run the loop to its end and return the final event."""
         lock_run(self.run_dir.path)
+        scrub_process_environ(self.spec.env.redact)  # children cannot read them from /proc
         self.publish(
             RunStarted(
                 name=self.spec.name,
@@ -164,8 +185,11 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                 budget=self.budget.state(),
                 validators=[v.name for v in self.spec.validators],
                 resumed=self.resumed,
+                sandbox="off" if self.confinement.sandbox is None else "bwrap",
             )
         )
+        if self.confinement.sandbox is None:
+            self.publish(Notice(level="warning", message=SANDBOX_OFF))
         watcher = self._start_watcher()
         try:
             await self._open_checkpoints()
@@ -197,6 +221,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self.checkpoints = await asyncio.to_thread(
             Checkpoints.open, self.run_dir.path, self.run_dir.workspace
         )
+        await asyncio.to_thread(self.tamper.start)
         for lock in self.checkpoints.recovered:
             self.publish(Notice(level="warning", message=f"removed a stale lock: {lock}"))
         state = self._resume
@@ -305,11 +330,18 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                     tool_calls=result.tool_calls,
                 )
             )
+            # Protected paths changed any other way are put back before anyone judges.
+            self._tamper_signal = await asyncio.to_thread(self.tamper.check, self.iteration)
             if not self._stop_now:
                 if self.status == "running":
                     self.status = "validating"
                 results = await self._phase(
-                    run_validators(self.spec.validators, self.run_dir.workspace, self.publish)
+                    run_validators(
+                        self.spec.validators,
+                        self.run_dir.workspace,
+                        self.publish,
+                        self.confinement,
+                    )
                 )
                 if results is not None:
                     self.last_results = results
@@ -325,7 +357,10 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         """Checkpoint, look for thrash, decide; publish all three."""
         assert self.checkpoints is not None
         tree, patch = await asyncio.to_thread(self.checkpoints.snapshot)
-        signals: list[SignalRaised] = []
+        for line in secrets_in_patch(self.redactor, patch):
+            self.publish(Notice(level="warning", message=line))
+        tamper, self._tamper_signal = self._tamper_signal, None
+        signals: list[SignalRaised] = [] if tamper is None else [tamper]
         if not self._stop_now:
             record = IterationRecord(
                 iteration=self.iteration,
@@ -336,7 +371,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                 patch=patch,
                 final_text=result.final_text,
             )
-            signals = self.thrash.observe(record)
+            signals += self.thrash.observe(record)
         for signal in signals:
             self.publish(signal)
         verdict = decide(
@@ -350,6 +385,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             signals=signals,
             thrash=self.spec.thrash,
         )
+        if tamper is not None:
+            verdict = tampered_verdict(verdict, tamper, self.spec.thrash)
         if verdict.action == "continue":
             for signal in signals:
                 if self.spec.thrash.action_for(signal.kind) == "hint":
@@ -448,6 +485,13 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                 self.iteration, self.last_results, verdict.reason, result.final_text
             )
         )
+
+
+SANDBOX_OFF = (
+    'the sandbox is off ([sandbox] mode = "off"): the agent\'s commands and the validators '
+    "run unconfined, with your permissions; protected paths are still checked after "
+    "each iteration"
+)
 
 
 def _current_task_cancelling() -> bool:

