@@ -142,6 +142,8 @@ def allowed_env(
         env["PATH"] = bindir + os.pathsep + path
     env["HOME"] = home
     env.setdefault("LANG", "C.UTF-8")
+    # An agent edits faster than a .pyc's one-second mtime: never run stale bytecode.
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(setting or {})
     return env
 
