@@ -65,10 +65,12 @@ def _error(message: str) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from tui.sandbox import describe_sandbox
     from tui.summary import describe_spec
 
     spec = load_spec(args.path)
     print(describe_spec(spec))
+    print(f"  sandbox     {describe_sandbox(spec)}")
     try:
         _prepare_agent(spec)
     except AgentConfigError as exc:

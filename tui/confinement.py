@@ -48,9 +48,15 @@ class Confinement:
         stream_cap: int | None = None,
         network: bool | None = None,
         writable: list[Path] | None = None,
+        readable: list[Path] | None = None,
+        replace_env: dict[str, str] | None = None,
     ) -> CommandResult:
-        """Run ``command`` confined; what it printed comes back (and streams) redacted."""
-        env = dict(self.env)
+        """Run ``command`` confined; what it printed comes back (and streams) redacted.
+
+        ``replace_env`` replaces the children's environment (an agent CLI's own);
+        ``extra_env`` adds to it.
+        """
+        env = dict(self.env if replace_env is None else replace_env)
         env.update(extra_env or {})
         if self.sandbox is None:
             # Unconfined, HOME must exist: keep one per run, never the user's.
@@ -69,6 +75,7 @@ class Confinement:
             sandbox=self.sandbox,
             network=network,
             writable=writable,
+            readable=readable,
         )
         result.output = redact(result.output)
         return result

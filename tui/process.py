@@ -235,6 +235,7 @@ async def run_command(
     sandbox: Sandbox | None = None,
     network: bool | None = None,
     writable: list[Path] | None = None,
+    readable: list[Path] | None = None,
 ) -> CommandResult:
     """Run ``command`` through the shell in ``cwd`` and return how it ended.
 
@@ -252,14 +253,15 @@ async def run_command(
     With ``sandbox``, the shell runs inside it (see :mod:`tui.sandbox`); its
     PID namespace dies with the shell, so nothing it started outlives it.
     ``network`` overrides the sandbox's network setting for this command;
-    ``writable`` are more folders it may write (a validator's report folder).
+    ``writable`` are more folders it may write (a validator's report folder),
+    ``readable`` more it may read (an agent CLI's prompt folder).
     """
     started = time.monotonic()
     argv = [_shell(), "-c", command]
     if sandbox is not None:
         if not cwd.is_dir():
             raise FileNotFoundError(2, "No such file or directory", str(cwd))
-        argv = sandbox.wrap(argv, cwd, network=network, writable=writable)
+        argv = sandbox.wrap(argv, cwd, network=network, writable=writable, readable=readable)
     proc = await asyncio.create_subprocess_exec(
         *argv,
         cwd=str(cwd),

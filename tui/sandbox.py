@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui.agents.base import AgentConfigError
+from tui.spec import LoopSpec
 
 # The HOME commands see inside the sandbox: on its private /tmp.
 SANDBOX_HOME = "/tmp/home"
@@ -122,6 +123,7 @@ class Sandbox:
         *,
         network: bool | None = None,
         writable: list[Path] | None = None,
+        readable: list[Path] | None = None,
     ) -> list[str]:
         """``argv`` as run inside the sandbox, starting in ``cwd``."""
         args = [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
@@ -143,6 +145,8 @@ class Sandbox:
                 args += ["--tmpfs", str(folder)]
         for folder in writable or []:
             args += ["--bind", str(folder), str(folder)]
+        for folder in readable or []:
+            args += ["--ro-bind", str(folder), str(folder)]
         for path in self.read_only:
             if path.exists() and not path.is_symlink():
                 args += ["--ro-bind", str(path), str(path)]
@@ -172,3 +176,18 @@ def _interpreter_paths() -> list[Path]:
         if path.is_dir() and path not in seen:
             seen.append(path)
     return seen
+
+
+def describe_sandbox(spec: LoopSpec) -> str:
+    """What ``check`` says about the sandbox a run of ``spec`` will use."""
+    if spec.sandbox.mode == "off":
+        return 'off ([sandbox] mode = "off"): commands run unconfined, with your permissions'
+    bwrap = find_bwrap()
+    if bwrap is None:
+        return "bubblewrap not found: `run` will refuse to start (see the README, Sandbox)"
+    problem = probe(bwrap)
+    if problem is not None:
+        return f"bubblewrap ({bwrap}) cannot start here ({problem}): `run` will refuse to start"
+    net = "network on" if spec.sandbox.network else "no network"
+    agent = ", agent CLI sandboxed too" if spec.agent.sandbox else ""
+    return f"bubblewrap ({bwrap}), {net}{agent}"

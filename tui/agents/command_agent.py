@@ -32,7 +32,7 @@ from pathlib import Path
 from tui.agents.adapters import Item, OutputAdapter, Spend, make_adapter
 from tui.agents.base import AgentConfigError, AgentContext, AgentFatal, AgentResult, claims_done
 from tui.events import AgentTurn, Notice
-from tui.process import STREAM_CAPPED_MARKER, run_command
+from tui.process import STREAM_CAPPED_MARKER, CommandResult, run_command
 from tui.spec import LoopSpec
 
 # What is streamed from one run of the CLI. Output past it is not read into
@@ -193,17 +193,21 @@ class CommandAgent:
                     ctx.emit(item)
 
         reader = _LineReader(lambda line: handle(adapter.feed(line)))
+        stdin = None if "{prompt_file}" in self._command else prompt.encode()
         try:
-            result = await run_command(
-                command,
-                ctx.workspace,
-                timeout_s=agent.timeout_s,
-                output_cap=OUTPUT_KEPT_BYTES,
-                stream_cap=STREAM_CAP_BYTES,
-                on_output=reader.chunk,
-                env=self._env(ctx, prompt_file),
-                stdin=None if "{prompt_file}" in self._command else prompt.encode(),
-            )
+            if agent.sandbox:
+                result = await self._run_sandboxed(ctx, command, prompt_file, reader, stdin)
+            else:
+                result = await run_command(
+                    command,
+                    ctx.workspace,
+                    timeout_s=agent.timeout_s,
+                    output_cap=OUTPUT_KEPT_BYTES,
+                    stream_cap=STREAM_CAP_BYTES,
+                    on_output=reader.chunk,
+                    env=self._env(ctx, prompt_file),
+                    stdin=stdin,
+                )
         except OSError as exc:
             raise AgentFatal(f"could not start the agent command: {exc.strerror or exc}") from exc
         finally:
@@ -236,6 +240,44 @@ class CommandAgent:
         """Nothing to release: each iteration's process group ends with it."""
 
     # -- helpers -----------------------------------------------------------
+    async def _run_sandboxed(
+        self,
+        ctx: AgentContext,
+        command: str,
+        prompt_file: Path,
+        reader: _LineReader,
+        stdin: bytes | None,
+    ) -> CommandResult:
+        """``[agent] sandbox = true``: the run's sandbox, network on, the allow-listed env."""
+        from tui.engine.trust import agent_cli_env
+
+        confinement = getattr(ctx.tools, "confinement", None)
+        if confinement is None:
+            raise AgentFatal("[agent] sandbox = true needs the run's sandbox; none was set up.")
+        env = agent_cli_env(self.spec, confinement)
+        env.update(self._loop_vars(ctx, prompt_file))
+        return await confinement.run(
+            command,
+            ctx.workspace,
+            timeout_s=self.spec.agent.timeout_s,
+            output_cap=OUTPUT_KEPT_BYTES,
+            stream_cap=STREAM_CAP_BYTES,
+            on_output=reader.chunk,
+            replace_env=env,
+            stdin=stdin,
+            network=True,
+            readable=[prompt_file.parent],
+        )
+
+    def _loop_vars(self, ctx: AgentContext, prompt_file: Path) -> dict[str, str]:
+        return dict(
+            LOOPCONSOLE_ITERATION=str(ctx.iteration),
+            LOOPCONSOLE_WORKSPACE=str(ctx.workspace),
+            LOOPCONSOLE_RUN_DIR=str(ctx.run_dir),
+            LOOPCONSOLE_PROMPT_FILE=str(prompt_file),
+            LOOPCONSOLE_SPEC_DIR=str(self.spec.folder),
+        )
+
     def _write_prompt(self, run_dir: Path, iteration: int, prompt: str) -> Path:
         # In the run directory, not the workspace: the prompt is not the
         # agent's work and must not show up in checkpoints or validators.
@@ -247,13 +289,7 @@ class CommandAgent:
 
     def _env(self, ctx: AgentContext, prompt_file: Path) -> dict[str, str]:
         env = dict(os.environ)
-        env.update(
-            LOOPCONSOLE_ITERATION=str(ctx.iteration),
-            LOOPCONSOLE_WORKSPACE=str(ctx.workspace),
-            LOOPCONSOLE_RUN_DIR=str(ctx.run_dir),
-            LOOPCONSOLE_PROMPT_FILE=str(prompt_file),
-            LOOPCONSOLE_SPEC_DIR=str(self.spec.folder),
-        )
+        env.update(self._loop_vars(ctx, prompt_file))
         return env
 
     def _charge(self, ctx: AgentContext, adapter: OutputAdapter, spend: Spend) -> None:
