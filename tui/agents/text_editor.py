@@ -526,6 +526,8 @@ class TextEditor:
                         raise ToolError(self.NOT_TEXT.format(path=path)) from None
                     kept.append(text)
                     room -= len(text) + 8
+                if (end != -1 and number >= end) or (room <= 0 and number >= start):
+                    break  # what is shown is complete; the rest is not read
         if view_range is not None:
             self._select("\n" * total, path, view_range)  # the same range checks
         return kept, start

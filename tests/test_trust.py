@@ -1,0 +1,232 @@
+"""Trust: protected paths and the tamper signal, secrets, the sandbox's switches, run folders."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.loops import SAMPLES, write_loop
+from tui.engine.rundir import create_run, state_runs_root
+from tui.engine.runner import Runner
+from tui.events import Notice, SignalRaised, parse_event
+from tui.spec import load_spec
+
+
+def bash_step(command: str) -> str:
+    return f"[[iteration.step]]\ntool = \"bash\"\ninput = {{ command = '''{command}''' }}\n"
+
+
+def cli(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+async def run_loop(spec_path: Path, tmp_path: Path) -> tuple[Runner, list]:  # type: ignore[type-arg]
+    spec = load_spec(spec_path)
+    runner = Runner(spec, create_run(spec, tmp_path / "run"), interactive=False)
+    events: list = []  # type: ignore[type-arg]
+    runner.subscribe(events.append)
+    await runner.run()
+    return runner, events
+
+
+# -- protected paths and the tamper signal -------------------------------------
+
+
+async def test_a_protected_test_changed_unsandboxed_is_restored_and_never_meets_the_goal(
+    tmp_path: Path,
+) -> None:
+    spec = write_loop(
+        tmp_path / "loop",
+        script="[[iteration]]\n" + bash_step("echo 'exit 0' > tests/check.sh"),
+        files={"tests/check.sh": "exit 1\n"},
+        validators='[[validators]]\nname = "tests"\nrun = "sh tests/check.sh"\n',
+        extra='[sandbox]\nmode = "off"\n[protect]\npaths = ["tests/**"]\n',
+        budget="max_iterations = 1",
+    )
+    runner, events = await run_loop(spec, tmp_path)
+    tamper = [e for e in events if isinstance(e, SignalRaised) and e.kind == "tamper"]
+    assert len(tamper) == 1
+    assert tamper[0].evidence["paths"] == ["tests/check.sh"]
+    assert "-exit 1\n+exit 0" in tamper[0].evidence["diff"]
+    assert "restored before the validators ran" in tamper[0].explanation
+    # Restored before the validators: they judged the original test.
+    assert (runner.run_dir.workspace / "tests/check.sh").read_text() == "exit 1\n"
+    assert runner.last_results[0].passed is False
+
+
+async def test_a_tampered_iteration_cannot_meet_the_goal_even_when_validators_pass(
+    tmp_path: Path,
+) -> None:
+    # The validator passes whatever happens; adding a file under tests/ is still tamper.
+    spec = write_loop(
+        tmp_path / "loop",
+        script="[[iteration]]\n" + bash_step("echo x > tests/new_test.sh"),
+        files={"tests/check.sh": "exit 0\n"},
+        validators='[[validators]]\nname = "tests"\nrun = "true"\n',
+        extra='[sandbox]\nmode = "off"\n[protect]\npaths = ["tests/**"]\n',
+        budget="max_iterations = 1",
+    )
+    runner, events = await run_loop(spec, tmp_path)
+    decided = next(e for e in events if e.type == "decision")
+    assert decided.outcome != "goal_met" and events[-1].outcome != "goal_met"
+    assert "the goal is not met on a tampered iteration" in decided.reason
+    assert not (runner.run_dir.workspace / "tests/new_test.sh").exists()
+
+
+async def test_the_editor_refuses_a_protected_path_with_a_sentence(tmp_path: Path) -> None:
+    step = (
+        '[[iteration.step]]\ntool = "str_replace_based_edit_tool"\n'
+        'input = { command = "create", path = "tests/check.sh", file_text = "exit 0" }\n'
+    )
+    spec = write_loop(
+        tmp_path / "loop",
+        script="[[iteration]]\n" + step,
+        files={"tests/check.sh": "exit 1\n"},
+        extra='[protect]\npaths = ["tests/**"]\n',
+        budget="max_iterations = 1",
+    )
+    _runner, events = await run_loop(spec, tmp_path)
+    result = next(e for e in events if e.type == "tool_result")
+    assert result.is_error and "tests/check.sh is protected" in result.output
+
+
+# -- secrets -------------------------------------------------------------------
+
+
+async def test_children_get_an_allow_list_and_secrets_are_redacted_everywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-1234567890-abcdef")
+    monkeypatch.setenv("DATABASE_URL", "postgres://app:hunter2hunter@db:5432/app")
+    monkeypatch.setenv("UNRELATED_SETTING", "visible-but-not-passed")
+    script = (
+        "[[iteration]]\n"
+        + bash_step("env | sort")
+        + bash_step("echo $MY_SERVICE_TOKEN $DATABASE_URL > leaked.txt; cat leaked.txt")
+        + "[[iteration]]\n"
+    )
+    spec = write_loop(
+        tmp_path / "loop",
+        script=script,
+        validators='[[validators]]\nname = "env"\nrun = "env; cat leaked.txt; false"\n',
+        extra='[env]\npass = ["MY_SERVICE_TOKEN", "DATABASE_URL"]\nset = { GREETING = "hi" }\n',
+        budget="max_iterations = 2",
+    )
+    runner, events = await run_loop(spec, tmp_path)
+    journal = runner.run_dir.journal_path.read_text()
+    assert "tok-1234567890-abcdef" not in journal and "hunter2hunter" not in journal
+    assert "[redacted MY_SERVICE_TOKEN] [redacted DATABASE_URL]" in journal
+    env_out = next(e for e in events if e.type == "tool_result").output
+    names = {line.split("=", 1)[0] for line in env_out.splitlines() if "=" in line}
+    assert "UNRELATED_SETTING" not in names
+    assert {"PATH", "HOME", "MY_SERVICE_TOKEN", "GREETING"} <= names
+    assert "HOME=/tmp/home" in env_out
+    prompt_2 = [e for e in events if e.type == "iteration_started"][1].prompt
+    assert "hunter2hunter" not in prompt_2 and "[redacted DATABASE_URL]" in prompt_2
+    warnings = [e.message for e in events if isinstance(e, Notice) and e.level == "warning"]
+    assert any("leaked.txt now holds the value of" in w for w in warnings)
+
+
+def test_the_engine_key_is_not_readable_from_its_proc_environ(tmp_path: Path) -> None:
+    # Sandbox off, so /proc of the engine is visible: its environ has been blanked.
+    spec = write_loop(
+        tmp_path / "loop",
+        script="[[iteration]]\n"
+        + bash_step("cat /proc/$PPID/environ | tr '\\\\0' '\\\\n' > environ.txt"),
+        extra='[sandbox]\nmode = "off"\n',
+        budget="max_iterations = 1",
+    )
+    env = dict(os.environ, ANTHROPIC_API_KEY="sk-ant-escape-0123456789")
+    proc = cli("run", spec, "--headless", "--run-dir", tmp_path / "run", env=env)
+    assert proc.returncode in (1, 3), proc.stderr
+    environ = (tmp_path / "run" / "workspace" / "environ.txt").read_text(errors="replace")
+    assert "ANTHROPIC_API_KEY=" in environ  # the bash tool did read the engine's environ
+    assert "sk-ant-escape-0123456789" not in environ
+
+
+# -- the sandbox's switches ----------------------------------------------------
+
+
+def test_without_user_namespaces_run_says_so_in_one_sentence(tmp_path: Path) -> None:
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    spec = write_loop(tmp_path / "loop", script="")
+    env = dict(os.environ, LOOPCONSOLE_BWRAP=str(fake))
+    proc = cli("run", spec, "--headless", "--run-dir", tmp_path / "run", env=env)
+    assert proc.returncode == 2
+    assert "user namespaces" in proc.stderr and 'mode = "off"' in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    check = cli("check", spec, env=env)
+    assert "cannot start here" in check.stdout
+
+
+def test_sandbox_off_warns_in_headless_output(tmp_path: Path) -> None:
+    spec = write_loop(tmp_path / "loop", script="", extra='[sandbox]\nmode = "off"\n')
+    proc = cli("run", spec, "--headless", "--run-dir", tmp_path / "run")
+    assert "the sandbox is off" in proc.stderr
+    first = parse_event((tmp_path / "run" / "journal.jsonl").read_text().splitlines()[0])
+    assert first.sandbox == "off"
+
+
+def test_check_reports_the_sandbox() -> None:
+    proc = cli("check", SAMPLES / "roman")
+    assert "sandbox     bubblewrap" in proc.stdout and "no network" in proc.stdout
+
+
+async def test_the_network_is_on_only_when_the_spec_says_so(tmp_path: Path) -> None:
+    probe = "python3 -c 'import socket; print(len(socket.if_nameindex()))'"
+    for network, expected in (("false", "1"), ("true", None)):
+        folder = tmp_path / network
+        spec = write_loop(
+            folder,
+            script="[[iteration]]\n" + bash_step(probe),
+            extra=f"[sandbox]\nnetwork = {network}\n",
+            budget="max_iterations = 1",
+        )
+        _runner, events = await run_loop(spec, folder)
+        count = next(e for e in events if e.type == "tool_result").output.strip()
+        if expected is not None:
+            assert count == expected  # only the loopback of its own namespace
+        else:
+            assert count == str(len(__import__("socket").if_nameindex()))
+
+
+# -- where runs live -----------------------------------------------------------
+
+
+def test_runs_live_in_the_state_folder_and_old_runs_are_still_listed(tmp_path: Path) -> None:
+    spec_path = write_loop(tmp_path / "loop", script="")
+    spec = load_spec(spec_path)
+    run = create_run(spec)
+    assert run.path.parent == state_runs_root()
+    assert not run.path.is_relative_to(tmp_path / "loop")
+    (run.path / "journal.jsonl").write_text(f'{{"type":"run_started","spec_path":"{spec.path}"}}\n')
+    old = tmp_path / "loop" / ".loopconsole" / "runs" / "20200101-000000-t"
+    old.mkdir(parents=True)
+    from tui.engine.rundir import find_runs
+
+    assert find_runs(spec_path) == [old, run.path]
+    other = write_loop(tmp_path / "other", script="")
+    assert find_runs(other) == []
+
+
+async def test_the_spec_is_not_watched_when_the_agent_could_write_it(tmp_path: Path) -> None:
+    spec_path = write_loop(tmp_path / "loop", script="", extra='[sandbox]\nmode = "off"\n')
+    spec = load_spec(spec_path)
+    runner = Runner(spec, create_run(spec, tmp_path / "run"), interactive=False, watch_spec=True)
+    events: list = []  # type: ignore[type-arg]
+    runner.subscribe(events.append)
+    await runner.run()
+    assert any("is not watched for edits" in getattr(e, "message", "") for e in events)
+    assert not runner.spec_out_of_reach()
