@@ -83,7 +83,8 @@ def test_viewing_a_1_gib_file_stays_under_100_mb_and_editing_it_is_refused(tmp_p
         box = Toolbox(Path({str(tmp_path)!r}))
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         async def main():
-            view = await box.call("str_replace_based_edit_tool", {{"command": "view", "path": "big.txt"}})
+            view = await box.call("str_replace_based_edit_tool",
+                {{"command": "view", "path": "big.txt"}})
             ranged = await box.call("str_replace_based_edit_tool",
                 {{"command": "view", "path": "big.txt", "view_range": [2, 3]}})
             edit = await box.call("str_replace_based_edit_tool",
