@@ -230,3 +230,62 @@ async def test_the_spec_is_not_watched_when_the_agent_could_write_it(tmp_path: P
     await runner.run()
     assert any("is not watched for edits" in getattr(e, "message", "") for e in events)
     assert not runner.spec_out_of_reach()
+
+
+def test_no_secret_reaches_the_model_provider_or_the_run_folder(tmp_path: Path) -> None:
+    from tests.anthropic_harness import KEY
+    from tests.fake_messages_server import FakeMessagesServer, text, tool_use, turn
+    from tests.test_anthropic_loop import everything_written, write_claude_loop
+
+    secret = "pa55-w0rd-for-the-db-123"
+    spec = write_claude_loop(
+        tmp_path / "loop", budget="max_iterations = 1", extra='[env]\npass = ["SERVICE_PASSWORD"]\n'
+    )
+    turns = [
+        turn(tool_use("bash", {"command": "echo $SERVICE_PASSWORD > pw.txt; cat pw.txt; env"})),
+        turn(text("Done.")),
+    ]
+    run_dir = tmp_path / "run"
+    with FakeMessagesServer(turns, api_key=KEY) as server:
+        env = {**os.environ, "ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": server.url}
+        env["SERVICE_PASSWORD"] = secret
+        proc = cli("run", spec, "--headless", "--run-dir", run_dir, env=env)
+        bodies = [r.raw for r in server.requests]
+    assert proc.returncode == 1, proc.stderr
+    assert len(bodies) == 2 and b"[redacted SERVICE_PASSWORD]" in bodies[1]
+    assert not any(secret.encode() in body or KEY.encode() in body for body in bodies)
+    written = everything_written(run_dir)
+    leaks = [
+        name for name, data in written if secret.encode() in data and name != "workspace/pw.txt"
+    ]
+    # The workspace file holds it (the agent wrote it), and so does its checkpoint: reported.
+    assert all(name.startswith("git:") or "objects" in name for name in leaks)
+    assert "pw.txt now holds the value of SERVICE_PASSWORD" in proc.stderr
+
+
+async def test_an_agent_cli_can_run_sandboxed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-for-the-cli-0123")
+    monkeypatch.setenv("UNRELATED_SETTING", "not-for-the-cli")
+    command = (
+        f"cat {{prompt_file}} > seen.txt; echo x > {outside}/written.txt; "
+        "env > env.txt; ls $LOOPCONSOLE_RUN_DIR > runs.txt 2>&1; true"
+    )
+    folder = tmp_path / "loop"
+    (folder / "workspace").mkdir(parents=True)
+    (folder / "loop.toml").write_text(
+        f'name = "cli"\ngoal = "Say hello."\nworkspace = "workspace"\n'
+        f"[agent]\nbackend = \"command\"\ncommand = '''{command}'''\nsandbox = true\n"
+        "[budget]\nmax_iterations = 1\n"
+    )
+    runner, _events = await run_loop(folder / "loop.toml", tmp_path)
+    ws = runner.run_dir.workspace
+    assert "Say hello." in (ws / "seen.txt").read_text()  # its prompt file is readable
+    assert not (outside / "written.txt").exists()
+    env = (ws / "env.txt").read_text()
+    assert "ANTHROPIC_API_KEY=sk-ant-for-the-cli-0123" in env  # it calls its model
+    assert "UNRELATED_SETTING" not in env
+    assert "journal.jsonl" not in (ws / "runs.txt").read_text()  # the record stays hidden

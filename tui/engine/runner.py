@@ -469,7 +469,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             human_changes=changes,
             instruction=instruction,
         )
-        return build_prompt(inputs, mem.failure_chars)
+        return self.redactor.text(build_prompt(inputs, mem.failure_chars))
 
     def _snapshot_memories(self) -> None:
         """Keep the agent's notes as of this iteration, so a rewind can bring them back."""
