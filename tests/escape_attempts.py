@@ -167,6 +167,13 @@ def _racer(scene: Scene, ws: Path) -> None:
     threading.Thread(target=swap, daemon=True).start()
 
 
+def _wait_for_daemon(scene: Scene) -> None:
+    """Give a surviving daemon (it sleeps 1 s) ample time to write, even on a busy machine."""
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline and not list(scene.root.rglob("daemon.txt")):
+        time.sleep(0.1)
+
+
 def _in(text: str) -> Callable[[Scene, Outcome], bool]:
     return lambda _s, o: (
         text in o.journal
@@ -260,7 +267,7 @@ ATTEMPTS: list[Attempt] = [
             [bash(f"setsid sh -c 'sleep 1; echo alive > {ws}/daemon.txt' > /dev/null 2>&1 &")]
         ],
         lambda s, o: (o.workspace / "daemon.txt").exists(),
-        after=lambda s: time.sleep(1.6),
+        after=lambda s: _wait_for_daemon(s),
     ),
     Attempt(
         "bash-parent-environ",

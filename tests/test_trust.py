@@ -289,3 +289,24 @@ async def test_an_agent_cli_can_run_sandboxed(
     assert "ANTHROPIC_API_KEY=sk-ant-for-the-cli-0123" in env  # it calls its model
     assert "UNRELATED_SETTING" not in env
     assert "journal.jsonl" not in (ws / "runs.txt").read_text()  # the record stays hidden
+
+
+async def test_home_is_private_unless_a_folder_is_made_readable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    (home / ".cache" / "tool").mkdir(parents=True)
+    (home / ".cache" / "tool" / "hit").write_text("cached\n")
+    (home / ".aws").mkdir()
+    (home / ".aws" / "credentials").write_text("aws-secret\n")
+    monkeypatch.setenv("HOME", str(home))
+    spec = write_loop(
+        tmp_path / "loop",
+        script="[[iteration]]\n"
+        + bash_step(f"cat {home}/.cache/tool/hit {home}/.aws/credentials 2>&1; true"),
+        extra='[sandbox]\nreadable = ["~/.cache/tool"]\n',
+        budget="max_iterations = 1",
+    )
+    _runner, events = await run_loop(spec, tmp_path)
+    output = next(e for e in events if e.type == "tool_result").output
+    assert "cached" in output and "aws-secret" not in output

@@ -120,6 +120,8 @@ class Sandbox:
     hidden_files: list[Path] = field(default_factory=list)
     read_only: list[Path] = field(default_factory=list)
     network: bool = False
+    # Folders outside the workspace commands may read ([sandbox] readable).
+    exposed: list[Path] = field(default_factory=list)
 
     def wrap(
         self,
@@ -140,6 +142,9 @@ class Sandbox:
                 if keep.is_relative_to(home):
                     args += ["--ro-bind", str(keep), str(keep)]
         args += ["--dir", SANDBOX_HOME]
+        for folder in self.exposed:
+            if folder.exists():
+                args += ["--ro-bind", str(folder), str(folder)]
         # A hidden folder holding the workspace is hidden before the workspace
         # is bound; one inside the workspace, after.
         inside = [d for d in self.hidden_dirs if d.is_relative_to(self.workspace)]

@@ -125,6 +125,8 @@ class SandboxSpec(_Strict):
 
     mode: Literal["bwrap", "off"] = "bwrap"
     network: bool = False
+    # More folders commands may read (HOME is private): a tool cache, a venv; ~ expands.
+    readable: list[str] = []
 
 
 class ProtectSpec(_Strict):

@@ -71,7 +71,8 @@ async def main(count: int) -> None:
         verdict = "ok" if overhead < TARGET_MS else "OVER TARGET"
         print(f"`true` x{count}: median {sandboxed:.2f} ms sandboxed, {plain:.2f} ms not")
         print(
-            f"  sandbox overhead per command: {overhead:.2f} ms (target < {TARGET_MS:g} ms) {verdict}"
+            f"  sandbox overhead per command: {overhead:.2f} ms "
+            f"(target < {TARGET_MS:g} ms) {verdict}"
         )
         boxed_s, plain_s = await validator_time(spec, runs["bwrap"], runs["off"], 7)
         ratio = boxed_s / plain_s

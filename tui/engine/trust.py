@@ -47,6 +47,7 @@ def confinement_for(spec: LoopSpec, run: RunDir, protected: ProtectedPaths) -> C
         hidden_files=hidden_files,
         read_only=protected.read_only(),
         network=spec.sandbox.network,
+        exposed=[Path(p).expanduser().resolve() for p in spec.sandbox.readable],
     )
     return Confinement(sandbox, _env(spec, SANDBOX_HOME), redactor)
 
