@@ -264,7 +264,12 @@ ATTEMPTS: list[Attempt] = [
         "bash-setsid-daemon",
         "bash",
         lambda s, ws, run: [
-            [bash(f"setsid sh -c 'sleep 1; echo alive > {ws}/daemon.txt' > /dev/null 2>&1 &")]
+            [
+                bash(
+                    f"setsid sh -c 'sleep 1; echo alive > {ws}/daemon.txt' > /dev/null 2>&1 & "
+                    "sleep 0.3"
+                )
+            ]
         ],
         lambda s, o: (o.workspace / "daemon.txt").exists(),
         after=lambda s: _wait_for_daemon(s),
