@@ -281,6 +281,14 @@ ATTEMPTS: list[Attempt] = [
         lambda s, o: ENGINE_SECRET in (o.workspace / "environ.txt").read_text(errors="replace"),
         via_cli=True,
     ),
+    Attempt(
+        "bash-conftest-exits-0",
+        "bash",
+        lambda s, ws, run: [[bash("echo 'import os; os._exit(0)' > conftest.py")]],
+        lambda s, o: o.finished == "goal_met",
+        files={"tests/test_it.py": "def test_it():\n    assert False\n"},
+        validator="python3 -m pytest -q -p no:cacheprovider tests",
+    ),
     # -- the text editor -------------------------------------------------------
     Attempt(
         "editor-absolute-outside",

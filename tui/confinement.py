@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tui.process import CommandResult, run_command
 from tui.redaction import Redactor
-from tui.sandbox import SANDBOX_HOME, Sandbox
+from tui.sandbox import Sandbox
 
 
 @dataclass
@@ -23,17 +23,6 @@ class Confinement:
     sandbox: Sandbox | None
     env: dict[str, str]
     redactor: Redactor = field(default_factory=lambda: Redactor({}))
-
-    @property
-    def home(self) -> str:
-        """The HOME children see."""
-        return self.env.get("HOME", SANDBOX_HOME)
-
-    def describe(self) -> str:
-        """One line: which sandbox commands run in."""
-        if self.sandbox is None:
-            return 'off ([sandbox] mode = "off"): commands run unconfined, as you'
-        return self.sandbox.describe()
 
     async def run(
         self,

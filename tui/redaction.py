@@ -20,7 +20,7 @@ import ctypes
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,7 +49,7 @@ def _url_password(value: str) -> str | None:
         return None
 
 
-def secret_values(environ: Mapping[str, str], extra_names: list[str] = ()) -> dict[str, str]:  # type: ignore[assignment]
+def secret_values(environ: Mapping[str, str], extra_names: Sequence[str] = ()) -> dict[str, str]:
     """``{value: name}`` for every secret in ``environ``: longest values first."""
     found: dict[str, str] = {}
     for name, value in environ.items():
@@ -75,7 +75,7 @@ class Redactor:
     def from_environ(
         cls,
         environ: Mapping[str, str] | None = None,
-        extra_names: list[str] = (),  # type: ignore[assignment]
+        extra_names: Sequence[str] = (),
     ) -> Redactor:
         """The secrets of ``environ`` (default: the process environment)."""
         return cls(secret_values(os.environ if environ is None else environ, extra_names))
@@ -121,7 +121,7 @@ def python_bindir() -> str:
 
 def allowed_env(
     home: str,
-    passed: list[str] = (),  # type: ignore[assignment]
+    passed: Sequence[str] = (),
     setting: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, str]:

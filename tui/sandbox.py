@@ -148,11 +148,9 @@ class Sandbox:
         # A hidden folder holding the workspace is hidden before the workspace
         # is bound; one inside the workspace, after.
         inside = [d for d in self.hidden_dirs if d.is_relative_to(self.workspace)]
-        for folder in [d for d in self.hidden_dirs if d not in inside] + [None, *inside]:
-            if folder is None:
-                args += ["--bind", str(self.workspace), str(self.workspace)]
-            elif folder.is_dir() and not folder.is_symlink():
-                args += ["--tmpfs", str(folder)]
+        args += _tmpfs([d for d in self.hidden_dirs if d not in inside])
+        args += ["--bind", str(self.workspace), str(self.workspace)]
+        args += _tmpfs(inside)
         for folder in writable or []:
             args += ["--bind", str(folder), str(folder)]
         for folder in readable or []:
@@ -169,13 +167,14 @@ class Sandbox:
         args += ["--die-with-parent", "--new-session", "--chdir", str(cwd), "--", *argv]
         return args
 
-    def describe(self) -> str:
-        """One line for ``check`` and the run's start: what is confined."""
-        net = "network on" if self.network else "no network"
-        return (
-            f"bubblewrap ({self.bwrap}): workspace writable, {len(self.read_only)} protected "
-            f"path(s) read-only, run folder and spec hidden, private /tmp and HOME, {net}"
-        )
+
+def _tmpfs(folders: list[Path]) -> list[str]:
+    """Empty tmpfs mounts over existing real folders: what they hold is invisible."""
+    args: list[str] = []
+    for folder in folders:
+        if folder.is_dir() and not folder.is_symlink():
+            args += ["--tmpfs", str(folder)]
+    return args
 
 
 def _interpreter_paths() -> list[Path]:

@@ -26,6 +26,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui.engine.validators import is_pytest
 from tui.spec import LoopSpec
 
 ALWAYS = [".loopconsole/**"]
@@ -72,9 +73,19 @@ def _literal_prefix(pattern: str) -> str:
     return "/".join(parts)
 
 
+# With a pytest validator: files pytest loads that could make every test pass.
+PYTEST_FILES = ["conftest.py", "pytest.ini"]
+
+
 def spec_patterns(spec: LoopSpec) -> list[str]:
-    """The globs a spec protects: its own, plus the spec and the files it names."""
+    """The globs a spec protects: its own, plus the spec and the files it names.
+
+    With a pytest validator, the workspace's top ``conftest.py`` and
+    ``pytest.ini`` too: one line in either (``os._exit(0)``) passes any suite.
+    """
     patterns = list(spec.protect.paths) + ALWAYS
+    if any(is_pytest(validator.run) for validator in spec.validators):
+        patterns += PYTEST_FILES
     named = [spec.path, spec.agent.script]
     for file in named:
         if file is not None and file.is_relative_to(spec.workspace):

@@ -146,7 +146,6 @@ def secrets_in_patch(redactor: Redactor, patch: str) -> list[str]:
 
 __all__ = [
     "Confinement",
-    "Path",
     "TamperCheck",
     "agent_cli_env",
     "confinement_for",
