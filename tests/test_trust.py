@@ -310,3 +310,41 @@ async def test_home_is_private_unless_a_folder_is_made_readable(
     _runner, events = await run_loop(spec, tmp_path)
     output = next(e for e in events if e.type == "tool_result").output
     assert "cached" in output and "aws-secret" not in output
+
+
+def test_a_validator_dies_with_a_killed_engine(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    spec = write_loop(
+        tmp_path / "loop",
+        script="",
+        validators='[[validators]]\nname = "slow"\nrun = "sleep 2; touch survived"\n',
+    )
+    run_dir = tmp_path / "run"
+    survived = run_dir / "workspace" / "survived"
+    engine = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tui.cli",
+            "run",
+            str(spec),
+            "--headless",
+            "--run-dir",
+            str(run_dir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    journal = run_dir / "journal.jsonl"
+    while time.monotonic() < deadline:
+        if journal.exists() and "validator_started" in journal.read_text():
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    engine.send_signal(signal.SIGKILL)
+    engine.wait()
+    time.sleep(3)
+    assert not survived.exists()
