@@ -348,3 +348,22 @@ def test_a_validator_dies_with_a_killed_engine(tmp_path: Path) -> None:
     engine.wait()
     time.sleep(3)
     assert not survived.exists()
+
+
+def test_the_trust_sections_of_the_spec(tmp_path: Path) -> None:
+    from tui.spec import SpecError
+
+    spec = load_spec(
+        write_loop(
+            tmp_path / "ok",
+            script="",
+            extra='[sandbox]\nnetwork = true\nreadable = ["~/.cache"]\n'
+            '[protect]\npaths = ["tests/**"]\n'
+            '[env]\npass = ["DATABASE_URL"]\nset = { CI = "1" }\nredact = ["CUSTOMER"]\n',
+        )
+    )
+    assert spec.sandbox.network and spec.sandbox.mode == "bwrap"
+    assert spec.protect.paths == ["tests/**"] and spec.env.pass_ == ["DATABASE_URL"]
+    with pytest.raises(SpecError) as bad:
+        load_spec(write_loop(tmp_path / "bad", script="", extra='[sandbox]\nmode = "docker"\n'))
+    assert "sandbox.mode: 'docker' is not one of" in bad.value.messages[0]

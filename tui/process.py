@@ -11,7 +11,9 @@ validators, the command agent backend) goes through :func:`run_command`:
 - on timeout, on cancellation, and when the shell exits while children it put
   in the background still run, the whole group gets SIGTERM, then SIGKILL after
   a short grace: no process outlives its command;
-- the environment has API keys and other secrets removed (:func:`child_env`).
+- the environment has API keys and other secrets removed (:func:`child_env`),
+  unless the caller gives one (a run gives its allow-listed environment);
+- with a ``sandbox`` (:mod:`tui.sandbox`), the shell runs under bubblewrap.
 """
 
 from __future__ import annotations

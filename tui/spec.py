@@ -194,7 +194,7 @@ class SpecError(Exception):
 
 
 def _known_keys(model: type[BaseModel]) -> list[str]:
-    return [name for name, f in model.model_fields.items() if not f.exclude]
+    return [f.alias or name for name, f in model.model_fields.items() if not f.exclude]
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:

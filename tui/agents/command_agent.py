@@ -13,6 +13,8 @@ The CLI gets the user's environment as it is, API keys included: it is the
 agent, and calling its model is its job (``claude`` needs ANTHROPIC_API_KEY
 or its login, ``codex`` its OpenAI key). The scrubbing DESIGN.md asks for is
 about what the agent runs: validators and the shared tools never see keys.
+With ``[agent] sandbox = true`` the CLI runs in the run's sandbox instead
+(network on), with the allow-listed environment plus its model's variables.
 
 Stop, pause-now and Ctrl-C cancel :meth:`CommandAgent.run_iteration`; the
 cancellation reaches :func:`tui.process.run_command`, which kills the whole
