@@ -19,10 +19,7 @@ read and correct. The memory tool (:mod:`tui.agents.memory_tool`) reuses
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import os
-import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,15 +27,36 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from tui.agents.safe_files import (
+    PathEscape,
+    ToolError,
+    confine,
+    human_bytes,
+    open_file,
+    parts_in,
+    refuse_git,
+    stream_lines,
+    write_atomic,
+    write_in,
+)
+
+__all__ = [
+    "EDITOR_INPUT",
+    "PathEscape",
+    "TextEditor",
+    "ToolError",
+    "ToolOutcome",
+    "confine",
+    "input_error",
+    "walk_two_levels",
+    "write_atomic",
+]
+
 _MAX_LISTED = 1000
 # Files above this are not edited (a whole-file rewrite); view streams them.
 MAX_EDIT_BYTES = 10 * 1024 * 1024
 # Files above this are viewed a line at a time instead of read whole.
 _STREAM_VIEW_BYTES = 1024 * 1024
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-# Read once: os.umask can only be read by setting it, which is not thread-safe later.
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 
 @dataclass
@@ -48,48 +66,6 @@ class ToolOutcome:
     output: str
     is_error: bool = False
     exit_code: int | None = None
-
-
-class PathEscape(Exception):
-    """A path that would leave the workspace."""
-
-
-class ToolError(Exception):
-    """A tool call the model can correct; its message is the tool result."""
-
-
-def confine(root: Path, path: str) -> Path:
-    """Resolve ``path`` (relative, or absolute inside ``root``) to a real path inside ``root``.
-
-    Raises :class:`PathEscape` for NUL bytes, ``..`` that climbs out, absolute
-    paths elsewhere, and symlinks (the file or any parent) resolving outside.
-    """
-    if "\x00" in path:
-        raise PathEscape("The path contains a NUL byte; send a plain file path.")
-    real_root = root.resolve()
-    given = Path(path)
-    if given.is_absolute():
-        normal = Path(os.path.normpath(given))
-        # Accept the workspace as given or as resolved (e.g. /tmp -> /private/tmp).
-        for base in (root.absolute(), real_root):
-            if normal == base or normal.is_relative_to(base):
-                relative = normal.relative_to(base)
-                break
-        else:
-            raise PathEscape(
-                f"{path} is outside the workspace; use a path relative to the workspace."
-            )
-    else:
-        relative = Path(os.path.normpath(given))
-        if relative.parts and relative.parts[0] == "..":
-            raise PathEscape(f"{path} climbs out of the workspace with '..'; stay inside it.")
-    resolved = (real_root / relative).resolve()
-    if resolved != real_root and not resolved.is_relative_to(real_root):
-        raise PathEscape(
-            f"{path} goes through a symlink that points outside the workspace; "
-            "use a path inside it."
-        )
-    return resolved
 
 
 # -- tool inputs --------------------------------------------------------------
@@ -163,126 +139,6 @@ def input_error(tool: str, exc: ValidationError) -> ToolOutcome:
 # -- file helpers -------------------------------------------------------------
 
 
-def open_folder(root: Path, parts: tuple[str, ...], *, create: bool = False) -> int:
-    """A handle on ``root/parts``, walked one folder at a time, never through a symlink.
-
-    ``root`` must be a real path. Missing folders are made when ``create``.
-    Raises PathEscape when a folder on the way is (now) a symlink or a file.
-    """
-    fd = os.open(root, _DIR_FLAGS)
-    try:
-        for part in parts:
-            try:
-                nxt = os.open(part, _DIR_FLAGS, dir_fd=fd)
-            except FileNotFoundError:
-                if not create:
-                    raise
-                os.mkdir(part, 0o777, dir_fd=fd)
-                nxt = os.open(part, _DIR_FLAGS, dir_fd=fd)
-            except OSError as exc:
-                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                    raise PathEscape(
-                        f"{'/'.join(parts)}: {part} is not a folder (it is a file, or a "
-                        "symlink, possibly swapped in while the path was checked); nothing "
-                        "was written."
-                    ) from None
-                raise
-            os.close(fd)
-            fd = nxt
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-def _parts_in(root: Path, file: Path) -> tuple[str, ...]:
-    return file.relative_to(root.resolve()).parts
-
-
-def write_in(root: Path, file: Path, text: str) -> None:
-    """Write ``text`` to ``file`` (a real path under ``root``) race-free: temp file, rename."""
-    *folders, name = _parts_in(root, file)
-    parent = open_folder(root.resolve(), tuple(folders), create=True)
-    try:
-        try:
-            mode = os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode & 0o7777
-        except FileNotFoundError:
-            mode = 0o666 & ~_UMASK
-        tmp = f".{name}.{secrets.token_hex(6)}.tmp"
-        fd = os.open(
-            tmp,
-            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-            0o600,
-            dir_fd=parent,
-        )
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(text.encode("utf-8"))
-                os.fchmod(out.fileno(), mode)
-            os.replace(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp, dir_fd=parent)
-            raise
-    finally:
-        os.close(parent)
-
-
-def open_file(root: Path, file: Path) -> int:
-    """A read handle on ``file`` (a real path under ``root``), opened race-free."""
-    *folders, name = _parts_in(root, file)
-    parent = open_folder(root.resolve(), tuple(folders))
-    try:
-        return os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise PathEscape(f"{file.name} became a symlink while being read; try again.") from None
-        raise
-    finally:
-        os.close(parent)
-
-
-def write_atomic(file: Path, text: str) -> None:
-    """Write ``text`` to ``file`` through a temp file in the same folder and a rename."""
-    file.parent.mkdir(parents=True, exist_ok=True)
-    write_in(file.parent, file.resolve(), text)
-
-
-def _gitdir_targets(root: Path, parts: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """The folders inside ``root`` that ``.git`` files (``gitdir: ...``) along ``parts`` name."""
-    real = root.resolve()
-    found = []
-    for depth in range(len(parts)):
-        marker = real.joinpath(*parts[:depth], ".git")
-        if not marker.is_file() or marker.is_symlink():
-            continue
-        try:
-            line = marker.read_text(errors="replace").strip()
-        except OSError:
-            continue
-        if line.startswith("gitdir:"):
-            target = (marker.parent / line.removeprefix("gitdir:").strip()).resolve()
-            if target.is_relative_to(real):
-                found.append(target.relative_to(real).parts)
-    return found
-
-
-def refuse_git(root: Path, file: Path, path: str) -> None:
-    """Raise ToolError when ``file`` lies in ``.git/`` or in a folder a ``gitdir:`` names."""
-    parts = _parts_in(root, file)
-    if any(part.casefold() == ".git" for part in parts):
-        raise ToolError(
-            f"{path} is inside .git/: the editor does not write the repository's own files "
-            "(its config and hooks run code); change the work tree instead."
-        )
-    for target in _gitdir_targets(root, parts):
-        if parts[: len(target)] == target:
-            raise ToolError(
-                f"{path} is inside the git directory a .git file points to (gitdir:); "
-                "the editor does not write it."
-            )
-
-
 def walk_two_levels(folder: Path) -> Iterator[os.DirEntry[str]]:
     """What ``view`` lists in a folder: entries two levels deep, by name, hidden ones left out."""
 
@@ -299,32 +155,6 @@ def walk_two_levels(folder: Path) -> Iterator[os.DirEntry[str]]:
                 yield from walk(child.path, depth + 1)
 
     return walk(folder, 1)
-
-
-def _human_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{n:,} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n:,} bytes"
-
-
-def _stream_lines(handle, limit: int) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
-    """The lines of a binary file without their newline, each cut at ``limit`` bytes.
-
-    Memory stays bounded by ``limit`` however long a line is.
-    """
-    while True:
-        piece = handle.readline(limit)
-        if not piece:
-            return
-        line = piece
-        while not piece.endswith(b"\n"):
-            piece = handle.readline(limit)  # the rest of a long line: skipped
-            if not piece:
-                break
-        yield line.rstrip(b"\n")
 
 
 def _split_lines(text: str) -> list[str]:
@@ -443,7 +273,7 @@ class TextEditor:
 
     def _write(self, file: Path, path: str, text: str) -> None:
         refuse_git(self.root, file, path)
-        rel = "/".join(_parts_in(self.root, file))
+        rel = "/".join(parts_in(self.root, file))
         if self.protected is not None and self.protected(rel):
             raise ToolError(self.PROTECTED.format(path=path))
         write_in(self.root, file, text)
@@ -498,10 +328,8 @@ class TextEditor:
         with os.fdopen(fd, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             if size > MAX_EDIT_BYTES:
-                limit = _human_bytes(MAX_EDIT_BYTES)
-                raise ToolError(
-                    self.TOO_BIG.format(path=path, size=_human_bytes(size), limit=limit)
-                )
+                limit = human_bytes(MAX_EDIT_BYTES)
+                raise ToolError(self.TOO_BIG.format(path=path, size=human_bytes(size), limit=limit))
             data = handle.read()
         try:
             return data.decode("utf-8")
@@ -517,7 +345,7 @@ class TextEditor:
         room = self.max_characters + 1
         total = 0
         with os.fdopen(self._open(file, path), "rb") as handle:
-            for number, line in enumerate(_stream_lines(handle, room), 1):
+            for number, line in enumerate(stream_lines(handle, room), 1):
                 total = number
                 if number >= start and (end == -1 or number <= end) and room > 0:
                     try:
