@@ -367,3 +367,32 @@ def test_the_trust_sections_of_the_spec(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as bad:
         load_spec(write_loop(tmp_path / "bad", script="", extra='[sandbox]\nmode = "docker"\n'))
     assert "sandbox.mode: 'docker' is not one of" in bad.value.messages[0]
+
+
+async def test_the_run_folder_and_spec_are_hidden_wherever_they_live(tmp_path: Path) -> None:
+    import shutil
+    import tempfile
+
+    # Outside /tmp and HOME, which the sandbox empties anyway: the hiding itself is tested.
+    base = Path(tempfile.mkdtemp(prefix="loopconsole-test-", dir="/var/tmp"))
+    try:
+        run = base / "run"
+        spec = write_loop(
+            base / "loop",
+            script="[[iteration]]\n"
+            + bash_step(
+                f"cat {run}/journal.jsonl {base}/loop/loop.toml 2>/dev/null; echo ---; ls -a {run}"
+            ),
+            budget="max_iterations = 1",
+        )
+        loaded = load_spec(spec)
+        runner = Runner(loaded, create_run(loaded, run), interactive=False)
+        events: list = []  # type: ignore[type-arg]
+        runner.subscribe(events.append)
+        await runner.run()
+        output = next(e for e in events if e.type == "tool_result").output
+        read, listing = output.split("---\n")
+        assert read == ""  # the journal and the spec: nothing to read
+        assert listing.split() == [".", "..", "workspace"]  # the run folder looks empty
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
