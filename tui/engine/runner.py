@@ -17,6 +17,7 @@ from typing import Any, Literal
 from tui.agents.base import Agent, AgentContext, AgentFatal, AgentResult
 from tui.agents.registry import create_agent
 from tui.agents.tools import Toolbox
+from tui.confinement import Confinement
 from tui.engine.budget import Budget
 from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints
 from tui.engine.controls import Controls
@@ -127,7 +128,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self._tamper_signal: SignalRaised | None = None
         self.protected = protected_paths(spec, run)
         # Raises SandboxUnavailable (one sentence) when bwrap cannot start here.
-        self.confinement = confinement_for(spec, run, self.protected)
+        self.confinement: Confinement = confinement_for(spec, run, self.protected)
         self.redactor = self.confinement.redactor
         self.tamper = TamperCheck(self.protected)
         self.toolbox = Toolbox(
