@@ -90,6 +90,12 @@ class Rewind(_Command):
     iteration: int
 
 
+class ReloadSpec(_Command):
+    """Read loop.toml again; valid edits apply from the next iteration."""
+
+    type: Literal["reload_spec"] = "reload_spec"
+
+
 class DismissSignal(_Command):
     """Set a thrash signal aside (its evidence ``key``), or switch its kind off."""
 
@@ -146,6 +152,7 @@ Command = Annotated[
     | Revalidate
     | Rewind
     | DismissSignal
+    | ReloadSpec
     | Answer
     | TakeOver
     | HandBack

@@ -32,6 +32,7 @@ from tui.engine.commands import (
     Interrupt,
     Pause,
     RecordChanges,
+    ReloadSpec,
     Reply,
     Resume,
     Revalidate,
@@ -85,6 +86,7 @@ class Controls:
             AddHint: self._add_hint,
             Drive: self._drive,
             DismissSignal: self._dismiss,
+            ReloadSpec: self._reload_spec,
         }
         # Commands that wait: for the workspace, or to hand it back first.
         self._later: dict[type, LaterHandler] = {
@@ -234,6 +236,11 @@ class Controls:
         self.runner.publish(SignalDismissed(kind=cmd.kind, key=cmd.key, whole_kind=cmd.whole_kind))
         return Reply()
 
+    def _reload_spec(self, _cmd: ReloadSpec) -> Reply:
+        # Valid edits apply from the next iteration; the events say what changed.
+        self.runner.reload.reload_spec()
+        return Reply()
+
     # -- the workspace --------------------------------------------------------
     async def _revalidate(self, _cmd: Revalidate) -> Reply:
         results = await self.revalidate()
@@ -247,7 +254,7 @@ class Controls:
         runner.publish(ControlApplied(control="revalidate"))
         async with runner.workspace_lock:
             return await run_validators(
-                runner.spec.validators, runner.run_dir.workspace, runner.publish
+                runner.spec.validators, runner.run_dir.workspace, runner.publish, runner.confinement
             )
 
     async def _rewind(self, cmd: Rewind) -> Reply:

@@ -14,9 +14,8 @@ import logging
 import os
 from pathlib import Path
 
-import platformdirs
-
 from tui.engine.protocol import socket_path
+from tui.engine.rundir import state_dir, state_runs_root
 from tui.engine.runner import Runner
 from tui.engine.server import QUEUE_LINES, RunServer
 from tui.events import RunFinished
@@ -25,10 +24,9 @@ log = logging.getLogger("loopconsole.live")
 
 
 def registry_dir() -> Path:
-    """Where runs register: one file per run, holding its folder."""
-    override = os.environ.get("LOOPCONSOLE_STATE_DIR")
-    base = Path(override) if override else Path(platformdirs.user_state_dir("loopconsole"))
-    return base / "registry"
+    """Where runs register: one file per run, holding its folder (runs kept elsewhere,
+    ``--run-dir``, are found through it)."""
+    return state_dir() / "registry"
 
 
 def register(run_id: str, run_dir: Path) -> None:
@@ -40,8 +38,13 @@ def register(run_id: str, run_dir: Path) -> None:
 
 
 def registered_runs() -> dict[str, Path]:
-    """Every registered run whose folder still exists: id -> folder."""
+    """Every run in the state folder, and every registered one elsewhere: id -> folder."""
     runs: dict[str, Path] = {}
+    kept = state_runs_root()
+    if kept.is_dir():
+        for run in kept.iterdir():
+            if (run / "journal.jsonl").is_file():
+                runs[run.name] = run
     folder = registry_dir()
     if not folder.is_dir():
         return runs

@@ -3,6 +3,11 @@
 A valid edit of the goal, budget, validators, thrash or memory settings
 applies from the next iteration; an invalid edit is reported and the spec in
 force stays as it was.
+
+The file is watched only when the agent cannot write it: commands run in the
+sandbox (which hides the spec) and the agent is not an unsandboxed CLI (the
+editor refuses the spec anyway). Otherwise it is read once at start, and an
+edit applies only when the human asks for it (:meth:`SpecReload.reload_spec`).
 """
 
 from __future__ import annotations
@@ -76,10 +81,45 @@ class SpecReload:
         self.pending: LoopSpec | None = None
         self.stopped = asyncio.Event()
 
+    def spec_out_of_reach(self) -> bool:
+        """Whether nothing the agent runs can write the spec file."""
+        runner = self.runner
+        sandboxed = runner.confinement.sandbox is not None
+        agent = runner.spec.agent
+        return sandboxed and (agent.backend != "command" or agent.sandbox)
+
+    def reload_spec(self) -> None:
+        """The human asks for the spec file to be read again; edits apply as a hot reload's."""
+        path = self.runner.spec.path
+        if path is None:
+            return
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            self.invalid([f"{path}: cannot be read ({exc.strerror})"])
+            return
+        try:
+            new = spec_from_text(text, path)
+        except SpecError as exc:
+            self.invalid(exc.messages)
+            return
+        self.edited(new)
+
     def start(self) -> asyncio.Task[None] | None:
-        """Watch loop.toml until :attr:`stopped` is set (when asked to watch)."""
+        """Watch loop.toml until :attr:`stopped` is set (when asked to, and out of the
+        agent's reach)."""
         path = self.runner.spec.path
         if not self.watch or path is None:
+            return None
+        if not self.spec_out_of_reach():
+            self.runner.publish(
+                Notice(
+                    level="warning",
+                    message=f"{path.name} is not watched for edits: the agent could "
+                    "write it (the sandbox is off, or the agent CLI runs unsandboxed); it "
+                    "was read once, and edits apply only when you reload it",
+                )
+            )
             return None
         return asyncio.ensure_future(watch_spec(path, self.edited, self.invalid, stop=self.stopped))
 

@@ -37,6 +37,7 @@ from tui.engine.commands import (
     Answer,
     Command,
     Pause,
+    ReloadSpec,
     Reply,
     Resume,
     Revalidate,
@@ -136,6 +137,14 @@ class MainScreen(TakeOverActions, HistoryActions):
             id="revalidate",
             show=False,
             tooltip="Re-run the validators now",
+        ),
+        Binding(
+            "L",
+            "reload_spec",
+            "reload",
+            id="reload_spec",
+            show=False,
+            tooltip="Read loop.toml again (edits apply from the next iteration)",
         ),
         Binding("x", "stop", "stop", id="stop", tooltip="Stop the run (twice: stop at once)"),
         Binding("q", "quit", "quit", id="quit", tooltip="Quit (asks while the run is going)"),
@@ -415,6 +424,10 @@ class MainScreen(TakeOverActions, HistoryActions):
             ),
             apply,
         )
+
+    def action_reload_spec(self) -> None:
+        """The human's reload of the spec (the only one when the agent could write it)."""
+        self.send(ReloadSpec())
 
     def action_answer(self) -> None:
         question = self.store.run.question
