@@ -229,7 +229,7 @@ async def test_the_spec_is_not_watched_when_the_agent_could_write_it(tmp_path: P
     runner.subscribe(events.append)
     await runner.run()
     assert any("is not watched for edits" in getattr(e, "message", "") for e in events)
-    assert not runner.spec_out_of_reach()
+    assert not runner.reload.spec_out_of_reach()
 
 
 def test_no_secret_reaches_the_model_provider_or_the_run_folder(tmp_path: Path) -> None:

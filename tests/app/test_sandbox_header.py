@@ -46,7 +46,7 @@ async def test_the_human_reloads_a_spec_that_is_not_watched(tmp_path: Path) -> N
         await wait_for(pilot, lambda: runner.status == "paused", "the start pause")
         spec_path.write_text(spec_path.read_text().replace("Make check.py", "Make it"))
         await pilot.pause(0.5)
-        assert runner._pending_spec is None  # not watched: the agent could have written it
+        assert runner.reload.pending is None  # not watched: the agent could have written it
         await pilot.press("L")
-        await wait_for(pilot, lambda: runner._pending_spec is not None, "the reload")
-        assert runner._pending_spec.goal.startswith("Make it")
+        await wait_for(pilot, lambda: runner.reload.pending is not None, "the reload")
+        assert runner.reload.pending.goal.startswith("Make it")
