@@ -53,6 +53,9 @@ from tui.events import (
     RunFinished,
     RunStarted,
     SignalDismissed,
+    SignalRaised,
+    SignalRecovered,
+    ThresholdRaised,
     ToolCall,
     ToolResult,
     ValidatorFinished,
@@ -88,6 +91,16 @@ class ResumeState:
     spec_edits: LoopSpec | None = None  # loop.toml as edited since, when it differs
     dismissed: list[SignalDismissed] = field(default_factory=list)  # thrash signals set aside
     warnings: list[str] = field(default_factory=list)
+    # Thrash: signals already raised (never raised again on the same evidence),
+    # thresholds the human raised, the recover policy's recoveries so far.
+    signals: list[SignalRaised] = field(default_factory=list)
+    thresholds: list[ThresholdRaised] = field(default_factory=list)
+    recoveries: int = 0
+    results_by_iteration: dict[int, list[ValidatorResult]] = field(default_factory=dict)
+    # Where each iteration started from (commit, the iteration whose end state
+    # it is), and where the workspace stands now: what a recovery goes back to.
+    origins: dict[int, tuple[str, int]] = field(default_factory=dict)
+    at: tuple[str, int] | None = None
 
 
 @dataclass
@@ -148,6 +161,12 @@ def load_resume_state(run_dir: Path) -> ResumeState:
         interrupted_calls=list(fold.calls.values()),
         dismissed=fold.dismissed,
         warnings=warnings,
+        signals=fold.signals,
+        thresholds=fold.thresholds,
+        recoveries=fold.recoveries,
+        results_by_iteration=fold.results_by_iteration,
+        origins=fold.origins,
+        at=fold.at,
     )
     state.spec_edits = _spec_edits(state, fold.goals_seen)
     return state
@@ -206,6 +225,11 @@ class _Fold:
         self.finished: RunFinished | None = None
         self.results_by_iteration: dict[int, list[ValidatorResult]] = {}
         self.dismissed: list[SignalDismissed] = []
+        self.signals: list[SignalRaised] = []
+        self.thresholds: list[ThresholdRaised] = []
+        self.recoveries = 0
+        self.origins: dict[int, tuple[str, int]] = {}
+        self.at: tuple[str, int] | None = None
 
     def apply(self, e: Event) -> None:  # noqa: C901 - one branch per event type
         if isinstance(e, RunStarted):
@@ -215,6 +239,8 @@ class _Fold:
             self.goals_seen.add(e.goal)
         elif isinstance(e, IterationStarted):
             self._abandon()
+            if self.at is not None:
+                self.origins[e.iteration] = self.at
             self.in_flight = e.iteration
             self.consumed, self.hints = self.hints, []
             self.batch, self.agent_said, self.iteration_checkpoint = [], "", None
@@ -236,6 +262,8 @@ class _Fold:
         elif isinstance(e, BudgetUpdated):
             self.latest_budget = e.budget
         elif isinstance(e, Checkpointed):
+            restored = e.restored_iteration
+            self.at = (e.commit, e.iteration if restored is None else restored)
             if self.in_flight is None:
                 self.checkpoint = e
                 if e.restored_iteration is not None:
@@ -244,6 +272,14 @@ class _Fold:
                 self.iteration_checkpoint = e
         elif isinstance(e, SignalDismissed):
             self.dismissed.append(e)
+        elif isinstance(e, SignalRaised):
+            self.signals.append(e)
+        elif isinstance(e, ThresholdRaised):
+            self.thresholds.append(e)
+        elif isinstance(e, SignalRecovered):
+            self.recoveries += 0 if e.by_human else 1
+            if e.note:
+                self.hints.append(e.note)
         elif isinstance(e, Decided):
             self._decided(e)
         elif isinstance(e, RunFinished):

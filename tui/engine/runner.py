@@ -11,15 +11,15 @@ import asyncio
 import shutil
 import traceback
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal
 
 from tui.agents.base import Agent, AgentContext, AgentFatal, AgentResult
 from tui.agents.registry import create_agent
 from tui.agents.tools import Toolbox
 from tui.engine.budget import Budget
 from tui.engine.checkpoints import CheckpointError, Checkpoints
-from tui.engine.controls import Controls
-from tui.engine.decide import Verdict, decide, summarize_checks
+from tui.engine.controls import ControlError, Controls
+from tui.engine.decide import Verdict, decide, policy_of, summarize_checks
 from tui.engine.journal import JournalWriter
 from tui.engine.prompt import (
     IterationSummary,
@@ -31,7 +31,9 @@ from tui.engine.prompt import (
 from tui.engine.reload import SpecReload
 from tui.engine.resume import INTERRUPTED_OUTPUT, ResumeState, WorkspacePrep
 from tui.engine.rundir import RunDir, lock_run, unlock_run
+from tui.engine.signal_text import recovery_note
 from tui.engine.thrash import IterationRecord, ThrashDetector, corrective_hint
+from tui.engine.toolcalls import CallLog
 from tui.engine.validators import run_validators
 from tui.engine.watch import WorkspaceWatch
 from tui.events import (
@@ -39,6 +41,7 @@ from tui.events import (
     AgentFinished,
     BudgetState,
     BudgetUpdated,
+    Checkpointed,
     Decided,
     Event,
     IterationStarted,
@@ -93,7 +96,12 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self.last_results: list[ValidatorResult] = []
         self.results_by_iteration: dict[int, list[ValidatorResult]] = {}
         self.summaries: list[IterationSummary] = []
-        self._calls: list[tuple[str, dict[str, Any]]] = []
+        self._calls = CallLog()
+        # Thrash recoveries: how many the policy made, and where each iteration
+        # started from (checkpoint commit, the iteration whose end state it is).
+        self.recoveries = 0
+        self.origins: dict[int, tuple[str, int]] = {}
+        self._at: tuple[str, int] | None = None
         self._resume = resume
         self._prep = prep
         self._subscribers: list[Subscriber] = []
@@ -127,6 +135,10 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self.hints = list(state.hints)
         self.last_results = list(state.last_results)
         self.summaries = list(state.summaries)
+        self.results_by_iteration = dict(state.results_by_iteration)
+        self.recoveries = state.recoveries
+        self.origins = dict(state.origins)
+        self._at = state.at
         if self._prep is not None:
             self.human_changes = list(self._prep.human_changes)
 
@@ -140,8 +152,13 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         event.run_id = self.run_id
         if not event.iteration:
             event.iteration = self.iteration
-        if isinstance(event, ToolCall):
-            self._calls.append((event.name, dict(event.input)))
+        if isinstance(event, ToolCall | ToolResult):
+            self._calls.see(event)
+        elif isinstance(event, Checkpointed):
+            restored = event.restored_iteration
+            self._at = (event.commit, event.iteration if restored is None else restored)
+        elif isinstance(event, IterationStarted) and self._at is not None:
+            self.origins[event.iteration] = self._at
         for callback in self._subscribers:
             callback(event)
 
@@ -229,6 +246,10 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                 self.thrash.disable(dismissed.kind)
             else:
                 self.thrash.dismiss_key(dismissed.key)
+        for raised in state.signals:
+            self.thrash.remember(raised)
+        for threshold in state.thresholds:
+            self.thrash.raise_threshold(threshold.kind, threshold.threshold)
 
     def _finish(self, outcome: Outcome, reason: str) -> RunFinished:
         self.budget.stop_clock()
@@ -287,7 +308,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             self.status = "stopping" if self._stop_requested else "running"
             self._apply_pending_spec()
             self.iteration += 1
-            self._calls = []
+            self._calls = CallLog()
             notes = read_notes(self.run_dir.memories, self.spec.memory.max_note_chars)
             prompt = self._next_prompt(notes)
             system = system_prompt(self.spec)
@@ -317,6 +338,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             self.publish(BudgetUpdated(budget=self.budget.state()))
             verdict = await self._conclude(result)
             self._remember(result, verdict)
+            if verdict.recover is not None:
+                verdict = await self._recover_policy(verdict)
             if self.status in ("running", "validating"):
                 self.status = "pausing" if verdict.action == "pause" else "running"
             return verdict
@@ -331,10 +354,11 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                 iteration=self.iteration,
                 tree=tree,
                 results=self.last_results,
-                tool_calls=self._calls,
+                tool_calls=self._calls.calls,
                 claims_done=result.claims_done,
                 patch=patch,
                 final_text=result.final_text,
+                observations=self._calls.observations(),
             )
             signals = self.thrash.observe(record)
         for signal in signals:
@@ -349,10 +373,11 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             pause_requested=self._pause_requested,
             signals=signals,
             thrash=self.spec.thrash,
+            recoveries_used=self.recoveries,
         )
         if verdict.action == "continue":
             for signal in signals:
-                if self.spec.thrash.action_for(signal.kind) == "hint":
+                if policy_of(signal, self.spec.thrash) == "hint":
                     self.hints.append(corrective_hint(signal))
         info = await asyncio.to_thread(
             self.checkpoints.commit, self.iteration, "agent", verdict.action, tree=tree
@@ -369,6 +394,15 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                 total_checks=total,
             )
         )
+        return verdict
+
+    async def _recover_policy(self, verdict: Verdict) -> Verdict:
+        """The "recover" policy: back to before the evidence, the note queued."""
+        assert verdict.recover is not None
+        try:
+            await self._recover(verdict.recover, recovery_note(verdict.recover), by_human=False)
+        except ControlError as exc:
+            return Verdict("pause", f"could not recover from the signal: {exc}")
         return verdict
 
     async def _phase(self, coro):  # type: ignore[no-untyped-def]
