@@ -322,6 +322,8 @@ def repeated_call(repeat: Repeat) -> Finding:
             "count": repeat.count,
             "scope": repeat.scope,
             "call_kind": repeat.kind,
+            # What it returned each time, normalised; None when the agent does not say.
+            "seen": repeat.seen,
         }
 
     key = f"repeated_actions:{repeat.key}"
