@@ -499,3 +499,43 @@ def test_a_long_oscillation_keeps_only_the_latest_diffs() -> None:
     assert signal.kind == "oscillation" and signal.iterations == list(range(1, 13))
     patches = [c["patch"] for c in signal.evidence["cycle"]]
     assert [bool(p) for p in patches] == [False] * 6 + [True] * 6
+
+
+def test_the_same_evidence_never_raises_the_same_signal_twice() -> None:
+    reads = [view("pages.py")] * 3
+    detector = ThrashDetector(ThrashSpec())
+    (first,) = detector.observe(record(1, failing(*FA), tree="a", calls=reads))
+    # A rewind forgets streaks, not what was already reported: iteration 1 run
+    # again (resumed after a crash) shows nothing new; iteration 2 does.
+    detector.start("a")
+    assert detector.observe(record(1, failing(*FA), tree="a", calls=reads)) == []
+    (again,) = detector.observe(record(2, failing(*FA), tree="a", calls=reads))
+    assert again.evidence["key"] == first.evidence["key"] and again.iterations == [2]
+    # A resumed run is told what its journal already holds.
+    resumed = ThrashDetector(ThrashSpec())
+    resumed.remember(first)
+    assert resumed.observe(record(1, failing(*FA), tree="a", calls=reads)) == []
+
+
+def test_a_repeat_needs_the_same_result_as_well_as_the_same_call() -> None:
+    polls = [bash("make status")] * 4
+    detector = ThrashDetector(ThrashSpec())
+    changing = [f"ok 0\nbuilding: step {n} of 4" for n in range(4)]
+    rec = record(1, failing(*FA), tree="a", calls=polls)
+    rec.observations = list(changing)
+    assert detector.observe(rec) == []
+    rec = record(2, failing(*FA), tree="b", calls=polls)
+    rec.observations = ["ok 0\nbuilding: step 4 of 4"] * 4
+    (signal,) = detector.observe(rec)
+    assert signal.kind == "repeated_actions" and signal.evidence["count"] == 4
+    assert signal.evidence["seen"] == "building: step 4 of 4"
+
+
+def test_a_raised_threshold_survives_a_reloaded_spec() -> None:
+    detector = ThrashDetector(ThrashSpec())
+    assert detector.raise_threshold("same_failure") == (3, 6)
+    assert detector.raise_threshold("oscillation") is None
+    detector.update(ThrashSpec(same_failure=4))
+    assert detector.spec.same_failure == 6
+    detector.update(ThrashSpec(same_failure=8))
+    assert detector.spec.same_failure == 8

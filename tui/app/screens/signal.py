@@ -159,7 +159,7 @@ class SignalScreen(Screen[None]):
             if action == "kind_off":
                 return self.state != "kind off" or None
             if action == "raise_threshold":
-                return self.signal.kind in THRESHOLDS or None
+                return self.signal.kind in THRESHOLDS  # hidden for a yes/no kind
             if action == "recover":
                 paused = self.controls.status == "paused"
                 return (paused and self.state in ("active", "quiet")) or None

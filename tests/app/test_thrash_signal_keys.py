@@ -1,0 +1,141 @@
+"""The signal screen's one-key answers, on real runs: recover, raise, ignore, off.
+
+Each key acts through the runner's controls, is journaled, and shows in a
+replay of the run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.containers import VerticalScroll
+from textual.widgets import TextArea
+
+from tests.app.helpers import journal, of_type, wait_for
+from tests.loops import write_loop
+from tests.test_thrash_loops import CHECK, CHECK_VALIDATOR, iteration, view
+from tui.app.app import ConsoleApp
+from tui.app.replay import open_journal
+from tui.app.screens.replay import ReplayScreen
+from tui.app.screens.signal import SignalScreen
+from tui.app.screens.text_edit import TextEditScreen
+from tui.engine.rundir import create_run
+from tui.engine.runner import Runner
+from tui.spec import load_spec
+
+SIZE = (120, 36)
+
+
+def active_bindings(app: ConsoleApp) -> set[str]:
+    return {b.binding.id for b in app.active_bindings.values() if b.enabled and b.binding.id}
+
+
+async def test_recover_shows_the_note_to_edit_then_goes_back_and_resumes(thrash_runner) -> None:
+    runner = thrash_runner()
+    app = ConsoleApp(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: runner.status == "paused", "the oscillation pause", 30)
+        await wait_for(pilot, lambda: app.main.store.status == "paused", "the console")
+        await pilot.press("exclamation_mark")
+        assert isinstance(app.screen, SignalScreen)
+        ids = active_bindings(app)
+        assert {"signal.recover", "signal.dismiss", "signal.kind_off"} <= ids
+        # Oscillation is yes/no: there is no threshold to raise.
+        assert "signal.raise_threshold" not in ids
+        state = str(app.screen.query_one("#signal-state").render())
+        assert "r recovers: back to the start" in state
+        await pilot.press("r")
+        assert isinstance(app.screen, TextEditScreen)
+        editor = app.screen.query_one(TextArea)
+        assert editor.text.startswith("The workspace was put back to how it was at the start")
+        assert "You are going back and forth" in editor.text
+        editor.insert(" Use ceiling division.")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: of_type(journal(runner), "signal_recovered"), "recovery")
+        await wait_for(pilot, lambda: of_type(journal(runner), "iteration_started")[3:], "it 4")
+        runner.stop()
+        await wait_for(pilot, lambda: runner.status == "finished", "the run to stop", 30)
+        assert app.main.store.signal_state(app.main.store.signals[0]) == "recovered"
+    events = journal(runner)
+    (recovered,) = of_type(events, "signal_recovered")
+    assert recovered.by_human and recovered.to_iteration == 0
+    assert recovered.note.endswith("Use ceiling division.")
+    (rewind,) = [e for e in of_type(events, "checkpointed") if e.restored_iteration is not None]
+    assert rewind.restored_iteration == 0
+    fourth = of_type(events, "iteration_started")[3]
+    assert "Use ceiling division." in fourth.prompt
+    # In a replay the signal reads as recovered, with no keys to press.
+    replay = ConsoleApp(main=ReplayScreen(open_journal(runner.run_dir.path), runner.run_dir.path))
+    async with replay.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        replay.main.open_signal(replay.main.store.signals[0])
+        await pilot.pause()
+        assert isinstance(replay.screen, SignalScreen)
+        assert "This signal is recovered" in str(replay.screen.query_one("#signal-state").render())
+        assert "signal.recover" not in active_bindings(replay)
+
+
+def repeating_loop(folder: Path) -> Path:
+    """Reads state.txt three times in iteration 1: a repeated-actions signal, then a pause."""
+    script = iteration(view("state.txt"), view("state.txt"), view("state.txt"))
+    script += iteration(view("state.txt"))
+    return write_loop(
+        folder,
+        script=script,
+        files={"state.txt": "bad\n", "check.py": CHECK},
+        validators=CHECK_VALIDATOR,
+        budget="max_iterations = 2",
+    )
+
+
+async def test_raise_threshold_ignore_and_kind_off_are_journaled(tmp_path: Path) -> None:
+    spec = load_spec(repeating_loop(tmp_path / "loop"))
+    runner = Runner(spec, create_run(spec, run_dir=tmp_path / "run"))
+    app = ConsoleApp(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: runner.status == "paused", "the repeated-read pause", 30)
+        await wait_for(pilot, lambda: app.main.store.status == "paused", "the console")
+        await pilot.press("exclamation_mark")
+        assert isinstance(app.screen, SignalScreen)
+        screen = app.screen
+        assert screen.signal.kind == "repeated_actions"
+        columns = [c.border_title for c in screen.query(".evidence-column")]
+        assert columns == ["the call", "what it returned each time (normalised)"]
+        await pilot.press("t")
+        await wait_for(pilot, lambda: of_type(journal(runner), "threshold_raised"), "raise")
+        assert runner.thrash.spec.repeated_actions == 6
+        await pilot.press("d")
+        await wait_for(pilot, lambda: of_type(journal(runner), "signal_dismissed"), "ignore")
+        assert "This signal is dismissed" in str(screen.query_one("#signal-state").render())
+        await pilot.press("o")
+        await wait_for(
+            pilot, lambda: len(of_type(journal(runner), "signal_dismissed")) == 2, "kind off"
+        )
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.main.store.thresholds == {"repeated_actions": 6}
+        runner.stop()
+        await wait_for(pilot, lambda: runner.status == "finished", "the run to stop", 30)
+    (raised,) = of_type(journal(runner), "threshold_raised")
+    assert (raised.kind, raised.previous, raised.threshold) == ("repeated_actions", 3, 6)
+
+
+async def test_the_explanation_scrolls_on_a_small_terminal(thrash_runner) -> None:
+    runner = thrash_runner()
+    app = ConsoleApp(runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: runner.status == "paused", "the oscillation pause", 30)
+        await wait_for(pilot, lambda: app.main.store.status == "paused", "the console")
+        await pilot.press("exclamation_mark")
+        screen = app.screen
+        assert isinstance(screen, SignalScreen)
+        head = screen.query_one("#signal-head", VerticalScroll)
+        await pilot.pause()
+        assert head.max_scroll_y > 0  # more than fits: it scrolls instead of cutting off
+        head.scroll_end(animate=False)
+        await pilot.pause()
+        state = screen.query_one("#signal-state")
+        assert state.region.bottom <= head.region.bottom  # the last line is in view
+        assert state.region.height > 0
+        runner.stop()
+        await wait_for(pilot, lambda: runner.status == "finished", "the run to stop", 30)
