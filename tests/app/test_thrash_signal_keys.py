@@ -132,6 +132,7 @@ async def test_the_explanation_scrolls_on_a_small_terminal(thrash_runner) -> Non
         head = screen.query_one("#signal-head", VerticalScroll)
         await pilot.pause()
         assert head.max_scroll_y > 0  # more than fits: it scrolls instead of cutting off
+        assert head.has_focus  # so the arrow keys scroll it
         head.scroll_end(animate=False)
         await pilot.pause()
         state = screen.query_one("#signal-state")

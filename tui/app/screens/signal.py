@@ -104,6 +104,13 @@ class SignalScreen(Screen[None]):
         first = self.query(DiffView)
         if first:
             first.first().focus()
+        self.call_after_refresh(self._focus_head_if_cut)
+
+    def _focus_head_if_cut(self) -> None:
+        """On a small terminal the explanation comes first: focus it so keys scroll it."""
+        head = self.query_one("#signal-head", VerticalScroll)
+        if head.max_scroll_y > 0:
+            head.focus()
 
     def _show_state(self) -> None:
         live = self.controls is not None and self.controls.status != "finished"
