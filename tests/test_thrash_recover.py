@@ -168,7 +168,7 @@ async def test_resume_honours_the_recoveries_already_made(tmp_path: Path) -> Non
     for path in (spec_path, runner.run_dir.path / "spec.toml"):
         path.write_text(path.read_text().replace("max_iterations = 2", "max_iterations = 6"))
     state = load_resume_state(runner.run_dir.path)
-    assert state.recoveries == 1
+    assert state.recovery.used == 1
     run = open_run(runner.run_dir.path, state.spec)
     resumed = Runner(
         state.spec,

@@ -237,8 +237,8 @@ class Controls:
         """
         assert self.checkpoints is not None
         start = recovery_start(signal)
-        origin = self.origins.get(start)
-        if origin is None or start <= 0:
+        origin = self.recovery.origin_of(signal)
+        if origin is None:
             first = self.checkpoints.find(0, "start")
             if first is None:
                 raise ControlError("this run has no start checkpoint to go back to")
@@ -251,18 +251,16 @@ class Controls:
         note = note.strip()
         if note:
             self.hints.append(note)
-        if not by_human:
-            self.recoveries += 1
         event = SignalRecovered(
             kind=signal.kind,
             key=str(signal.evidence.get("key", "")),
             to_iteration=label,
             note=note,
             by_human=by_human,
-            number=self.recoveries,
+            number=self.recovery.used + (0 if by_human else 1),
             limit=self.spec.thrash.recoveries,
         )
-        self.publish(event)
+        self.publish(event)  # the recovery log counts it
         return event
 
     def _restore_memories(self: Runner, iteration: int) -> None:

@@ -38,6 +38,7 @@ from pathlib import Path
 from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints, RestoreReport
 from tui.engine.journal import iter_journal, repair_torn_tail
 from tui.engine.prompt import IterationSummary
+from tui.engine.recovery import RecoveryLog
 from tui.engine.reload import RELOADABLE
 from tui.events import (
     AgentFinished,
@@ -92,15 +93,11 @@ class ResumeState:
     dismissed: list[SignalDismissed] = field(default_factory=list)  # thrash signals set aside
     warnings: list[str] = field(default_factory=list)
     # Thrash: signals already raised (never raised again on the same evidence),
-    # thresholds the human raised, the recover policy's recoveries so far.
+    # thresholds the human raised, the recoveries made and where they go back to.
     signals: list[SignalRaised] = field(default_factory=list)
     thresholds: list[ThresholdRaised] = field(default_factory=list)
-    recoveries: int = 0
+    recovery: RecoveryLog = field(default_factory=RecoveryLog)
     results_by_iteration: dict[int, list[ValidatorResult]] = field(default_factory=dict)
-    # Where each iteration started from (commit, the iteration whose end state
-    # it is), and where the workspace stands now: what a recovery goes back to.
-    origins: dict[int, tuple[str, int]] = field(default_factory=dict)
-    at: tuple[str, int] | None = None
 
 
 @dataclass
@@ -163,10 +160,8 @@ def load_resume_state(run_dir: Path) -> ResumeState:
         warnings=warnings,
         signals=fold.signals,
         thresholds=fold.thresholds,
-        recoveries=fold.recoveries,
+        recovery=fold.recovery,
         results_by_iteration=fold.results_by_iteration,
-        origins=fold.origins,
-        at=fold.at,
     )
     state.spec_edits = _spec_edits(state, fold.goals_seen)
     return state
@@ -227,11 +222,10 @@ class _Fold:
         self.dismissed: list[SignalDismissed] = []
         self.signals: list[SignalRaised] = []
         self.thresholds: list[ThresholdRaised] = []
-        self.recoveries = 0
-        self.origins: dict[int, tuple[str, int]] = {}
-        self.at: tuple[str, int] | None = None
+        self.recovery = RecoveryLog()
 
     def apply(self, e: Event) -> None:  # noqa: C901 - one branch per event type
+        self.recovery.see(e)
         if isinstance(e, RunStarted):
             self._abandon()
             self.finished = None
@@ -239,8 +233,6 @@ class _Fold:
             self.goals_seen.add(e.goal)
         elif isinstance(e, IterationStarted):
             self._abandon()
-            if self.at is not None:
-                self.origins[e.iteration] = self.at
             self.in_flight = e.iteration
             self.consumed, self.hints = self.hints, []
             self.batch, self.agent_said, self.iteration_checkpoint = [], "", None
@@ -262,8 +254,6 @@ class _Fold:
         elif isinstance(e, BudgetUpdated):
             self.latest_budget = e.budget
         elif isinstance(e, Checkpointed):
-            restored = e.restored_iteration
-            self.at = (e.commit, e.iteration if restored is None else restored)
             if self.in_flight is None:
                 self.checkpoint = e
                 if e.restored_iteration is not None:
@@ -277,7 +267,6 @@ class _Fold:
         elif isinstance(e, ThresholdRaised):
             self.thresholds.append(e)
         elif isinstance(e, SignalRecovered):
-            self.recoveries += 0 if e.by_human else 1
             if e.note:
                 self.hints.append(e.note)
         elif isinstance(e, Decided):

@@ -11,6 +11,7 @@ import asyncio
 import shutil
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Literal
 
 from tui.agents.base import Agent, AgentContext, AgentFatal, AgentResult
@@ -28,6 +29,7 @@ from tui.engine.prompt import (
     read_notes,
     system_prompt,
 )
+from tui.engine.recovery import RecoveryLog
 from tui.engine.reload import SpecReload
 from tui.engine.resume import INTERRUPTED_OUTPUT, ResumeState, WorkspacePrep
 from tui.engine.rundir import RunDir, lock_run, unlock_run
@@ -41,7 +43,6 @@ from tui.events import (
     AgentFinished,
     BudgetState,
     BudgetUpdated,
-    Checkpointed,
     Decided,
     Event,
     IterationStarted,
@@ -97,11 +98,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self.results_by_iteration: dict[int, list[ValidatorResult]] = {}
         self.summaries: list[IterationSummary] = []
         self._calls = CallLog()
-        # Thrash recoveries: how many the policy made, and where each iteration
-        # started from (checkpoint commit, the iteration whose end state it is).
-        self.recoveries = 0
-        self.origins: dict[int, tuple[str, int]] = {}
-        self._at: tuple[str, int] | None = None
+        self.recovery = RecoveryLog()  # where a thrash recovery goes back to
         self._resume = resume
         self._prep = prep
         self._subscribers: list[Subscriber] = []
@@ -136,9 +133,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self.last_results = list(state.last_results)
         self.summaries = list(state.summaries)
         self.results_by_iteration = dict(state.results_by_iteration)
-        self.recoveries = state.recoveries
-        self.origins = dict(state.origins)
-        self._at = state.at
+        self.recovery = replace(state.recovery, origins=dict(state.recovery.origins))
         if self._prep is not None:
             self.human_changes = list(self._prep.human_changes)
 
@@ -154,11 +149,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             event.iteration = self.iteration
         if isinstance(event, ToolCall | ToolResult):
             self._calls.see(event)
-        elif isinstance(event, Checkpointed):
-            restored = event.restored_iteration
-            self._at = (event.commit, event.iteration if restored is None else restored)
-        elif isinstance(event, IterationStarted) and self._at is not None:
-            self.origins[event.iteration] = self._at
+        self.recovery.see(event)
         for callback in self._subscribers:
             callback(event)
 
@@ -373,7 +364,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             pause_requested=self._pause_requested,
             signals=signals,
             thrash=self.spec.thrash,
-            recoveries_used=self.recoveries,
+            recoveries_used=self.recovery.used,
         )
         if verdict.action == "continue":
             for signal in signals:
