@@ -38,6 +38,10 @@ _TIMESTAMP = re.compile(
     r"|\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b"
     r"|\b1[5-9]\d{8}(?:\d{3})?(?:\.\d+)?\b"
 )
+_TEMP_MARKERS = ("/tmp", "/var/", "/dev/shm", "\\Temp\\")
+# _TEMP_PATH without its run-folder branch (costly: it tries from every character).
+_SYSTEM_TEMP = re.compile(_TEMP_PATH.pattern.replace(r"|\S*\.loopconsole/runs/[^\s'\":,)\]]*", ""))
+_TIME_NOISE = re.compile(f"{_TIMESTAMP.pattern}|{_TIMING.pattern}")
 _CLOCK_WORDS = re.compile(
     r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug"
     r"|Sep|Oct|Nov|Dec)[a-z]*\b|\b[A-Z]{2,5}\b|[\W\d_]+"
@@ -83,13 +87,17 @@ def normalize_output(text: str) -> str:
     on is what the agent was looking at.
     """
     raw = text
-    text = _TEMP_PATH.sub("<tmp>", text)
-    text = _HEX_ADDRESS.sub("<addr>", text)
-    text = _TIMESTAMP.sub("<time>", text)
-    text = _TIMING.sub("<time>", text)
-    normal = _SPACE.sub(" ", text).strip()
+    # Each pattern only where it could match: most outputs hold few of them.
+    if ".loopconsole/runs/" in text:
+        text = _TEMP_PATH.sub("<tmp>", text)
+    elif any(marker in text for marker in _TEMP_MARKERS):
+        text = _SYSTEM_TEMP.sub("<tmp>", text)
+    if "0x" in text:
+        text = _HEX_ADDRESS.sub("<addr>", text)
+    text = _TIME_NOISE.sub("<time>", text)
+    normal = " ".join(text.split())
     if "<time>" in normal and not _CLOCK_WORDS.sub("", re.sub("<(?:time|addr|tmp)>", "", normal)):
-        return _SPACE.sub(" ", raw).strip()
+        return " ".join(raw.split())
     return normal
 
 

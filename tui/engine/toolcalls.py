@@ -102,9 +102,18 @@ def call_key(name: str, tool_input: dict[str, Any]) -> str:
 
 
 def observation(result: ToolResult) -> str:
-    """What a call returned, as compared for repeats (see :func:`normalize_output`)."""
+    """What a call returned: its status line, then its output as it came.
+
+    Normalised (:func:`normal_observation`) only when it must be compared.
+    """
     status = "error" if result.is_error else "ok"
-    return f"{status} {result.exit_code}\n{normalize_output(result.output)}"
+    return f"{status} {result.exit_code}\n{result.output}"
+
+
+def normal_observation(seen: str) -> str:
+    """An observation as compared for repeats: the output through :func:`normalize_output`."""
+    status, _, output = seen.partition("\n")
+    return f"{status}\n{normalize_output(output)}"
 
 
 @dataclass
@@ -177,13 +186,24 @@ class CallHistory:
         threshold = max(2, self.threshold)  # a first call is never a repeat
         repeats: dict[str, Repeat] = {}
         span: Counter[str] = Counter()
-        results = list(seen or [])
-        results += [None] * (len(calls) - len(results))
-        for (name, tool_input), result in zip(calls, results, strict=False):
+        raw = list(seen or [])
+        raw += [None] * (len(calls) - len(raw))
+        actions = [call_key(name, tool_input) for name, tool_input in calls]
+        twice = {a for a, n in Counter(actions).items() if n > 1}
+        normal: dict[str, str] = {}  # normalising is the costly part: once per distinct output
+        for (name, tool_input), action, result in zip(calls, actions, raw, strict=False):
             kind = classify(name, tool_input)
+            # Only an action seen twice in the iteration (or an edit, counted over
+            # the run) can repeat, so only then does what it returned matter.
+            if result is not None and (kind == "edit" or action in twice):
+                if result not in normal:
+                    normal[result] = normal_observation(result)
+                result = normal[result]
+            else:
+                result = None
             # Digests, not the inputs: a run's edits can hold whole files.
             # The same action with another result is another observation.
-            key = call_digest(call_key(name, tool_input) + ("" if result is None else result))
+            key = call_digest(action + ("" if result is None else result))
             shown = None if result is None else _clip(result.split("\n", 1)[-1])
             if kind == "note":
                 continue
