@@ -11,14 +11,16 @@ from pathlib import Path
 from textual.containers import VerticalScroll
 from textual.widgets import TextArea
 
+from tests.app.conftest import _fast
 from tests.app.helpers import journal, of_type, wait_for
-from tests.loops import write_loop
+from tests.loops import SAMPLES, write_loop
 from tests.test_thrash_loops import CHECK, CHECK_VALIDATOR, iteration, view
 from tui.app.app import ConsoleApp
 from tui.app.replay import open_journal
 from tui.app.screens.replay import ReplayScreen
 from tui.app.screens.signal import SignalScreen
 from tui.app.screens.text_edit import TextEditScreen
+from tui.app.widgets.timeline import Timeline
 from tui.engine.rundir import create_run
 from tui.engine.runner import Runner
 from tui.spec import load_spec
@@ -71,7 +73,9 @@ async def test_recover_shows_the_note_to_edit_then_goes_back_and_resumes(thrash_
         replay.main.open_signal(replay.main.store.signals[0])
         await pilot.pause()
         assert isinstance(replay.screen, SignalScreen)
-        assert "This signal is recovered" in str(replay.screen.query_one("#signal-state").render())
+        said = str(replay.screen.query_one("#signal-state").render())
+        assert "This signal is recovered" in said
+        assert "recovered by the human: back to the start, with a corrective note" in said
         assert "signal.recover" not in active_bindings(replay)
 
 
@@ -104,6 +108,8 @@ async def test_raise_threshold_ignore_and_kind_off_are_journaled(tmp_path: Path)
         await pilot.press("t")
         await wait_for(pilot, lambda: of_type(journal(runner), "threshold_raised"), "raise")
         assert runner.thrash.spec.repeated_actions == 6
+        said = str(screen.query_one("#signal-state").render())
+        assert "repeated actions threshold raised to 6 for the rest of the run" in said
         await pilot.press("d")
         await wait_for(pilot, lambda: of_type(journal(runner), "signal_dismissed"), "ignore")
         assert "This signal is dismissed" in str(screen.query_one("#signal-state").render())
@@ -140,3 +146,24 @@ async def test_the_explanation_scrolls_on_a_small_terminal(thrash_runner) -> Non
         assert state.region.height > 0
         runner.stop()
         await wait_for(pilot, lambda: runner.status == "finished", "the run to stop", 30)
+
+
+async def test_the_recover_policy_is_visible_live_and_in_replay(tmp_path: Path) -> None:
+    spec = _fast(load_spec(SAMPLES / "thrash-demo" / "recover.toml"), tmp_path / "script", 0.0)
+    runner = Runner(spec, create_run(spec, run_dir=tmp_path / "run"))
+    app = ConsoleApp(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: runner.status == "finished", "the run to converge", 30)
+        await wait_for(pilot, lambda: app.main.store.finished is not None, "the console")
+        store = app.main.store
+        assert store.signal_state(store.signals[0]) == "recovered"
+        # 3 raised the signal, ↶0 went back to the start, 4 met the goal.
+        assert "!3 ↶0 ✓4" in str(app.main.query_one(Timeline).render())
+    assert of_type(journal(runner), "run_finished")[0].outcome == "goal_met"
+    replay = ConsoleApp(main=ReplayScreen(open_journal(runner.run_dir.path), runner.run_dir.path))
+    async with replay.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        replay.main.open_signal(replay.main.store.signals[0])
+        await pilot.pause()
+        said = str(replay.screen.query_one("#signal-state").render())
+        assert "recovered by the recover policy (1 of 2): back to the start" in said

@@ -185,6 +185,28 @@ class RunStore:
             return "quiet"
         return "active"
 
+    def signal_actions(self, signal: SignalRaised) -> list[str]:
+        """What was done about a signal (recovered, its kind's threshold raised), in words."""
+        done = []
+        recovered = self.recovered.get(str(signal.evidence.get("key", "")))
+        if recovered is not None:
+            where = (
+                "the start"
+                if recovered.to_iteration == 0
+                else (f"the end of iteration {recovered.to_iteration}")
+            )
+            who = (
+                "by the human"
+                if recovered.by_human
+                else f"by the recover policy ({recovered.number} of {recovered.limit})"
+            )
+            done.append(f"recovered {who}: back to {where}, with a corrective note")
+        raised = self.thresholds.get(signal.kind)
+        if raised is not None:
+            kind = signal.kind.replace("_", " ")
+            done.append(f"{kind} threshold raised to {raised} for the rest of the run")
+        return done
+
     def latest_with_validators(self) -> int | None:
         """The newest iteration whose validators have started."""
         for n in sorted(self.iterations, reverse=True):

@@ -66,8 +66,10 @@ class SignalScreen(Screen[None]):
         controls: SignalControls | None,
         reader: CheckpointReader,
         commit_of: Callable[[int], str | None],
+        done: list[str] | None = None,
     ) -> None:
         super().__init__()
+        self.done = list(done or [])  # what was done about it already, in words
         self.signal = signal
         self.state = state
         self.controls = controls
@@ -131,6 +133,8 @@ class SignalScreen(Screen[None]):
             )
         else:
             text = "[$text-muted]Read-only: this run is over."
+        if self.done:
+            text += "\n" + "\n".join(f"[$text-muted]✓ {line}" for line in self.done)
         if self.state == "quiet":
             text = "[$text-muted]Recorded only: its kind is ignored, so it did not interrupt. " + (
                 text.removeprefix("[$text-muted]")
@@ -210,6 +214,7 @@ class SignalScreen(Screen[None]):
         kind = self.signal.kind.replace("_", " ")
         previous, now = getattr(raised, "previous", "?"), getattr(raised, "threshold", "?")
         self.notify(f"{kind} threshold raised from {previous} to {now} for the rest of this run.")
+        self.done.append(f"{kind} threshold raised to {now} for the rest of the run")
         self._after_change()
 
     def action_dismiss_signal(self) -> None:
