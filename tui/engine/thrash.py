@@ -44,7 +44,11 @@ How the runner uses it::
     record = record_from_events(this_iterations_events, n, patch=diff_of_checkpoint)
     record.tree = checkpoint.tree
     for signal in detector.observe(record):
-        publish(signal)  # then apply spec.thrash.action (corrective_hint for "hint")
+        publish(signal)  # then apply signal.action: see tui.engine.decide
+                         # (corrective_hint for "hint"; tui.engine.recovery for "recover")
+
+``record.observations`` (what each tool call returned) is what lets
+repeated_actions tell a stuck agent from one polling something that moves.
 """
 
 from __future__ import annotations
