@@ -167,3 +167,23 @@ async def test_the_recover_policy_is_visible_live_and_in_replay(tmp_path: Path) 
         await pilot.pause()
         said = str(replay.screen.query_one("#signal-state").render())
         assert "recovered by the recover policy (1 of 2): back to the start" in said
+
+
+async def test_a_quiet_signal_is_on_the_timeline_but_never_a_toast(tmp_path: Path) -> None:
+    path = repeating_loop(tmp_path / "loop")
+    path.write_text(path.read_text() + '\n[thrash]\nactions = { repeated_actions = "ignore" }\n')
+    spec = load_spec(path)
+    runner = Runner(spec, create_run(spec, run_dir=tmp_path / "run"))
+    app = ConsoleApp(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: runner.status == "finished", "the run to end", 30)
+        await wait_for(pilot, lambda: app.main.store.finished is not None, "the console")
+        store = app.main.store
+        assert [store.signal_state(s) for s in store.signals] == ["quiet"]
+        assert "!1" in str(app.main.query_one(Timeline).render())
+        assert not [n for n in app._notifications if n.title.startswith("Signal")]
+        await pilot.press("exclamation_mark")
+        said = str(app.screen.query_one("#signal-state").render())
+        assert said.startswith("Recorded only: its kind is ignored, so it did not interrupt.")
+    # It ran on to the budget: the signal paused nothing.
+    assert [d.action for d in of_type(journal(runner), "decision")] == ["continue", "stop"]
