@@ -273,3 +273,30 @@ async def test_resume_keeps_raised_thresholds_and_raised_evidence(tmp_path: Path
     await resumed.run()
     assert resumed.thrash.spec.repeated_actions == 6
     assert not of(read_journal(run.journal_path).events, HintAdded)
+
+
+def test_the_spec_takes_recover_per_kind_and_a_bound(tmp_path: Path) -> None:
+    from tui.spec import SpecError
+
+    spec_path = scripted(
+        tmp_path / "loop", iteration(edit("good")), None, files=files(), iterations=1
+    )
+    base = spec_path.read_text()
+    spec_path.write_text(
+        base + '\n[thrash]\nactions = { same_failure = "recover" }\nrecoveries = 0\n'
+    )
+    thrash = load_spec(spec_path).thrash
+    assert (
+        thrash.action_for("same_failure") == "recover"
+        and thrash.action_for("oscillation") == "pause"
+    )
+    assert thrash.recoveries == 0
+    spec_path.write_text(base + "\n[thrash]\nrecoveries = -1\n")
+    try:
+        load_spec(spec_path)
+    except SpecError as exc:
+        assert exc.messages == [
+            f"{spec_path}: thrash.recoveries: must be greater than or equal to 0, got -1"
+        ]
+    else:
+        raise AssertionError("recoveries = -1 was accepted")

@@ -136,7 +136,8 @@ def decide(
             allowed = thrash.recoveries
             if recoveries_used >= allowed:
                 used = f"{recoveries_used} recover{'y' if recoveries_used == 1 else 'ies'}"
-                return Verdict("pause", f"{reason}; {used} already made, a human decides now")
+                made = f"{used} already made" if allowed else "no recovery allowed (recoveries = 0)"
+                return Verdict("pause", f"{reason}; {made}, a human decides now")
             recover = first
             start = recovery_start(first)
             where = "the start" if start <= 1 else f"before iteration {start}"
