@@ -539,3 +539,17 @@ def test_a_raised_threshold_survives_a_reloaded_spec() -> None:
     assert detector.spec.same_failure == 6
     detector.update(ThrashSpec(same_failure=8))
     assert detector.spec.same_failure == 8
+
+
+def test_reads_of_other_ranges_are_other_actions() -> None:
+    ranges = [
+        (
+            "str_replace_based_edit_tool",
+            {"command": "view", "path": "a.py", "view_range": [n, n + 9]},
+        )
+        for n in (1, 11, 21, 31)
+    ]
+    detector = ThrashDetector(ThrashSpec())
+    rec = record(1, failing(*FA), tree="a", calls=ranges)
+    rec.observations = ["ok None\nsame text"] * 4  # even if each range looked alike
+    assert detector.observe(rec) == []

@@ -239,10 +239,13 @@ class Controls:
         start = recovery_start(signal)
         origin = self.recovery.origin_of(signal)
         if origin is None:
-            first = self.checkpoints.find(0, "start")
+            # Not known (a journal from before origins were kept): the end of the
+            # iteration before, else the start of the run.
+            before = self.checkpoints.find(start - 1, "agent") if start > 1 else None
+            first = before or self.checkpoints.find(0, "start")
             if first is None:
                 raise ControlError("this run has no start checkpoint to go back to")
-            origin = (first.commit, 0)
+            origin = (first.commit, start - 1 if before else 0)
         commit, label = origin
         words = signal.kind.replace("_", " ")
         await self._restore_to(
