@@ -81,7 +81,7 @@ def normalize_output(text: str) -> str:
 
     Timestamps (ISO dates with a time, ``12:03:44``, epoch seconds), durations
     (``0.12s``, ``3 ms``), hex addresses (``0x7f3a...``) and temporary paths
-    become placeholders and runs of spaces one space; other numbers stay
+    become placeholders, runs of spaces one space and blank lines go; other numbers stay
     (``3 of 10 done`` is not ``4 of 10 done``). An output that is nothing
     but a reading of the clock (``date``) is kept as it is: the time moving
     on is what the agent was looking at.
@@ -95,10 +95,15 @@ def normalize_output(text: str) -> str:
     if "0x" in text:
         text = _HEX_ADDRESS.sub("<addr>", text)
     text = _TIME_NOISE.sub("<time>", text)
-    normal = " ".join(text.split())
+    normal = _lines(text)
     if "<time>" in normal and not _CLOCK_WORDS.sub("", re.sub("<(?:time|addr|tmp)>", "", normal)):
-        return " ".join(raw.split())
+        return _lines(raw)
     return normal
+
+
+def _lines(text: str) -> str:
+    """Runs of spaces and tabs as one space, lines trimmed, blank lines dropped."""
+    return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
 
 
 def _stable_id(check_id: str) -> str:

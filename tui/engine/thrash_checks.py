@@ -311,9 +311,10 @@ def repeated_call(repeat: Repeat) -> Finding:
         )
     else:
         verb = "read" if repeat.kind == "read" else "ran"
+        same = "with the same result and " if repeat.seen is not None else "with "
         why = (
             f"{what} {verb} {times(repeat.count)} in iteration {repeat.iterations[0]} "
-            "with nothing changed in between"
+            f"{same}nothing changed in between"
         )
 
     def evidence() -> dict[str, Any]:
