@@ -300,3 +300,20 @@ def test_the_spec_takes_recover_per_kind_and_a_bound(tmp_path: Path) -> None:
         ]
     else:
         raise AssertionError("recoveries = -1 was accepted")
+
+
+def test_among_signals_to_recover_from_the_earliest_evidence_wins() -> None:
+    from tui.engine.decide import strongest_policy
+    from tui.spec import ThrashSpec
+
+    def signal(kind: str, its: list[int], action: str) -> SignalRaised:
+        return SignalRaised(
+            kind=kind, iteration=its[-1], iterations=its, explanation="x", action=action
+        )
+
+    late = signal("repeated_actions", [5], "recover")
+    early = signal("same_failure", [3, 4, 5], "recover")
+    quiet = signal("no_progress", [1, 2, 3, 4, 5], "ignore")
+    assert strongest_policy([late, early, quiet], ThrashSpec()) == ("recover", early)
+    paused = signal("oscillation", [4, 5], "pause")
+    assert strongest_policy([late, paused], ThrashSpec()) == ("pause", paused)
