@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tests.test_thrash_loops import CHECK, bash, edit, iteration, sample_copy, scripted, view
 from tui.engine.journal import read_journal
+from tui.engine.record import load_record
 from tui.engine.resume import load_resume_state, prepare_workspace
 from tui.engine.rundir import create_run, open_run
 from tui.engine.runner import Runner
@@ -153,6 +154,8 @@ async def test_recover_rewinds_twice_with_the_note_then_pauses(tmp_path: Path) -
     end = of(events, RunFinished)[0]
     assert end.outcome == "paused" and end.exit_code == 3
     assert (runner.run_dir.workspace / "state.txt").read_text() == "bad 3"
+    # The report does not put the policy's rewinds down to the engineer.
+    assert load_record(runner.run_dir.path).interventions() == []
 
 
 async def test_resume_honours_the_recoveries_already_made(tmp_path: Path) -> None:
