@@ -132,6 +132,10 @@ class CallLog:
         elif isinstance(event, ToolResult) and not event.interrupted:
             self.results[event.call_id] = observation(event)
 
+    def __len__(self) -> int:
+        """How many calls the iteration made so far."""
+        return len(self.calls)
+
     def observations(self) -> list[str | None]:
         """What each call returned, aligned with ``calls``; None where unknown."""
         return [self.results.get(call_id) for call_id in self.ids]
