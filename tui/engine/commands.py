@@ -90,6 +90,22 @@ class Rewind(_Command):
     iteration: int
 
 
+class RaiseThreshold(_Command):
+    """Raise (double) a kind of thrash signal's threshold for the rest of the run."""
+
+    type: Literal["raise_threshold"] = "raise_threshold"
+    kind: str
+
+
+class Recover(_Command):
+    """Back to before a signal's evidence began, then resume with ``note`` as a hint."""
+
+    type: Literal["recover"] = "recover"
+    kind: str
+    key: str
+    note: str = ""
+
+
 class ReloadSpec(_Command):
     """Read loop.toml again; valid edits apply from the next iteration."""
 
@@ -153,6 +169,8 @@ Command = Annotated[
     | Rewind
     | DismissSignal
     | ReloadSpec
+    | RaiseThreshold
+    | Recover
     | Answer
     | TakeOver
     | HandBack

@@ -31,7 +31,9 @@ from tui.engine.commands import (
     HandBack,
     Interrupt,
     Pause,
+    RaiseThreshold,
     RecordChanges,
+    Recover,
     ReloadSpec,
     Reply,
     Resume,
@@ -44,6 +46,7 @@ from tui.engine.commands import (
     Watch,
     refused,
 )
+from tui.engine.decide import recovery_start
 from tui.engine.validators import run_validators
 from tui.events import (
     ChangesRecorded,
@@ -55,7 +58,10 @@ from tui.events import (
     Notice,
     QuestionAnswered,
     SignalDismissed,
+    SignalRaised,
+    SignalRecovered,
     TakeOverStarted,
+    ThresholdRaised,
     ValidatorResult,
 )
 
@@ -87,12 +93,14 @@ class Controls:
             Drive: self._drive,
             DismissSignal: self._dismiss,
             ReloadSpec: self._reload_spec,
+            RaiseThreshold: self._raise_threshold,
         }
         # Commands that wait: for the workspace, or to hand it back first.
         self._later: dict[type, LaterHandler] = {
             Resume: self._resume,
             Step: self._step,
             Answer: self._answer,
+            Recover: self._recover,
             Revalidate: self._revalidate,
             Rewind: self._rewind,
             TakeOver: self._take_over,
@@ -288,23 +296,29 @@ class Controls:
             raise ControlError(f"there is no checkpoint of iteration {iteration}")
         runner.publish(ControlApplied(control="rewind", detail=f"to iteration {iteration}"))
         async with runner.workspace_lock:
-            try:
-                report = await asyncio.to_thread(
-                    cps.restore,
-                    target.commit,
-                    iteration=runner.iteration,
-                    reason=f"rewind to iteration {iteration}, asked by the human",
-                )
-            except CheckpointError as exc:
-                runner.publish(Notice(level="error", message=str(exc)))
-                raise ControlError(str(exc)) from None
+            return await self._restore_to(
+                target.commit, iteration, f"rewind to iteration {iteration}, asked by the human"
+            )
+
+    async def _restore_to(self, commit: str, iteration: int, reason: str) -> RestoreReport:
+        """Put back checkpoint ``commit``, the end state of ``iteration`` (0: the start),
+        with that iteration's failures, summaries and memory. Hold the workspace lock."""
+        runner = self.runner
+        assert runner.checkpoints is not None
+        try:
+            report = await asyncio.to_thread(
+                runner.checkpoints.restore, commit, iteration=runner.iteration, reason=reason
+            )
+        except CheckpointError as exc:
+            runner.publish(Notice(level="error", message=str(exc)))
+            raise ControlError(str(exc)) from None
         for info in report.checkpoints:
             event = info.event()
             if info is report.checkpoint:
                 event.restored_iteration = iteration
             runner.publish(event)  # the run state rolls failures and summaries back
         self._restore_memories(iteration)
-        runner.thrash.start(target.tree, runner.state.last_results)
+        runner.thrash.start(report.target.tree, runner.state.last_results)
         runner.publish(
             Notice(
                 message=f"rewound to iteration {iteration}: {len(report.removed)} removed, "
@@ -314,6 +328,76 @@ class Controls:
         if report.kept_large:
             runner.publish(Notice(level="warning", message=report.large_note()))
         return report
+
+    # -- thrash signals -------------------------------------------------------
+    def _raise_threshold(self, cmd: RaiseThreshold) -> Reply:
+        """Raise (double) a kind of signal's threshold for the rest of the run."""
+        changed = self.runner.thrash.raise_threshold(cmd.kind)
+        if changed is None:
+            words = cmd.kind.replace("_", " ")
+            raise ControlError(f"{words} signals have no threshold to raise; switch them off")
+        event = ThresholdRaised(kind=cmd.kind, previous=changed[0], threshold=changed[1])
+        self.runner.publish(event)
+        return Reply(data={"previous": changed[0], "threshold": changed[1]})
+
+    async def _recover(self, cmd: Recover) -> Reply:
+        """Go back to before a signal's evidence began and go on with the note as a hint.
+
+        Only while paused; the loop resumes from the restored workspace.
+        """
+        runner = self.runner
+        if runner.state.status != "paused":
+            raise ControlError("pause the loop before recovering from a signal")
+        if runner.state.taking_over:
+            raise ControlError("hand the workspace back (t) before recovering")
+        signal = self._signal(cmd.key, cmd.kind)
+        async with runner.workspace_lock:
+            event = await self.recover_locked(signal, cmd.note, by_human=True)
+        self._go_on(stepping=False)
+        return Reply(data={"to_iteration": event.to_iteration, "event": event.model_dump()})
+
+    def _signal(self, key: str, kind: str) -> SignalRaised:
+        for signal in reversed(self.runner.state.signals):
+            if signal.kind == kind and str(signal.evidence.get("key", "")) == key:
+                return signal
+        raise ControlError(f"there is no {kind.replace('_', ' ')} signal with that evidence")
+
+    async def recover_locked(
+        self, signal: SignalRaised, note: str, by_human: bool
+    ) -> SignalRecovered:
+        """Restore the workspace as it was when the signal's evidence began; queue the note.
+
+        The caller holds the workspace lock. Journaled as a SignalRecovered
+        event after the rewind's checkpoints (the run state queues its note).
+        """
+        runner = self.runner
+        assert runner.checkpoints is not None
+        start = recovery_start(signal)
+        origin = runner.state.recovery.origin_of(signal)
+        if origin is None:
+            # Not known (a journal from before origins were kept): the end of the
+            # iteration before, else the start of the run.
+            before = runner.checkpoints.find(start - 1, "agent") if start > 1 else None
+            first = before or runner.checkpoints.find(0, "start")
+            if first is None:
+                raise ControlError("this run has no start checkpoint to go back to")
+            origin = (first.commit, start - 1 if before else 0)
+        commit, label = origin
+        words = signal.kind.replace("_", " ")
+        await self._restore_to(
+            commit, label, f"recovering from a {words} signal: back to before iteration {start}"
+        )
+        event = SignalRecovered(
+            kind=signal.kind,
+            key=str(signal.evidence.get("key", "")),
+            to_iteration=label,
+            note=note.strip(),
+            by_human=by_human,
+            number=runner.state.recovery.used + (0 if by_human else 1),
+            limit=runner.spec.thrash.recoveries,
+        )
+        runner.publish(event)  # the recovery log counts it
+        return event
 
     def _restore_memories(self, iteration: int) -> None:
         run_dir = self.runner.run_dir

@@ -39,6 +39,7 @@ from pathlib import Path
 from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints, RestoreReport
 from tui.engine.journal import iter_journal, repair_torn_tail
 from tui.engine.prompt import IterationSummary
+from tui.engine.recovery import RecoveryLog
 from tui.engine.reload import RELOADABLE
 from tui.engine.run_state import RunState
 from tui.events import (
@@ -46,6 +47,8 @@ from tui.events import (
     RunFinished,
     RunStarted,
     SignalDismissed,
+    SignalRaised,
+    ThresholdRaised,
     ToolCall,
     ValidatorResult,
 )
@@ -83,6 +86,12 @@ class ResumeState:
     warnings: list[str] = field(default_factory=list)
     # The journal's fold, which the resumed runner goes on folding into.
     fold: RunState = field(default_factory=RunState)
+    # Thrash: signals already raised (never raised again on the same evidence),
+    # thresholds the human raised, the recoveries made and where they go back to.
+    signals: list[SignalRaised] = field(default_factory=list)
+    thresholds: list[ThresholdRaised] = field(default_factory=list)
+    recovery: RecoveryLog = field(default_factory=RecoveryLog)
+    results_by_iteration: dict[int, list[ValidatorResult]] = field(default_factory=dict)
 
 
 @dataclass
@@ -146,6 +155,10 @@ def load_resume_state(run_dir: Path) -> ResumeState:
         dismissed=fold.dismissed,
         warnings=warnings,
         fold=fold,
+        signals=fold.signals,
+        thresholds=fold.thresholds,
+        recovery=fold.recovery,
+        results_by_iteration=fold.results_by_iteration,
     )
     state.spec_edits = _spec_edits(state, fold.goals_seen)
     return state

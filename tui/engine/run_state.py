@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from tui.engine.prompt import IterationSummary
+from tui.engine.recovery import RecoveryLog
 from tui.events import (
     AgentFinished,
     BudgetState,
@@ -40,7 +41,9 @@ from tui.events import (
     RunStarted,
     SignalDismissed,
     SignalRaised,
+    SignalRecovered,
     TakeOverStarted,
+    ThresholdRaised,
     ToolCall,
     ToolResult,
     ValidatorFinished,
@@ -106,6 +109,10 @@ class RunState:  # noqa: PLR0902 - the run's state is many small facts
     taking_over: bool = False
     take_over_changes: list[str] = field(default_factory=list)
     question: str | None = None  # the agent's question, waiting for an answer
+    # Thrash: thresholds the human raised; where iterations started from and the
+    # recoveries the policy made (the recover policy's bookkeeping).
+    thresholds: list[ThresholdRaised] = field(default_factory=list)
+    recovery: RecoveryLog = field(default_factory=RecoveryLog)
     _batch: list[ValidatorResult] = field(default_factory=list)
     _revalidation: list[ValidatorResult] | None = None
     _iteration_checkpoint: Checkpointed | None = None
@@ -150,6 +157,7 @@ class RunState:  # noqa: PLR0902 - the run's state is many small facts
     # -- folding ----------------------------------------------------------
     def apply(self, e: Event) -> None:  # noqa: C901, PLR0912 - one branch per event type
         """Fold one event in."""
+        self.recovery.see(e)
         if isinstance(e, RunStarted):
             self._abandon()
             self.started, self.finished = e, None
@@ -200,6 +208,11 @@ class RunState:  # noqa: PLR0902 - the run's state is many small facts
             self.signals.append(e)
         elif isinstance(e, SignalDismissed):
             self.dismissed.append(e)
+        elif isinstance(e, ThresholdRaised):
+            self.thresholds.append(e)
+        elif isinstance(e, SignalRecovered):
+            if e.note:
+                self.queue.hints.append(e.note)  # the corrective note, for the next prompt
         elif isinstance(e, Decided):
             self._decided(e)
         elif isinstance(e, Paused):

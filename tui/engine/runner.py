@@ -29,14 +29,16 @@ from tui.engine.commands import (
     Drive,
     Interrupt,
     Pause,
+    RaiseThreshold,
+    Recover,
     Reply,
     Resume,
     SetGoal,
     Step,
     Stop,
 )
-from tui.engine.controls import Controls
-from tui.engine.decide import Verdict, decide, summarize_checks
+from tui.engine.controls import ControlError, Controls
+from tui.engine.decide import Verdict, decide, policy_of, summarize_checks
 from tui.engine.flow import LoopFlow
 from tui.engine.journal import JournalWriter
 from tui.engine.notify import NotifyCommand, notify_command
@@ -51,7 +53,9 @@ from tui.engine.reload import SpecReload
 from tui.engine.resume import INTERRUPTED_OUTPUT, ResumeState, WorkspacePrep
 from tui.engine.run_state import RunState, RunStatus
 from tui.engine.rundir import RunDir, lock_run, unlock_run
+from tui.engine.signal_text import recovery_note
 from tui.engine.thrash import IterationRecord, ThrashDetector, corrective_hint
+from tui.engine.toolcalls import CallLog
 from tui.engine.trust import (
     TamperCheck,
     confinement_for,
@@ -79,6 +83,8 @@ from tui.events import (
     RunFinished,
     RunStarted,
     SignalRaised,
+    SignalRecovered,
+    ThresholdRaised,
     ToolCall,
     ToolResult,
     Usage,
@@ -124,7 +130,7 @@ class Runner:
         self.controls = Controls(self)
         self.take_over_revalidate = False
         self.watch = WorkspaceWatch(self)
-        self._calls: list[tuple[str, dict[str, Any]]] = []
+        self._calls = CallLog()
         # The highest turn number reported in this iteration (AgentTurn).
         self._turns = 0
         self._resume = resume
@@ -242,6 +248,19 @@ class Runner:
         key = str(signal.evidence.get("key", ""))
         return self.controls.now(DismissSignal(kind=signal.kind, key=key, whole_kind=whole_kind))
 
+    def raise_threshold(self, kind: str) -> ThresholdRaised:
+        reply = self.controls.now(RaiseThreshold(kind=kind))
+        if not reply.ok:
+            raise ControlError(reply.message)
+        return self.state.thresholds[-1]
+
+    async def recover(self, signal: SignalRaised, note: str) -> SignalRecovered:
+        key = str(signal.evidence.get("key", ""))
+        reply = await self.handle(Recover(kind=signal.kind, key=key, note=note))
+        if not reply.ok:
+            raise ControlError(reply.message)
+        return SignalRecovered.model_validate(reply.data["event"])
+
     async def revalidate(self) -> list[ValidatorResult]:
         return await self.controls.revalidate()
 
@@ -262,8 +281,8 @@ class Runner:
         event.run_id = self.run_id
         if not event.iteration:
             event.iteration = self.iteration
-        if isinstance(event, ToolCall):
-            self._calls.append((event.name, dict(event.input)))
+        if isinstance(event, ToolCall | ToolResult):
+            self._calls.see(event)
         elif isinstance(event, AgentTurn):
             self._turns = max(self._turns, event.turn)
         self.state.apply(event)
@@ -377,6 +396,10 @@ class Runner:
                 self.thrash.disable(dismissed.kind)
             else:
                 self.thrash.dismiss_key(dismissed.key)
+        for raised in state.signals:
+            self.thrash.remember(raised)
+        for threshold in state.thresholds:
+            self.thrash.raise_threshold(threshold.kind, threshold.threshold)
 
     def _finish(self, outcome: Outcome, reason: str) -> RunFinished:
         self.budget.stop_clock()
@@ -439,7 +462,7 @@ class Runner:
         async with self.workspace_lock:
             self.reload.apply_pending()
             number = self.state.last_iteration + 1
-            self._calls = []
+            self._calls = CallLog()
             self._turns = 0
             notes = read_notes(self.run_dir.memories, self.spec.memory.max_note_chars)
             prompt = self._next_prompt(number, notes)
@@ -480,7 +503,10 @@ class Runner:
                     )
                 )
             self.publish(BudgetUpdated(budget=self.budget.state()))
-            return await self._conclude(result)
+            verdict = await self._conclude(result)
+            if verdict.recover is not None:
+                verdict = await self._recover_policy(verdict)
+            return verdict
 
     async def _conclude(self, result: AgentResult) -> Verdict:
         """Checkpoint, look for thrash, decide; publish all three."""
@@ -489,6 +515,8 @@ class Runner:
         for line in secrets_in_patch(self.redactor, patch):
             self.publish(Notice(level="warning", message=line))
         tamper, self._tamper_signal = self._tamper_signal, None
+        if tamper is not None:
+            tamper.action = self.thrash.action_for(tamper.kind)
         signals: list[SignalRaised] = [] if tamper is None else [tamper]
         # The batch just run; the run state takes it as the last results on Decided.
         results = self.state.batch_or_last()
@@ -497,10 +525,11 @@ class Runner:
                 iteration=self.iteration,
                 tree=tree,
                 results=results,
-                tool_calls=self._calls,
+                tool_calls=self._calls.calls,
                 claims_done=result.claims_done,
                 patch=patch,
                 final_text=result.final_text,
+                observations=self._calls.observations(),
             )
             signals += self.thrash.observe(record)
         for signal in signals:
@@ -516,12 +545,13 @@ class Runner:
             pause_requested=flow.pause_requested,
             signals=signals,
             thrash=self.spec.thrash,
+            recoveries_used=self.state.recovery.used,
         )
         if tamper is not None:
             verdict = tampered_verdict(verdict, tamper, self.spec.thrash)
         if verdict.action == "continue":
             for signal in signals:
-                if self.spec.thrash.action_for(signal.kind) == "hint":
+                if policy_of(signal, self.spec.thrash) == "hint":
                     self.publish(HintAdded(text=corrective_hint(signal), by="engine"))
         info = await asyncio.to_thread(
             self.checkpoints.commit, self.iteration, "agent", verdict.action, tree=tree
@@ -539,6 +569,18 @@ class Runner:
                 total_checks=total,
             )
         )
+        return verdict
+
+    async def _recover_policy(self, verdict: Verdict) -> Verdict:
+        """The "recover" policy: back to before the evidence, the note queued."""
+        assert verdict.recover is not None
+        try:
+            # The iteration holds the workspace lock already.
+            await self.controls.recover_locked(
+                verdict.recover, recovery_note(verdict.recover), by_human=False
+            )
+        except ControlError as exc:
+            return Verdict("pause", f"could not recover from the signal: {exc}")
         return verdict
 
     def _checkpoint_notes(self, info: CheckpointInfo) -> None:

@@ -72,6 +72,7 @@ class HistoryActions(ConsoleBase):
                 status=lambda: self.store.status,
                 reader=self.reader,
                 commit_of=self.commit_of,
+                done=self.store.signal_actions(signal),
             )
         )
 

@@ -1,8 +1,11 @@
 """SignalScreen: why a thrash signal fired, with its evidence side by side.
 
-From here the human dismisses the signal (it will not fire again on the
-same evidence), switches its kind off for the run, or resumes the loop.
-In a replay only the explanation is shown.
+From here the human answers it with one key: recover (r: back to before the
+evidence began, with the corrective note as a hint, shown first to edit),
+raise this kind's threshold for the rest of the run (t), ignore this one
+(d: it will not fire again on the same evidence), switch its kind off (o),
+or resume the loop (space). Each is journaled. In a replay only the
+explanation and what was done about it are shown.
 """
 
 from __future__ import annotations
@@ -21,22 +24,28 @@ from textual.widgets import Footer, Static
 
 from tui.app.checkpoint_reader import CheckpointReader
 from tui.app.evidence import Column, evidence_view
+from tui.app.screens.text_edit import TextEditScreen
 from tui.app.widgets.diff_view import DiffView
 from tui.engine.checkpoints import CheckpointError
-from tui.engine.commands import Command, DismissSignal, Resume
+from tui.engine.commands import Command, DismissSignal, RaiseThreshold, Recover, Reply, Resume
+from tui.engine.signal_text import recovery_note
+from tui.engine.thrash import THRESHOLDS
 from tui.events import SignalRaised
 
-Send = Callable[[Command], None]
+# Sends a command to the run; the callback gets the engine's reply when it agreed.
+Send = Callable[[Command, Callable[[Reply], None] | None], None]
 
 
 class SignalScreen(Screen[None]):
-    """The explanation of one signal; ``send`` (commands to the run) None in a replay."""
+    """The explanation of one signal; ``send`` None in a replay."""
 
     CSS_PATH = "signal.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "close", id="signal.close"),
-        Binding("d", "dismiss_signal", "dismiss", id="signal.dismiss"),
+        Binding("r", "recover", "recover…", id="signal.recover"),
+        Binding("t", "raise_threshold", "raise threshold", id="signal.raise_threshold"),
+        Binding("d", "dismiss_signal", "ignore this one", id="signal.dismiss"),
         Binding("o", "kind_off", "kind off for this run", id="signal.kind_off"),
         Binding("space", "resume", "resume the loop", id="signal.resume"),
     ]
@@ -50,11 +59,13 @@ class SignalScreen(Screen[None]):
         status: Callable[[], str] = lambda: "finished",
         reader: CheckpointReader,
         commit_of: Callable[[int], str | None],
+        done: list[str] | None = None,
     ) -> None:
         super().__init__()
+        self.done = list(done or [])  # what was done about it already, in words
         self.signal = signal
         self.state = state
-        self.send = send
+        self.send = send  # None in a replay
         self.status = status  # the run's status, from the console's store
         self.reader = reader
         self.commit_of = commit_of
@@ -62,7 +73,8 @@ class SignalScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(Content(f" Signal · {self.view.title}"), id="signal-title")
-        with Vertical(id="signal-head"):
+        # Scrolls: on a small terminal the facts must not be cut off.
+        with VerticalScroll(id="signal-head"):
             yield Static(Content(self.view.explanation), id="signal-explanation")
             yield Static(self._facts(), id="signal-facts")
             yield Static(id="signal-state")
@@ -88,21 +100,44 @@ class SignalScreen(Screen[None]):
         first = self.query(DiffView)
         if first:
             first.first().focus()
+        self.call_after_refresh(self._focus_head_if_cut)
+
+    def _focus_head_if_cut(self) -> None:
+        """On a small terminal the explanation comes first: focus it so keys scroll it."""
+        head = self.query_one("#signal-head", VerticalScroll)
+        if head.max_scroll_y > 0:
+            head.focus()
 
     def _show_state(self) -> None:
         live = self.send is not None and self.status() != "finished"
-        if self.state != "active":
+        paused = live and self.status() == "paused"
+        raise_ = "t raises this kind's threshold, " if self.signal.kind in THRESHOLDS else ""
+        if self.state not in ("active", "quiet"):
             text = f"[$text-muted]This signal is {self.state}."
-        elif live and self.status() == "paused":
+        elif paused:
             text = (
-                "[$text-muted]d dismisses it (it will not fire again on this evidence), "
-                "o switches this kind of signal off for the run, space resumes the loop."
+                f"[$text-muted]r recovers: back to {self._before()}, with the note as a hint "
+                f"(edit it first); {raise_}d ignores this one, o switches this kind off for "
+                "the run, space resumes the loop."
             )
         elif live:
-            text = "[$text-muted]d dismisses it, o switches this kind off for the run."
+            text = (
+                f"[$text-muted]{raise_}d ignores this one, o switches this kind off for the "
+                "run (pause the loop to recover)."
+            )
         else:
             text = "[$text-muted]Read-only: this run is over."
+        if self.done:
+            text += "\n" + "\n".join(f"[$text-muted]✓ {line}" for line in self.done)
+        if self.state == "quiet":
+            text = "[$text-muted]Recorded only: its kind is ignored, so it did not interrupt. " + (
+                text.removeprefix("[$text-muted]")
+            )
         self.query_one("#signal-state", Static).update(Content.from_markup(text))
+
+    def _before(self) -> str:
+        start = min(self.signal.iterations, default=self.signal.iteration)
+        return "the start" if start <= 1 else f"before iteration {start}"
 
     @work(group="evidence")
     async def _fetch(self, n: int, column: Column) -> None:
@@ -119,7 +154,7 @@ class SignalScreen(Screen[None]):
             self.query_one(f"#evidence-{n}", DiffView).set_patch(diff.patch)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("dismiss_signal", "kind_off", "resume"):
+        if action in ("dismiss_signal", "kind_off", "resume", "recover", "raise_threshold"):
             if self.send is None:
                 return False
             if self.status() == "finished":
@@ -128,8 +163,54 @@ class SignalScreen(Screen[None]):
                 return self.status() == "paused" or None
             if action == "kind_off":
                 return self.state != "kind off" or None
-            return self.state == "active" or None
+            if action == "raise_threshold":
+                return self.signal.kind in THRESHOLDS  # hidden for a yes/no kind
+            if action == "recover":
+                paused = self.status() == "paused"
+                return (paused and self.state in ("active", "quiet")) or None
+            return self.state in ("active", "quiet") or None
         return True
+
+    def action_recover(self) -> None:
+        """Show the corrective note to edit; on apply, go back and resume with it."""
+        explanation = (
+            f"The workspace goes back to {self._before()} and the loop resumes; this note "
+            "goes into the next prompt. Edit it, then ctrl+s applies (esc cancels)."
+        )
+        self.app.push_screen(
+            TextEditScreen("Recover from this signal", explanation, recovery_note(self.signal)),
+            self._recover_with,
+        )
+
+    def _recover_with(self, note: str | None) -> None:
+        if note is not None:
+            self._recover(note)
+
+    def _recover(self, note: str) -> None:
+        assert self.send is not None
+        key = str(self.signal.evidence.get("key", ""))
+
+        def recovered(_reply: Reply) -> None:
+            self.state = "recovered"
+            self.notify(f"Recovering: back to {self._before()}, the note in the next prompt.")
+            if self.is_current:
+                self.dismiss(None)
+
+        self.send(Recover(kind=self.signal.kind, key=key, note=note), recovered)
+
+    def action_raise_threshold(self) -> None:
+        assert self.send is not None
+        kind = self.signal.kind.replace("_", " ")
+
+        def raised(reply: Reply) -> None:
+            previous, now = reply.data.get("previous", "?"), reply.data.get("threshold", "?")
+            self.notify(
+                f"{kind} threshold raised from {previous} to {now} for the rest of this run."
+            )
+            self.done.append(f"{kind} threshold raised to {now} for the rest of the run")
+            self._after_change()
+
+        self.send(RaiseThreshold(kind=self.signal.kind), raised)
 
     def _dismiss_command(self, whole_kind: bool) -> DismissSignal:
         key = str(self.signal.evidence.get("key", ""))
@@ -137,14 +218,14 @@ class SignalScreen(Screen[None]):
 
     def action_dismiss_signal(self) -> None:
         assert self.send is not None
-        self.send(self._dismiss_command(whole_kind=False))
+        self.send(self._dismiss_command(whole_kind=False), None)
         self.state = "dismissed"
-        self.notify("Dismissed: it will not fire again on the same evidence.", timeout=4)
+        self.notify("Ignored: it will not fire again on the same evidence.", timeout=4)
         self._after_change()
 
     def action_kind_off(self) -> None:
         assert self.send is not None
-        self.send(self._dismiss_command(whole_kind=True))
+        self.send(self._dismiss_command(whole_kind=True), None)
         self.state = "kind off"
         kind = self.signal.kind.replace("_", " ")
         self.notify(f"{kind} signals are off for the rest of this run.", timeout=4)
@@ -157,7 +238,7 @@ class SignalScreen(Screen[None]):
     def action_resume(self) -> None:
         # During a take-over the engine hands back before it resumes.
         assert self.send is not None
-        self.send(Resume())
+        self.send(Resume(), None)
         self.dismiss(None)
 
     def action_close(self) -> None:
