@@ -186,3 +186,28 @@ def test_the_passing_chart_marks_the_plateau() -> None:
     styles = [(span.start, span.end, str(span.style)) for span in chart.spans]
     assert styles == [(0, 2, "$passed"), (2, 5, "$signal")]
     assert plateau_length([(1, 5, 5), (2, 5, 5)]) == 0  # all passing: no plateau
+
+
+async def test_space_on_the_signal_screen_during_a_take_over_hands_back_first(
+    thrash_runner,
+) -> None:
+    runner = thrash_runner()
+    app = ConsoleApp(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        store = app.main.store
+        await wait_for(pilot, lambda: store.status == "paused", "the oscillation pause", 30)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: app.main.taking_over, "the take-over")
+        (runner.run_dir.workspace / "human.txt").write_text("fixed by hand\n")
+        await pilot.press("exclamation_mark")
+        assert isinstance(app.screen, SignalScreen)
+        await pilot.press("space")  # resume from the signal screen, still taking over
+        await wait_for(pilot, lambda: not app.main.taking_over, "the hand-back")
+        await wait_for(pilot, lambda: store.status != "paused", "the resume")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: runner.status == "finished", "the stop", 30)
+    kinds = [e.type for e in journal(runner)]
+    handed = kinds.index("handed_back")
+    assert kinds.index("take_over_started") < handed < kinds.index("resumed", handed)
+    back = of_type(journal(runner), "handed_back")[0]
+    assert back.changes == ["added human.txt (+1 -0)"]
