@@ -250,6 +250,8 @@ class SignalRaised(_Event):
     iterations: list[int] = []
     explanation: str
     evidence: dict[str, Any] = {}
+    # The spec's thrash action for this kind (pause, hint, stop, ignore); "" if unknown.
+    action: str = ""
 
 
 class Decided(_Event):

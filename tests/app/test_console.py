@@ -192,8 +192,9 @@ async def test_a_bad_theme_file_gives_one_notification_and_a_fallback(config_hom
         await pilot.pause()
         assert app.theme == "dark"
         shown = notifications(app)
-        assert len(shown) == 2  # the settings problem, then the run's outcome
+        assert len(shown) == 1  # the settings problem; the outcome is on the event strip
         assert "neon.toml" in shown[0] and "'neon' is not available" in shown[0]
+        assert "goal met" in str(app.main.query_one("#event-strip").render())
 
 
 async def test_status_colours_come_from_the_theme() -> None:
@@ -206,17 +207,22 @@ async def test_status_colours_come_from_the_theme() -> None:
         assert builtin.theme_variables["passed"]  # defaults fill in for Textual's themes
 
 
-async def test_notifications_for_decisions_and_pauses() -> None:
+async def test_run_events_go_to_the_event_log_not_toasts() -> None:
     app = ConsoleApp(events=sample.paused())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        shown = notifications(app)
-        assert any(s.startswith("Signal: same_failure") for s in shown)
-        assert any(s.startswith("Paused for a human: thrash") for s in shown)
+        assert notifications(app) == []  # nothing covers the panes
+        lines = [e.line for e in app.main.event_log.entries]
+        assert any(line.startswith("signal same failure") for line in lines)
+        # The decision to pause and the pause itself are one line.
+        assert sum("thrash" in line and "pause" in line for line in lines) == 1
+        assert "paused for a human" in str(app.main.query_one("#event-strip").render())
     done = ConsoleApp(events=sample.over_budget())
     async with done.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert notifications(done) == ["Budget exhausted: cost $0.21 reached the limit of $0.20"]
+        assert notifications(done) == []
+        strip = str(done.main.query_one("#event-strip").render())
+        assert "budget exhausted: cost $0.21 reached the limit of $0.20" in strip
 
 
 async def test_replay_without_controls_hides_them() -> None:
@@ -310,7 +316,7 @@ async def test_a_flood_of_text_keeps_the_screen_small_and_the_store_whole() -> N
 
 
 async def test_a_flood_of_validator_output_keeps_the_tail() -> None:
-    from tui.app.widgets.validators import LOG_LINES
+    from tui.app.widgets.output_log import LOG_LINES
 
     app = ConsoleApp(events=sample.running())
     async with app.run_test(size=SIZE) as pilot:

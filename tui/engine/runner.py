@@ -91,6 +91,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self.iteration = 0
         self.status: Status = "idle"
         self.last_results: list[ValidatorResult] = []
+        # Set by finish_goal_met: the paused run ends with the goal met.
+        self._goal_met_while_paused = False
         self.results_by_iteration: dict[int, list[ValidatorResult]] = {}
         self.summaries: list[IterationSummary] = []
         self._calls: list[tuple[str, dict[str, Any]]] = []
@@ -265,6 +267,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                 self._paused_by_human = verdict.by_human
 
     def _stopped_outcome(self) -> tuple[Outcome, str]:
+        if self._goal_met_while_paused:
+            return "goal_met", "every required validator passes (re-checked while paused)"
         if self._interrupted:
             return "interrupted", "interrupted (Ctrl-C)"
         return "stopped", "stopped by the human"
@@ -338,6 +342,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             )
             signals = self.thrash.observe(record)
         for signal in signals:
+            # The console announces a signal unless its kind is set to ignore.
+            signal.action = self.spec.thrash.action_for(signal.kind)
             self.publish(signal)
         verdict = decide(
             result,

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar, Literal, Protocol
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -16,8 +16,9 @@ from textual.screen import Screen
 from tui.app.checkpoint_reader import CheckpointReader
 from tui.app.feed import EventFeed
 from tui.app.messages import EventsWaiting, IterationSelected
-from tui.app.notices import Notifier
+from tui.app.event_log import EventLog
 from tui.app.screens.confirm_quit import ConfirmQuitScreen
+from tui.app.screens.event_log import EventLogScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.history_actions import HistoryActions
 from tui.app.screens.take_over_actions import TakeOverActions
@@ -25,7 +26,9 @@ from tui.app.screens.text_edit import TextEditScreen
 from tui.app.store import RunStore
 from tui.app.widgets.budget import BudgetPane
 from tui.app.widgets.console_footer import ConsoleFooter
+from tui.app.widgets.event_strip import EventStrip
 from tui.app.widgets.pane import Pane
+from tui.app.widgets.pane_tabs import PANES, PaneTabs
 from tui.app.widgets.run_header import RunHeader
 from tui.app.widgets.state import StatePane
 from tui.app.widgets.take_over_panel import TakeOverPanel
@@ -33,6 +36,7 @@ from tui.app.widgets.timeline import Timeline
 from tui.app.widgets.transcript import TranscriptPane
 from tui.app.widgets.validators import ValidatorsPane
 from tui.engine.checkpoints import RestoreReport
+from tui.engine.controls import ControlError
 from tui.events import Event, SignalRaised
 
 
@@ -68,9 +72,14 @@ _CONTROLS = {
     "stop",
     "take_over",
     "rewind",
+    "finish",
 }
 # Controls that only exist while the engineer has the workspace.
 _TAKE_OVER = {"hand_back", "shell", "edit_file", "watch"}
+
+
+# Below this many columns the panes are shown one at a time.
+NARROW = 100
 
 
 class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
@@ -120,6 +129,14 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         Binding("d", "diff", "diff", id="diff", tooltip="Show what an iteration changed (diff)"),
         Binding("exclamation_mark", "why", "why", id="signal", tooltip="Explain the thrash signal"),
         Binding(
+            "f",
+            "finish",
+            "finish: goal met",
+            id="finish",
+            tooltip="Finish the run with the goal met (every required validator passes)",
+        ),
+        Binding("L", "event_log", "log", id="log", tooltip="Open the event log"),
+        Binding(
             "r",
             "revalidate",
             "recheck",
@@ -146,6 +163,17 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
             show=False,
             tooltip="Focus the timeline; left/right pick an iteration, end follows live",
         ),
+        *(
+            Binding(
+                str(n),
+                f"show_pane('{pane}')",
+                title,
+                id=f"pane.{pane}",
+                show=False,
+                tooltip=f"Go to the {title} pane",
+            )
+            for n, (pane, title) in enumerate(PANES, start=1)
+        ),
         Binding(
             "ctrl+c",
             "quit",
@@ -169,14 +197,18 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         self.store = store or RunStore()
         self.feed = EventFeed(lambda: self.post_message(EventsWaiting()))
         self.selected: int | None = None
-        self.notifier = Notifier()
+        self.event_log = EventLog()
+        self.active_pane = "transcript"  # the pane shown alone in a narrow terminal
         self.reader = CheckpointReader()
         self.taking_over = False
         self.take_over_pending = False
         self.take_over_changes: list[str] = []
+        self._offered_finish = False
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
+        yield EventStrip(self.event_log, id="event-strip")
+        yield PaneTabs(self.store, id="pane-tabs")
         yield Timeline(id="timeline", hint=self.timeline_hint())
         with Horizontal(id="top-row"):
             yield TranscriptPane(self.store, id="transcript")
@@ -192,13 +224,46 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         return "l: pick an iteration"
 
     def on_resize(self) -> None:
-        # Narrow terminals need the footer's room for the controls.
+        # Narrow terminals need the footer's room for the controls, and show
+        # one pane at a time (keys 1-4, or the tabs).
+        narrow = self.size.width < NARROW
         footer = self.query_one(ConsoleFooter)
-        footer.show_command_palette = self.size.width >= 100
+        footer.show_command_palette = not narrow
         footer.refresh(recompose=True)
+        self.set_class(narrow, "-narrow")
+        self._show_active_pane()
+
+    def key_for(self, binding_id: str) -> str:
+        """The key bound to ``binding_id`` as the footer shows it (the user's keymap applied)."""
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.id == binding_id:
+                key = self.app._keymap.get(binding_id, binding.key).split(",")[0].strip()
+                return self.app.get_key_display(Binding(key, binding.action))
+        return binding_id
+
+    def action_show_pane(self, pane: str) -> None:
+        """Keys 1-4: go to a pane (in a narrow terminal, show it in place of the others)."""
+        self.active_pane = pane
+        self._show_active_pane()
+        widget = self.query_one(f"#{pane}", Pane)
+        target = next((w for w in widget.query("*") if w.focusable), None)
+        (target or widget).focus()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # The focus moved into another pane (tab, a click): that pane is the active one.
+        pane = next((w for w in event.widget.ancestors_with_self if isinstance(w, Pane)), None)
+        if pane is not None and pane.id != self.active_pane and pane.id:
+            self.active_pane = pane.id
+            self._show_active_pane()
+
+    def _show_active_pane(self) -> None:
+        for pane, _title in PANES:
+            self.set_class(pane == self.active_pane, f"-show-{pane}")
+        self.query_one(PaneTabs).show(self.active_pane, self)
 
     def on_mount(self) -> None:
         self.query_one(TakeOverPanel).display = False
+        self._show_active_pane()
         self._refresh_summary()
         if self.controls is not None:
             # Between budget events the time bar keeps moving.
@@ -242,6 +307,8 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         if validators.iteration is None:
             validators.refresh_rows()  # names from RunStarted, as "waiting"
         self.query_one(RunHeader).show(self.store, position=self.header_position())
+        self.query_one(EventStrip).show(self.key_for("log"))
+        self.query_one(PaneTabs).show(self.active_pane, self)
         self.query_one(Timeline).show(self.store)
         self.query_one(StatePane).show()
         self.query_one(BudgetPane).show(self._live_wall())
@@ -259,7 +326,10 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         if s.current > 0 or s.finished is not None:
             return None
         if s.status == "paused":
-            return "Paused before iteration 1: space runs the loop, s steps one iteration."
+            return (
+                f"Paused before iteration 1: {self.key_for('resume')} runs the loop, "
+                f"{self.key_for('step')} steps one iteration."
+            )
         return "Waiting for iteration 1…" if s.started else "Starting the run…"
 
     def _live_wall(self) -> float | None:
@@ -276,12 +346,44 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
             self.query_one(BudgetPane).show(wall)
 
     def _notify(self, events: Sequence[Event]) -> None:
+        """Run events go to the event log and its strip; never to toasts."""
+        offer = self.store.goal_met_now()
+        changed = False
         for event in events:
-            note = self.notifier.for_event(event, self.store)
-            if note is not None:
-                self.notify(
-                    note.message, title=note.title, severity=note.severity, timeout=note.timeout
-                )
+            changed = self.event_log.add(event, self.store) is not None or changed
+        if offer and not self._offered_finish and self.controls is not None:
+            self.event_log.note(
+                f"every required validator passes: {self.key_for('finish')} finishes the run "
+                f"with the goal met, {self.key_for('resume')} runs another iteration",
+                "success",
+            )
+            changed = True
+        self._offered_finish = offer
+        if changed and self.is_attached:
+            self.query_one(EventStrip).show()
+
+    def log_note(self, text: str, severity: str = "info") -> None:
+        """Say something on the strip and in the log (not a run event)."""
+        self.event_log.note(text, severity)  # type: ignore[arg-type]
+        if self.is_attached:
+            self.query_one(EventStrip).show()
+
+    def action_event_log(self) -> None:
+        def chosen(index: int | None) -> None:
+            if index is not None and 0 <= index < len(self.store.signals):
+                self.open_signal(self.store.signals[index])
+
+        self.app.push_screen(EventLogScreen(self.event_log), chosen)
+
+    def action_finish(self) -> None:
+        assert self.controls is not None
+        finish = getattr(self.controls, "finish_goal_met", None)
+        if finish is None:
+            return
+        try:
+            finish()
+        except ControlError as exc:
+            self.notify(str(exc), severity="warning", timeout=5)
 
     @on(IterationSelected)
     def _selected(self, message: IterationSelected) -> None:
@@ -317,6 +419,8 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
                 return not self.taking_over
             if action == "rewind" and self.taking_over:
                 return None
+        if action == "finish":
+            return self.store.status == "paused" and self.store.goal_met_now()
         if action == "why":
             return bool(self.store.signals)
         if action == "diff":
@@ -326,7 +430,6 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
     def action_pause(self) -> None:
         assert self.controls is not None
         self.controls.pause()
-        self.notify("Pausing after the current step.", timeout=3)
 
     def action_resume(self) -> None:
         assert self.controls is not None
@@ -341,7 +444,6 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
             self.hand_back_then(self.controls.step)
             return
         self.controls.step()
-        self.notify("Stepping: one iteration, then pause.", timeout=3)
 
     def action_edit_goal(self) -> None:
         def apply(text: str | None) -> None:
@@ -376,7 +478,8 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         assert self.controls is not None
         if self.controls.status not in ("paused", "idle"):
             self.notify(
-                "Validators can be re-run while the run is paused; press space first.",
+                "Validators can be re-run while the run is paused; "
+                f"press {self.key_for('pause')} first.",
                 severity="warning",
                 timeout=5,
             )
@@ -386,17 +489,15 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
     @work(group="revalidate", exclusive=True)
     async def _revalidate(self) -> None:
         assert self.controls is not None
-        self.notify("Re-running the validators…", timeout=3)
         await self.controls.revalidate()
 
     def action_stop(self) -> None:
         assert self.controls is not None
         if self.controls.status == "stopping" or self.store.status == "stopping":
             self.controls.stop(now=True)
-            self.notify("Stopping now.", timeout=3)
             return
         self.controls.stop()
-        self.notify("Stopping after the current step; press x again to stop at once.", timeout=5)
+        self.notify(f"Press {self.key_for('stop')} again to stop at once.", timeout=4)
 
     def action_quit(self) -> None:
         if self.controls is None or self.finished:
