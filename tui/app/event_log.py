@@ -163,8 +163,12 @@ class EventLog:
             return LogEntry(e.message, _NOTICE[e.level], topic=topic)
         if isinstance(e, RunFinished):
             word, severity = _FINISHED[e.outcome]
-            asked = any(x.topic == "stop" for x in self.entries[-TOPIC_REACH:])
+            recent = self.entries[-TOPIC_REACH:]
+            asked = any(x.topic == "stop" for x in recent)
             topic = "stop" if asked else f"decided-{e.iteration}"
+            for said in recent:
+                if said.text == e.reason:  # an error notice already said it
+                    said.topic = topic
             return LogEntry(f"{word}: {e.reason}", severity, topic=topic)
         return None
 

@@ -307,7 +307,7 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         if validators.iteration is None:
             validators.refresh_rows()  # names from RunStarted, as "waiting"
         self.query_one(RunHeader).show(self.store, position=self.header_position())
-        self.query_one(EventStrip).show(self.key_for("log"))
+        self.query_one(EventStrip).show(self.key_for("log"), self._why_key())
         self.query_one(PaneTabs).show(self.active_pane, self)
         self.query_one(Timeline).show(self.store)
         self.query_one(StatePane).show()
@@ -360,13 +360,19 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
             changed = True
         self._offered_finish = offer
         if changed and self.is_attached:
-            self.query_one(EventStrip).show()
+            self.query_one(EventStrip).show(self.key_for("log"), self._why_key())
+
+    def _why_key(self) -> str | None:
+        """The key that explains the signal the run is paused on, if it is."""
+        s = self.store
+        paused_on_signal = s.status == "paused" and not s.paused_by_human and bool(s.signals)
+        return self.key_for("signal") if paused_on_signal else None
 
     def log_note(self, text: str, severity: str = "info") -> None:
         """Say something on the strip and in the log (not a run event)."""
         self.event_log.note(text, severity)  # type: ignore[arg-type]
         if self.is_attached:
-            self.query_one(EventStrip).show()
+            self.query_one(EventStrip).show(self.key_for("log"), self._why_key())
 
     def action_event_log(self) -> None:
         def chosen(index: int | None) -> None:

@@ -211,8 +211,6 @@ class TranscriptPane(Pane):
             await self._render_event(event)
         await self._cap_entries()
         self.call_after_refresh(self._follow)
-        # The layout may settle a frame later (a pane just shown): look again.
-        self.set_timer(FRAME_S, self._follow)
 
     async def _render_event(self, e: Event) -> None:
         if isinstance(e, IterationStarted):
