@@ -135,9 +135,13 @@ class EventLog:
         if isinstance(e, Paused):
             if e.by_human:
                 return LogEntry("paused", topic="pause")
-            return LogEntry(f"paused for a human: {e.reason}", "warning", topic=f"decided-{e.iteration}")
+            return LogEntry(
+                f"paused for a human: {e.reason}", "warning", topic=f"decided-{e.iteration}"
+            )
         if isinstance(e, Resumed):
-            return LogEntry("stepping: one iteration, then pause" if e.stepping else "resumed", topic="resume")
+            return LogEntry(
+                "stepping: one iteration, then pause" if e.stepping else "resumed", topic="resume"
+            )
         if isinstance(e, ControlApplied):
             return _control(e)
         if isinstance(e, Checkpointed) and e.kind == "rewind" and e.restored_iteration:
@@ -152,7 +156,11 @@ class EventLog:
         if isinstance(e, InstructionSet):
             return LogEntry(f"instruction for the next iteration: {_short(e.text)}")
         if isinstance(e, SignalDismissed):
-            what = f"{e.kind.replace('_', ' ')} signals switched off" if e.whole_kind else "signal dismissed"
+            what = (
+                f"{e.kind.replace('_', ' ')} signals switched off"
+                if e.whole_kind
+                else "signal dismissed"
+            )
             return LogEntry(what)
         if isinstance(e, SpecReloaded):
             changed = ", ".join(e.changed) or "the spec"

@@ -75,9 +75,7 @@ def parse_failures(output: str, failing_ids: list[str]) -> list[Failure]:
             failure.line, body = section
             errors = [ln[1:].strip() for ln in body if ln.startswith("E ")]
             failure.assertion = errors[0] if errors else ""
-            failure.location = next(
-                (m.group(1) for ln in body if (m := _LOCATION.match(ln))), ""
-            )
+            failure.location = next((m.group(1) for ln in body if (m := _LOCATION.match(ln))), "")
             code = [
                 ln.rstrip()
                 for ln in body
@@ -85,7 +83,9 @@ def parse_failures(output: str, failing_ids: list[str]) -> list[Failure]:
             ]
             # The lines leading to the one that failed (pytest marks it with ">").
             at = next((k for k, ln in enumerate(code) if ln.startswith(">")), None)
-            failure.traceback = code[: at + 1][-TRACEBACK_HEAD:] if at is not None else code[:TRACEBACK_HEAD]
+            failure.traceback = (
+                code[: at + 1][-TRACEBACK_HEAD:] if at is not None else code[:TRACEBACK_HEAD]
+            )
         if not failure.assertion:
             failure.assertion = summary.get(test_id, "")
         failures.append(failure)

@@ -14,9 +14,9 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 
 from tui.app.checkpoint_reader import CheckpointReader
+from tui.app.event_log import EventLog
 from tui.app.feed import EventFeed
 from tui.app.messages import EventsWaiting, IterationSelected
-from tui.app.event_log import EventLog
 from tui.app.screens.confirm_quit import ConfirmQuitScreen
 from tui.app.screens.event_log import EventLogScreen
 from tui.app.screens.help import HelpScreen
@@ -221,7 +221,7 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
 
     def timeline_hint(self) -> str:
         """What the timeline says while it has no focus."""
-        return "l: pick an iteration"
+        return f"{self.key_for('timeline')}: pick an iteration"
 
     def on_resize(self) -> None:
         # Narrow terminals need the footer's room for the controls, and show
@@ -268,6 +268,7 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         if self.controls is not None:
             # Between budget events the time bar keeps moving.
             self.set_interval(1.0, self._tick)
+        self.query_one(TranscriptPane).timeline_key = self.key_for("timeline")
         self.query_one("#transcript-scroll").focus()
         self.mounted()
 
@@ -362,11 +363,30 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         if changed and self.is_attached:
             self.query_one(EventStrip).show(self.key_for("log"), self._why_key())
 
+    def footer_first(self) -> list[str]:
+        """The actions the footer shows first, for the situation the run is in."""
+        s = self.store
+        if s.finished is not None or self.controls is None:
+            return ["quit", "diff", "help"]
+        if self.taking_over:
+            return ["hand_back", "shell", "edit_file", "watch"]
+        if s.status == "paused":
+            first = ["finish"] if s.goal_met_now() else []
+            if self._why_key() is not None:
+                first.append("why")
+            return [*first, "resume", "step", "take_over", "rewind", "revalidate"]
+        return ["pause", "step", "stop"]
+
     def _why_key(self) -> str | None:
         """The key that explains the signal the run is paused on, if it is."""
         s = self.store
         paused_on_signal = s.status == "paused" and not s.paused_by_human and bool(s.signals)
         return self.key_for("signal") if paused_on_signal else None
+
+    def human_note(self, text: str) -> None:
+        """A line in the transcript and the log for what the engineer did (no engine event)."""
+        self.log_note(text)
+        self.run_worker(self.query_one(TranscriptPane).add_human_note(text), group="transcript-note")
 
     def log_note(self, text: str, severity: str = "info") -> None:
         """Say something on the strip and in the log (not a run event)."""

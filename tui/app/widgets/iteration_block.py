@@ -17,7 +17,6 @@ from tui.app.widgets.tool_entry import ToolEntry
 from tui.events import ToolCall, ToolResult
 
 
-
 class RawText(Static):
     """Output of an agent that prints plain text: shown verbatim, never as Markdown."""
 

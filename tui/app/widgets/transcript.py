@@ -92,7 +92,7 @@ def decision_note(e: Decided) -> str:
 
 
 def decision_classes(e: Decided) -> str:
-    """``-continue``, ``-pause``; a stop is coloured by its outcome (a budget stop is no success)."""
+    """``-continue``, ``-pause``; a stop is coloured by its outcome (budget: no success)."""
     if e.action != "stop":
         return f"-{e.action}"
     return "-stop -goal-met" if e.outcome == "goal_met" else "-stop -not-met"
