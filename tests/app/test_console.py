@@ -121,10 +121,13 @@ async def test_help_lists_every_control_with_the_users_keys(config_home: Path) -
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         table = app.screen.query_one(DataTable)
-        rows = {table.get_row_at(i)[1]: table.get_row_at(i)[0] for i in range(table.row_count)}
+        rows = {table.get_row_at(i)[2]: table.get_row_at(i)[0] for i in range(table.row_count)}
         for binding_id in ("pause", "resume", "step", "goal", "hint", "revalidate", "stop"):
             assert binding_id in rows
         assert rows["step"] == "n" and rows["goal"] == "g"
+        # Every other screen's keys are listed too.
+        for binding_id in ("log.close", "replay.next", "confirm.yes", "goal.toggle"):
+            assert binding_id in rows
         await pilot.press("escape")
         assert app.screen is app.main
 
@@ -249,9 +252,10 @@ async def test_transcript_follows_the_tail_unless_the_user_scrolls_up() -> None:
             )
 
         more(30)
-        await pilot.pause(0.2)
-        assert scroller.max_scroll_y > 0
-        assert scroller.scroll_y == scroller.max_scroll_y
+        await wait_for(pilot, lambda: scroller.max_scroll_y > 0, "the text to overflow")
+        await wait_for(
+            pilot, lambda: scroller.scroll_y == scroller.max_scroll_y, "the pane to follow the tail"
+        )
         scroller.scroll_home(animate=False)
         await pilot.pause()
         more(5)
@@ -260,9 +264,10 @@ async def test_transcript_follows_the_tail_unless_the_user_scrolls_up() -> None:
         scroller.scroll_end(animate=False)
         await pilot.pause()
         more(5)
-        await pilot.pause(0.2)
-        assert scroller.scroll_y == scroller.max_scroll_y
-        assert "paragraph 4" in transcript_text(app)
+        await wait_for(pilot, lambda: "paragraph 4" in transcript_text(app), "the new text")
+        await wait_for(
+            pilot, lambda: scroller.scroll_y == scroller.max_scroll_y, "the pane to follow again"
+        )
 
 
 async def test_before_the_first_iteration_the_panes_say_what_they_wait_for() -> None:

@@ -18,6 +18,7 @@ from tui.app.keymap_check import keymap_conflicts
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.confirm_quit import ConfirmQuitScreen
 from tui.app.screens.diff import DiffScreen
+from tui.app.screens.event_log import EventLogScreen
 from tui.app.screens.file_pick import FilePickScreen
 from tui.app.screens.go_to import GoToScreen
 from tui.app.screens.help import HelpScreen
@@ -27,6 +28,7 @@ from tui.app.screens.signal import SignalScreen
 from tui.app.screens.text_edit import TextEditScreen
 from tui.app.store import RunStore
 from tui.app.themes import DEFAULT_THEME, STATUS_VARIABLES, load_themes
+from tui.app.widgets.goal_text import GoalText
 from tui.events import EXIT_CODES, Event, RunFinished
 
 if TYPE_CHECKING:
@@ -65,6 +67,8 @@ def _screen_bindings() -> Iterator[Binding]:
         SignalScreen,
         FilePickScreen,
         GoToScreen,
+        EventLogScreen,
+        GoalText,
     )
     for screen in screens:
         for binding in screen.BINDINGS:

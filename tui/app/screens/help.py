@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -34,9 +35,15 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "close", "close", id="help.close"),
     ]
 
-    def __init__(self, rows: list[tuple[str, Binding]]) -> None:
+    def __init__(
+        self,
+        rows: list[tuple[str, Binding]],
+        sections: list[tuple[str, list[tuple[str, Binding]]]] = (),  # type: ignore[assignment]
+    ) -> None:
         super().__init__()
         self.rows = rows
+        # Other screens' keys: (screen, [(key, binding)]).
+        self.sections = list(sections)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -51,11 +58,16 @@ class HelpScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("key", "id", "does")
+        # What it does before the id, so the table reads at 80 columns.
+        table.add_columns("key", "does", "id")
         for key, binding in self.rows:
-            table.add_row(key, binding.id or "", binding.tooltip or binding.description)
+            table.add_row(key, binding.tooltip or binding.description, binding.id or "")
         for key, does, id_ in _NAVIGATION:
-            table.add_row(key, id_, does)
+            table.add_row(key, does, id_)
+        for title, rows in self.sections:
+            table.add_row("", Text(title, style="bold"), "")
+            for key, binding in rows:
+                table.add_row(key, binding.tooltip or binding.description, binding.id or "")
         table.focus()
 
     def action_close(self) -> None:

@@ -386,7 +386,9 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
     def human_note(self, text: str) -> None:
         """A line in the transcript and the log for what the engineer did (no engine event)."""
         self.log_note(text)
-        self.run_worker(self.query_one(TranscriptPane).add_human_note(text), group="transcript-note")
+        self.run_worker(
+            self.query_one(TranscriptPane).add_human_note(text), group="transcript-note"
+        )
 
     def log_note(self, text: str, severity: str = "info") -> None:
         """Say something on the strip and in the log (not a run event)."""
@@ -547,7 +549,24 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
             if binding.id in ours
         ]
         rows.sort(key=lambda row: ours.index(row[1].id))
-        self.app.push_screen(HelpScreen(rows))
+        self.app.push_screen(HelpScreen(rows, self._other_screens_keys()))
+
+    def _other_screens_keys(self) -> list[tuple[str, list[tuple[str, Binding]]]]:
+        """The keys of every other screen, with the user's keymap applied."""
+        from tui.app.screens.help_sections import SECTIONS
+
+        keymap = self.app._keymap
+        sections = []
+        for title, bindings in SECTIONS():
+            rows = []
+            for b in bindings:
+                key = keymap.get(b.id, b.key) if b.id else b.key
+                shown = ", ".join(
+                    self.app.get_key_display(Binding(k.strip(), b.action)) for k in key.split(",")
+                )
+                rows.append((shown, b))
+            sections.append((title, rows))
+        return sections
 
     def action_maximize_pane(self) -> None:
         if self.maximized is not None:
