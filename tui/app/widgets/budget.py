@@ -33,8 +33,9 @@ class BudgetPane(Pane):
         bars = meters(budget, wall_s)
         for meter in bars:
             self.query_one(f"#budget-{meter.key}", BudgetBar).meter = meter
+        paused = " · paused time is free" if budget.max_wall_s else ""
         self.query_one("#budget-burn", Static).update(
-            Content.from_markup("[$text-muted]$rate", rate=burn_rate(budget))
+            Content.from_markup("[$text-muted]$rate$paused", rate=burn_rate(budget), paused=paused)
         )
         finished = self.store.finished
         if finished is not None:
