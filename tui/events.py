@@ -320,6 +320,8 @@ class Paused(_Event):
     # True when a human asked for it (pause, step, --paused); False when the
     # engine stopped to ask for a human (thrash, refusal, an API that stayed down).
     by_human: bool = False
+    # Every required validator passes: the run can be finished with the goal met.
+    goal_met: bool = False
 
 
 class Resumed(_Event):

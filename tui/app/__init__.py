@@ -20,7 +20,6 @@ def run_console(runner: Runner, *, theme: str | None = None) -> int:
     quitting while the run is going stops it first (outcome "stopped").
     """
     from tui.app.app import ConsoleApp
-
     from tui.app.exit_summary import exit_summary
 
     app = ConsoleApp(runner, theme=theme)

@@ -97,6 +97,8 @@ class RunStore:
         self.signals: list[SignalRaised] = []
         self.dismissed_keys: set[str] = set()
         self.kinds_off: set[str] = set()
+        # The engine paused with every required validator passing (a resume).
+        self.finish_offered = False
         # After a rewind: the iteration whose end the next iteration starts from.
         self.rewound_to: int | None = None
         # Files the engineer changed during the current pause (watch mode).
@@ -178,8 +180,12 @@ class RunStore:
 
     def goal_met_now(self) -> bool:
         """While paused: a re-run of the current iteration passes every required validator."""
+        if self.finished is not None:
+            return False
+        if self.finish_offered:
+            return True
         rec = self.iterations.get(self.current)
-        if rec is None or not rec.rechecked or self.finished is not None:
+        if rec is None or not rec.rechecked:
             return False
         runs = list(rec.validators.values())
         if any(run.result is None for run in runs):
@@ -395,10 +401,12 @@ class RunStore:
         # A pause the human asked for (pause, step, --paused, --step) needs no
         # alarm; one the engine chose (thrash, an agent asking) does.
         self.paused_by_human = e.by_human
+        self.finish_offered = e.goal_met
         if e.iteration in self.iterations:
             self.iterations[e.iteration].paused_reason = e.reason
 
     def _resumed(self, e: Resumed) -> None:
+        self.finish_offered = False
         self.status = "running"
         self.pause_reason = None
         self.edited = []

@@ -119,5 +119,6 @@ class OutputLog(Log):
         if index < 0:
             return
         width = self.fold_width
-        folded = sum(fold(ln, width).count("\n") + 1 for ln in lines[:index])
-        self.scroll_to(y=folded, animate=False)
+        # Counted from the end: the log may have dropped folded lines at the top.
+        after = sum(fold(ln, width).count("\n") + 1 for ln in lines[index:])
+        self.scroll_to(y=max(0, self.line_count - after), animate=False)

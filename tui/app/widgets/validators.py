@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.app.failures import Failure, parse_failures
+from tui.app.failures import Failure, parse_failures, without_internals
 from tui.app.store import RunStore, ValidatorRun
 from tui.app.widgets.output_log import OutputLog
 from tui.app.widgets.pane import Pane
@@ -151,12 +151,14 @@ class ValidatorsPane(Pane):
         ids = result.failing_ids if result is not None else []
         listing = self.query_one("#validator-failures", OptionList)
         listing.display = bool(ids)
-        found = parse_failures(run.output, ids) if run is not None and ids else []
+        found = parse_failures(self._shown_output(run), ids) if run is not None and ids else []
         if [f.test_id for f in found] == [f.test_id for f in self.failures] and found:
             self.failures = found
             return
         self.failures = found
         listing.set_options(Option(failure_text(f), id=str(i)) for i, f in enumerate(found))
+        if found:
+            listing.highlighted = 0
         listing.border_title = f"{len(found)} failing · enter: show in output" if found else ""
 
     def _reload_log(self) -> None:
@@ -218,8 +220,12 @@ class ValidatorsPane(Pane):
         failure = self.failures[int(event.option.id or 0)]
         run = self._run(self.chosen) if self.chosen else None
         if failure.line is not None and run is not None:
-            total = run.output.count("\n") + 1
+            total = self._shown_output(run).count("\n") + 1
             self.output_log.scroll_to_source_line(failure.line, total)
+
+    @staticmethod
+    def _shown_output(run: ValidatorRun) -> str:
+        return without_internals(run.output)
 
 
 def failure_text(f: Failure) -> Content:
