@@ -66,6 +66,15 @@ class LogEntry:
     signal: int | None = None
     # False: in the log only, never on the strip (signals of an ``ignore`` kind).
     announce: bool = True
+    first_iteration: int = 0  # where a folded run of repeats began
+
+    @property
+    def iterations(self) -> str:
+        """``it 3``, or ``it 1–7`` for repeats folded over several iterations."""
+        if not self.iteration:
+            return ""
+        first = self.first_iteration or self.iteration
+        return f"it {first}" if first == self.iteration else f"it {first}–{self.iteration}"
 
     @property
     def line(self) -> str:
@@ -98,6 +107,7 @@ class EventLog:
         if entry is None:
             return None
         entry.iteration = entry.iteration or event.iteration
+        entry.first_iteration = entry.iteration
         entry.ts = event.ts
         return self._put(entry)
 
@@ -188,7 +198,7 @@ def _short(text: str, limit: int = 80) -> str:
 
 def _decision(e: Decided) -> LogEntry:
     checks = f" ({e.passing_checks}/{e.total_checks} checks)" if e.total_checks else ""
-    text = f"iteration {e.iteration}: {e.action}{checks} — {e.reason}"
+    text = f"{e.action}{checks} — {e.reason}"
     if e.action == "continue":
         return LogEntry(text)
     if e.action == "pause":

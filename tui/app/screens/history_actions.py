@@ -146,7 +146,9 @@ class HistoryActions:
             self.notify(str(exc), severity="error", timeout=8)
             return
         self.query_one(Timeline).select(None)  # follow the loop again, from the fork
-        # The event strip says what changed on disk; this acknowledges the key.
+        # The event strip says what changed on disk; this acknowledges the key
+        # (in place of the "pick an iteration" prompt).
+        self.app.clear_notifications()
         where = "" if report.exact else " (as far as possible)"
         self.notify(
             f"Rewound to iteration {target}{where}: {self.key_for('resume')} resumes from "

@@ -12,7 +12,7 @@ from tui.app.widgets.budget_bar import BudgetBar
 from tui.app.widgets.pane import Pane
 
 
-class BudgetPane(Pane):
+class BudgetPane(Pane, can_focus=True):
     """Four bars, the burn rate, and which limit the run will reach first."""
 
     TITLE = "Budget"

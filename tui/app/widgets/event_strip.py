@@ -27,8 +27,10 @@ def entry_line(entry: LogEntry, clock: bool = True) -> Content:
     """``12:03:04 ! signal oscillation: … ×2``, coloured by severity."""
     glyph, colour = STYLE[entry.severity]
     when = f"{entry.clock()} " if clock else ""
+    where = f"{entry.iterations} " if entry.iterations else ""
     return Content.assemble(
         (when, "$text-muted"),
+        (where, "$text-muted"),
         (f"{glyph} ", f"bold {colour}"),
         (entry.line, colour if entry.severity != "info" else ""),
     )

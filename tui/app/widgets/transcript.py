@@ -98,6 +98,13 @@ def decision_classes(e: Decided) -> str:
     return "-stop -goal-met" if e.outcome == "goal_met" else "-stop -not-met"
 
 
+def rewind_note(iteration: int) -> str:
+    return (
+        f"rewound: the workspace is back to how iteration {iteration} left it; "
+        "the next iteration starts from there"
+    )
+
+
 def _count(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
@@ -306,11 +313,7 @@ class TranscriptPane(Pane):
         block = self._blocks[max(self._blocks)]
         if isinstance(e, Checkpointed):
             if e.kind == "rewind" and e.restored_iteration is not None:
-                await block.add_note(
-                    f"rewound: the workspace is back to how iteration {e.restored_iteration} "
-                    "left it; the next iteration starts from there",
-                    "-human",
-                )
+                await block.add_note(rewind_note(e.restored_iteration), "-human")
         elif isinstance(e, ControlApplied):
             if e.control == "take_over":
                 await block.add_note(f"handed back to the agent: {e.detail}", "-human")
@@ -346,6 +349,14 @@ class TranscriptPane(Pane):
             if record.decision is not None:
                 d = record.decision
                 notes.append((decision_note(d), decision_classes(d)))
+            # What the engineer did after the iteration, as it was said live.
+            for c in record.checkpoints:
+                if c.kind == "rewind" and c.restored_iteration is not None:
+                    notes.append((rewind_note(c.restored_iteration), "-human"))
+                elif c.kind == "human":
+                    notes.append(
+                        (f"handed back to the agent: {c.files_changed} file(s) changed", "-human")
+                    )
             block = IterationBlock(target, record.prompt)
             block.preload(record, live=number is None, keep=KEEP_ENTRIES, notes=notes)
             self._blocks[target] = block
