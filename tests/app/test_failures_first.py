@@ -213,3 +213,20 @@ async def first_revalidated(run_dir: Path, spec) -> None:
     )
     runner.status = "paused"
     await runner.revalidate()
+
+
+def test_unittest_failures_are_read_too() -> None:
+    output = (
+        "F.\n"
+        + "=" * 70
+        + "\nFAIL: test_no_items (test_pages.TestPages.test_no_items)\n"
+        + "-" * 70
+        + "\nTraceback (most recent call last):\n"
+        '  File "/w/tests/test_pages.py", line 17, in test_no_items\n'
+        "    self.assertEqual(page_count(0, 5), 0)\nAssertionError: 1 != 0\n\n"
+        + "-" * 70
+        + "\nRan 2 tests in 0.001s\n\nFAILED (failures=1)\n"
+    )
+    (found,) = parse_failures(output, ["test_pages.TestPages.test_no_items"])
+    assert (found.assertion, found.location) == ("AssertionError: 1 != 0", "test_pages.py:17")
+    assert found.traceback == ["self.assertEqual(page_count(0, 5), 0)"]

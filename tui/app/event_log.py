@@ -92,6 +92,11 @@ class EventLog:
         self.entries: list[LogEntry] = []
         self.version = 0  # bumped on every change, for the views
 
+    def clear(self) -> None:
+        """Forget every line (a replay shows another iteration's)."""
+        self.entries.clear()
+        self.version += 1
+
     @property
     def latest(self) -> LogEntry | None:
         """The newest line worth announcing."""

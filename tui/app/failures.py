@@ -40,6 +40,40 @@ class Failure:
     line: int | None = None  # where its section starts in the output (0-based)
 
 
+_UNITTEST_HEAD = re.compile(r"^(?:FAIL|ERROR): (\S+) \((.+)\)$")
+_UNITTEST_END = re.compile(r"^(?:={20,}|-{20,})$")
+_FILE_LINE = re.compile(r'^\s*File "(.+)", line (\d+)')
+
+
+def _unittest_sections(lines: list[str]) -> dict[str, tuple[int, list[str]]]:
+    """unittest's ``FAIL: test_x (module.Class.test_x)`` blocks, by method and by full id."""
+    sections: dict[str, tuple[int, list[str]]] = {}
+    i = 0
+    while i < len(lines):
+        head = _UNITTEST_HEAD.match(lines[i])
+        if not head:
+            i += 1
+            continue
+        start, body = i, []
+        i += 2  # the dashes under the heading
+        while i < len(lines) and not _UNITTEST_END.match(lines[i]):
+            body.append(lines[i])
+            i += 1
+        sections[head.group(2)] = sections[head.group(1)] = (start, body)
+    return sections
+
+
+def _unittest_failure(failure: Failure, body: list[str]) -> None:
+    text = [ln for ln in body if ln.strip()]
+    files = [k for k, ln in enumerate(text) if _FILE_LINE.match(ln)]
+    if files:
+        where = _FILE_LINE.match(text[files[-1]])
+        assert where is not None
+        failure.location = f"{where.group(1).rsplit('/', 1)[-1]}:{where.group(2)}"
+        failure.traceback = [ln.strip() for ln in text[files[-1] + 1 : files[-1] + 2]]
+    failure.assertion = text[-1].strip() if text else ""
+
+
 def _name_of(test_id: str) -> str:
     """The heading pytest gives a test: ``Class.test_x[param]`` or ``test_x``."""
     tail = test_id.split("::")[1:] if "::" in test_id else [test_id.rsplit(".", 1)[-1]]
@@ -67,11 +101,16 @@ def parse_failures(output: str, failing_ids: list[str]) -> list[Failure]:
             continue
         if current is not None:
             sections[current][1].append(line)
+    unittest = _unittest_sections(lines) if "Traceback" in output else {}
     failures = []
     for test_id in failing_ids:
         failure = Failure(test_id)
         section = sections.get(_name_of(test_id))
-        if section is not None:
+        plain = unittest.get(test_id) or unittest.get(test_id.rsplit(".", 1)[-1])
+        if section is None and plain is not None:
+            failure.line = plain[0]
+            _unittest_failure(failure, plain[1])
+        elif section is not None:
             failure.line, body = section
             errors = [ln[1:].strip() for ln in body if ln.startswith("E ")]
             failure.assertion = errors[0] if errors else ""

@@ -237,5 +237,5 @@ def failure_text(f: Failure) -> Content:
     for line in f.traceback[-2:]:
         parts.append(Content.styled("  " + line.strip(), "$text-muted"))
     if len(parts) == 1:
-        parts.append(Content.styled("  (no details in the output kept)", "$text-muted"))
+        parts.append(Content.styled("  (no details found in the output)", "$text-muted"))
     return Content("\n").join(parts)
