@@ -7,6 +7,7 @@ from pathlib import Path
 from textual.widgets import DataTable
 
 from tests.app import sample_events as sample
+from tests.app.helpers import wait_for
 from tui.app.app import ConsoleApp
 from tui.app.config import load_config
 from tui.app.screens.help import HelpScreen
@@ -98,7 +99,7 @@ async def test_a_text_agent_is_shown_verbatim() -> None:
     )
     app = ConsoleApp(events=events)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: app.main.query(".note"), "the transcript's notes")
         (raw,) = app.main.query(RawText)
         assert str(raw.render()) == lines.rstrip("\n")
         notes = [str(n.render()) for n in app.main.query(".note")]
@@ -119,9 +120,12 @@ async def test_a_budget_stop_is_not_coloured_as_success_and_hidden_iterations_ar
     )
     app = ConsoleApp(events=events)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause(0.3)
-        stop = [n for n in app.main.query(".note") if "decision: stop" in str(n.render())]
-        assert stop and stop[0].has_class("-not-met")
+
+        def stop_note() -> list:
+            return [n for n in app.main.query(".note") if "decision: stop" in str(n.render())]
+
+        stop = await wait_for(pilot, stop_note, "the stop decision's line")
+        assert stop[0].has_class("-not-met")
         older = app.main.query_one("#transcript-older")
         assert older.display and "2 older iterations are hidden" in str(older.render())
 

@@ -176,7 +176,11 @@ class StatePane(Pane):
     def _show_signals(self, s: RunStore) -> None:
         rows = self.query_one("#state-signals", OptionList)
         shown = [(id(sig), s.signal_state(sig)) for sig in s.signals]
-        self.query_one("#state-signals-title").display = bool(shown)
+        title = self.query_one("#state-signals-title", Static)
+        title.display = bool(shown)
+        key_for = getattr(self.screen, "key_for", None)
+        why = key_for("signal") if key_for else "!"
+        title.update(Content.from_markup("signals  [dim]$why or enter: why[/]", why=why))
         rows.display = bool(shown)
         if shown == self._signals_shown:
             return
