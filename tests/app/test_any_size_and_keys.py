@@ -99,7 +99,12 @@ async def test_a_text_agent_is_shown_verbatim() -> None:
     )
     app = ConsoleApp(events=events)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.main.query(".note"), "the transcript's notes")
+        await wait_for(pilot, lambda: app.main.query(RawText), "the agent's output")
+        await wait_for(
+            pilot,
+            lambda: any("agent finished" in str(n.render()) for n in app.main.query(".note")),
+            "the agent's last line",
+        )
         (raw,) = app.main.query(RawText)
         assert str(raw.render()) == lines.rstrip("\n")
         notes = [str(n.render()) for n in app.main.query(".note")]
