@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar, Literal, Protocol
 
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -18,9 +18,9 @@ from tui.app.event_log import EventLog
 from tui.app.feed import EventFeed
 from tui.app.messages import EventsWaiting, IterationSelected
 from tui.app.screens.confirm_quit import ConfirmQuitScreen
-from tui.app.screens.event_log import EventLogScreen
-from tui.app.screens.help import HelpScreen
 from tui.app.screens.history_actions import HistoryActions
+from tui.app.screens.log_actions import EventLogActions
+from tui.app.screens.pane_actions import NARROW, PaneActions
 from tui.app.screens.take_over_actions import TakeOverActions
 from tui.app.screens.text_edit import TextEditScreen
 from tui.app.store import RunStore
@@ -36,8 +36,7 @@ from tui.app.widgets.timeline import Timeline
 from tui.app.widgets.transcript import TranscriptPane
 from tui.app.widgets.validators import ValidatorsPane
 from tui.engine.checkpoints import RestoreReport
-from tui.engine.controls import ControlError
-from tui.events import Event, SignalRaised
+from tui.events import SignalRaised
 
 
 class Controls(Protocol):
@@ -78,11 +77,7 @@ _CONTROLS = {
 _TAKE_OVER = {"hand_back", "shell", "edit_file", "watch"}
 
 
-# Below this many columns the panes are shown one at a time.
-NARROW = 100
-
-
-class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
+class MainScreen(EventLogActions, PaneActions, TakeOverActions, HistoryActions, Screen[None]):
     """The console: fed by engine events, steering the run through its controls.
 
     Without controls (a replay) the screen only shows; the control keys are hidden.
@@ -233,34 +228,6 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         self.set_class(narrow, "-narrow")
         self._show_active_pane()
 
-    def key_for(self, binding_id: str) -> str:
-        """The key bound to ``binding_id`` as the footer shows it (the user's keymap applied)."""
-        for binding in self.BINDINGS:
-            if isinstance(binding, Binding) and binding.id == binding_id:
-                key = self.app._keymap.get(binding_id, binding.key).split(",")[0].strip()
-                return self.app.get_key_display(Binding(key, binding.action))
-        return binding_id
-
-    def action_show_pane(self, pane: str) -> None:
-        """Keys 1-4: go to a pane (in a narrow terminal, show it in place of the others)."""
-        self.active_pane = pane
-        self._show_active_pane()
-        widget = self.query_one(f"#{pane}", Pane)
-        target = next((w for w in widget.query("*") if w.focusable), None)
-        (target or widget).focus()
-
-    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        # The focus moved into another pane (tab, a click): that pane is the active one.
-        pane = next((w for w in event.widget.ancestors_with_self if isinstance(w, Pane)), None)
-        if pane is not None and pane.id != self.active_pane and pane.id:
-            self.active_pane = pane.id
-            self._show_active_pane()
-
-    def _show_active_pane(self) -> None:
-        for pane, _title in PANES:
-            self.set_class(pane == self.active_pane, f"-show-{pane}")
-        self.query_one(PaneTabs).show(self.active_pane, self)
-
     def on_mount(self) -> None:
         self.query_one(TakeOverPanel).display = False
         self._show_active_pane()
@@ -345,73 +312,6 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         wall = self._live_wall()
         if wall is not None:
             self.query_one(BudgetPane).show(wall)
-
-    def _notify(self, events: Sequence[Event]) -> None:
-        """Run events go to the event log and its strip; never to toasts."""
-        offer = self.store.goal_met_now()
-        changed = False
-        for event in events:
-            changed = self.event_log.add(event, self.store) is not None or changed
-        if offer and not self._offered_finish and self.controls is not None:
-            self.event_log.note(
-                f"every required validator passes: {self.key_for('finish')} finishes the run "
-                f"with the goal met, {self.key_for('resume')} runs another iteration",
-                "success",
-            )
-            changed = True
-        self._offered_finish = offer
-        if changed and self.is_attached:
-            self.query_one(EventStrip).show(self.key_for("log"), self._why_key())
-
-    def footer_first(self) -> list[str]:
-        """The actions the footer shows first, for the situation the run is in."""
-        s = self.store
-        if s.finished is not None or self.controls is None:
-            return ["quit", "diff", "help"]
-        if self.taking_over:
-            return ["hand_back", "shell", "edit_file", "watch"]
-        if s.status == "paused":
-            first = ["finish"] if s.goal_met_now() else []
-            if self._why_key() is not None:
-                first.append("why")
-            return [*first, "resume", "step", "take_over", "rewind", "revalidate"]
-        return ["pause", "step", "stop"]
-
-    def _why_key(self) -> str | None:
-        """The key that explains the signal the run is paused on, if it is."""
-        s = self.store
-        paused_on_signal = s.status == "paused" and not s.paused_by_human and bool(s.signals)
-        return self.key_for("signal") if paused_on_signal else None
-
-    def human_note(self, text: str) -> None:
-        """A line in the transcript and the log for what the engineer did (no engine event)."""
-        self.log_note(text)
-        self.run_worker(
-            self.query_one(TranscriptPane).add_human_note(text), group="transcript-note"
-        )
-
-    def log_note(self, text: str, severity: str = "info") -> None:
-        """Say something on the strip and in the log (not a run event)."""
-        self.event_log.note(text, severity)  # type: ignore[arg-type]
-        if self.is_attached:
-            self.query_one(EventStrip).show(self.key_for("log"), self._why_key())
-
-    def action_event_log(self) -> None:
-        def chosen(index: int | None) -> None:
-            if index is not None and 0 <= index < len(self.store.signals):
-                self.open_signal(self.store.signals[index])
-
-        self.app.push_screen(EventLogScreen(self.event_log), chosen)
-
-    def action_finish(self) -> None:
-        assert self.controls is not None
-        finish = getattr(self.controls, "finish_goal_met", None)
-        if finish is None:
-            return
-        try:
-            finish()
-        except ControlError as exc:
-            self.notify(str(exc), severity="warning", timeout=5)
 
     @on(IterationSelected)
     def _selected(self, message: IterationSelected) -> None:
@@ -537,36 +437,6 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
                 self.app.stop_and_quit()
 
         self.app.push_screen(ConfirmQuitScreen(), answer)
-
-    def action_help(self) -> None:
-        # The console's own bindings, with the user's keymap applied.
-        ours = [b.id for b in self.BINDINGS if isinstance(b, Binding)]
-        rows = [
-            (self.app.get_key_display(binding), binding)
-            for node, bindings in self._binding_chain
-            if node is self
-            for _key, binding in bindings
-            if binding.id in ours
-        ]
-        rows.sort(key=lambda row: ours.index(row[1].id))
-        self.app.push_screen(HelpScreen(rows, self._other_screens_keys()))
-
-    def _other_screens_keys(self) -> list[tuple[str, list[tuple[str, Binding]]]]:
-        """The keys of every other screen, with the user's keymap applied."""
-        from tui.app.screens.help_sections import SECTIONS
-
-        keymap = self.app._keymap
-        sections = []
-        for title, bindings in SECTIONS():
-            rows = []
-            for b in bindings:
-                key = keymap.get(b.id, b.key) if b.id else b.key
-                shown = ", ".join(
-                    self.app.get_key_display(Binding(k.strip(), b.action)) for k in key.split(",")
-                )
-                rows.append((shown, b))
-            sections.append((title, rows))
-        return sections
 
     def action_maximize_pane(self) -> None:
         if self.maximized is not None:
