@@ -155,7 +155,11 @@ async def run_headless(runner: Runner, *, json_lines: bool = False) -> int:
     """Run to the end, printing as it goes; return the exit code."""
     printer = JsonPrinter(sys.stdout) if json_lines else LinePrinter(sys.stdout, sys.stderr)
     loop = asyncio.get_running_loop()
-    runner.subscribe(ReaderGone(printer, lambda: loop.call_soon(runner.stop, True)))
+
+    def reader_gone() -> None:
+        loop.call_soon(runner.stop, True)  # not from inside the runner's publish
+
+    runner.subscribe(ReaderGone(printer, reader_gone))
     hits = 0
 
     def on_signal() -> None:

@@ -33,7 +33,7 @@ class ConsoleFooter(Footer):
         items = list(super().compose())
         # What the situation needs goes first and is never dropped (the screen
         # says: e.g. ! while paused on a signal).
-        first = getattr(self.screen, "footer_first", lambda: [])()
+        first: list[str] = getattr(self.screen, "footer_first", list)()
         keys = [w for w in items if isinstance(w, FooterKey)]
         if first and len(keys) == len(items):
             rank = {a: i for i, a in enumerate(first)}

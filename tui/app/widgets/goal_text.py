@@ -13,10 +13,10 @@ GOAL_LINES = 3
 
 
 class GoalText(Static, can_focus=True):
-    """A long goal collapsed to GOAL_LINES lines; enter (or a click) expands it."""
+    """A long goal collapsed to GOAL_LINES lines; enter (or a click) expands or folds it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "toggle", "expand", show=False, id="goal.toggle"),
+        Binding("enter", "expand", "expand", show=False, id="goal.toggle"),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -62,9 +62,9 @@ class GoalText(Static, can_focus=True):
             more = f"\n[$text-muted]… {hidden} more line{plural} (enter or click: show all)[/]"
         self.update(head + Content(text) + Content.from_markup(more))
 
-    def action_toggle(self) -> None:
+    def action_expand(self) -> None:
         self.expanded = not self.expanded
         self._draw()
 
     def on_click(self) -> None:
-        self.action_toggle()
+        self.action_expand()

@@ -327,7 +327,7 @@ class TranscriptPane(Pane):
             decision = self.store.last_decision
             if decision is None or decision.reason != e.reason:  # else it was just said
                 await block.add_note(f"paused: {e.reason}", "-paused")
-        else:
+        elif isinstance(e, RunFinished):
             await block.add_note(f"run finished ({e.outcome}): {e.reason}", "-finished")
 
     async def _show(self, number: int | None) -> None:
