@@ -132,7 +132,7 @@ def text_agent() -> list[Event]:
     r.iteration = 1
     r.add(IterationStarted(goal=GOAL, prompt=f"# Goal\n{GOAL}\n"))
     for line in SHELL_OUTPUT.splitlines():
-        r.add(AgentText(text=line + "\n", kind="raw"))
+        r.add(AgentText(text=line + "\n", kind="plain"))
     r.iterations = 1
     r.add(AgentFinished(stop="exit 0", final_text="done"))
     r.validate(IDS[:1])

@@ -91,7 +91,7 @@ async def test_help_reads_at_80_columns() -> None:
 async def test_a_text_agent_is_shown_verbatim() -> None:
     lines = "# running: pytest -q\n__init__ and __main__\n- a diff line\n+ another\n<html>\n"
     events = sample.running()[:4] + [
-        AgentText(text=line + "\n", kind="raw", iteration=1, run_id=sample.RUN_ID)
+        AgentText(text=line + "\n", kind="plain", iteration=1, run_id=sample.RUN_ID)
         for line in lines.splitlines()
     ]
     events.append(

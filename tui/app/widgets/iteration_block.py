@@ -17,6 +17,10 @@ from tui.app.widgets.tool_entry import ToolEntry
 from tui.events import ToolCall, ToolResult
 
 
+# Text kinds shown as printed: lines no adapter understood, plain-text agents.
+VERBATIM = ("raw", "plain")
+
+
 class RawText(Static):
     """Output of an agent that prints plain text: shown verbatim, never as Markdown."""
 
@@ -73,7 +77,7 @@ class IterationBlock(Vertical):
         """
         if not self.is_attached:  # the app is closing
             return
-        brk = "\n" if kind == "raw" else "\n\n"
+        brk = "\n" if kind in VERBATIM else "\n\n"
         if keep_chars is not None and len(text) > keep_chars:
             cut = text.find(brk, len(text) - keep_chars)
             if cut >= 0:
@@ -101,8 +105,8 @@ class IterationBlock(Vertical):
         await self._write(text)
 
     async def _open(self, kind: str) -> None:
-        if kind == "raw":
-            self._md = RawText(classes="agent-text -raw")
+        if kind in VERBATIM:
+            self._md = RawText(classes=f"agent-text -{kind}")
         else:
             self._md = Markdown(classes=f"agent-text -{kind}", parser_factory=_parser)
         self._kind = kind
@@ -204,11 +208,11 @@ class IterationBlock(Vertical):
         for i, entry in enumerate(entries):
             if isinstance(entry, TextBlock):
                 open_end = live and i == len(entries) - 1
-                chunks = _chunks(entry.text, "\n" if entry.kind == "raw" else "\n\n")
+                chunks = _chunks(entry.text, "\n" if entry.kind in VERBATIM else "\n\n")
                 for chunk in chunks:
                     classes = f"agent-text -{entry.kind}"
                     md: Markdown | RawText
-                    if entry.kind == "raw":
+                    if entry.kind in VERBATIM:
                         md = RawText(chunk, classes=classes)
                     else:
                         md = Markdown(chunk, classes=classes, parser_factory=_parser)
