@@ -16,7 +16,6 @@ from tui.app.widgets.prompt_separator import PromptSeparator
 from tui.app.widgets.tool_entry import ToolEntry
 from tui.events import ToolCall, ToolResult
 
-
 # Text kinds shown as printed: lines no adapter understood, plain-text agents.
 VERBATIM = ("raw", "plain")
 
