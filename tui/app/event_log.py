@@ -17,6 +17,8 @@ from typing import Literal
 
 from tui.app.store import RunStore
 from tui.events import (
+    AgentText,
+    AgentTurn,
     Checkpointed,
     ControlApplied,
     Decided,
@@ -32,7 +34,12 @@ from tui.events import (
     SignalDismissed,
     SignalRaised,
     SpecReloaded,
+    ToolInputDelta,
+    ValidatorOutput,
 )
+
+# Events that stream by the thousand and never make a line.
+_STREAMING = (AgentText, ToolInputDelta, ValidatorOutput, AgentTurn)
 
 Severity = Literal["info", "success", "warning", "error", "signal"]
 
@@ -108,6 +115,8 @@ class EventLog:
 
     def add(self, event: Event, store: RunStore) -> LogEntry | None:
         """Log ``event`` (after ``store`` applied it); None when it is not worth a line."""
+        if isinstance(event, _STREAMING):  # by the thousand, never a line
+            return None
         entry = self._entry(event, store)
         if entry is None:
             return None
