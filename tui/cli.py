@@ -131,10 +131,12 @@ def _error(message: str) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from tui.agents.cli_checks import command_warnings
+    from tui.sandbox import describe_sandbox
     from tui.summary import describe_spec
 
     spec = load_spec(args.path)
     print(describe_spec(spec))
+    print(f"  sandbox     {describe_sandbox(spec)}")
     for warning in command_warnings(spec):
         print(f"  warning     {warning}")
     try:

@@ -30,7 +30,7 @@ async def test_a_thrash_pause_at_80x24_covers_nothing(thrash_runner) -> None:
         footer_keys = [k.key for k in app.main.query("FooterKey")]
         assert footer_keys[0] == "exclamation_mark"
         # The log opens; enter on the signal's line explains it.
-        await pilot.press("L")
+        await pilot.press("v")
         assert isinstance(app.screen, EventLogScreen)
         entries = app.screen.event_log.entries
         index = next(i for i, e in enumerate(entries) if e.signal is not None)
@@ -104,8 +104,8 @@ async def test_one_rewind_is_one_line_and_leaves_a_transcript_line(steps_runner)
 
 async def test_replayed_signal_strip_names_the_keys_bound(config_home) -> None:
     config_home.mkdir()
-    (config_home / "config.toml").write_text('[keymap]\nlog = "v"\nsignal = "w"\n')
+    (config_home / "config.toml").write_text('[keymap]\nlog = "y"\nsignal = "w"\n')
     app = ConsoleApp(events=sample.paused(), controls=None)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
-        assert strip(app).endswith("v log")
+        assert strip(app).endswith("y log")

@@ -130,7 +130,7 @@ class MainScreen(EventLogActions, PaneActions, TakeOverActions, HistoryActions, 
             id="finish",
             tooltip="Finish the run with the goal met (every required validator passes)",
         ),
-        Binding("L", "event_log", "log", id="log", tooltip="Open the event log"),
+        Binding("v", "event_log", "log", id="log", tooltip="View the event log"),
         Binding(
             "r",
             "revalidate",
@@ -138,6 +138,14 @@ class MainScreen(EventLogActions, PaneActions, TakeOverActions, HistoryActions, 
             id="revalidate",
             show=False,
             tooltip="Re-run the validators now",
+        ),
+        Binding(
+            "L",
+            "reload_spec",
+            "reload",
+            id="reload_spec",
+            show=False,
+            tooltip="Read loop.toml again (edits apply from the next iteration)",
         ),
         Binding("x", "stop", "stop", id="stop", tooltip="Stop the run (twice: stop at once)"),
         Binding("q", "quit", "quit", id="quit", tooltip="Quit (asks while the run is going)"),
@@ -401,6 +409,12 @@ class MainScreen(EventLogActions, PaneActions, TakeOverActions, HistoryActions, 
             ),
             apply,
         )
+
+    def action_reload_spec(self) -> None:
+        """The human's reload of the spec (the only one when the agent could write it)."""
+        reload = getattr(self.controls, "reload_spec", None)
+        if reload is not None:
+            reload()
 
     def action_revalidate(self) -> None:
         assert self.controls is not None

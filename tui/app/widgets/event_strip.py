@@ -42,7 +42,7 @@ class EventStrip(Horizontal):
     def __init__(self, log: EventLog, **kwargs) -> None:
         super().__init__(**kwargs)
         self.event_log = log
-        self.key = "L"
+        self.key = "v"
         self.why: str | None = None
         self._shown = -1
 

@@ -51,10 +51,14 @@ class RunHeader(Static):
         if store.rewound_to is not None and position is None and store.finished is None:
             facts.append(f"next iteration starts from iteration {store.rewound_to}")
         facts.append(run)
-        # The status first: a narrow terminal cuts the line from the right.
+        unconfined = store.started is not None and store.started.sandbox == "off"
+        # The status first (and a missing sandbox right after it): a narrow
+        # terminal cuts the line from the right.
         self.update(
             Content.assemble(
                 (f" {word} ", f"bold reverse {colour}"),
+                # [sandbox] mode = "off": the agent's commands run as the user.
+                (" ⚠ NO SANDBOX ·", "bold $failed") if unconfined else "",
                 (f" {name} ", "bold"),
                 "· " + " · ".join(facts),
             )
