@@ -12,7 +12,7 @@ import pytest
 
 from tests.loops import SAMPLES
 from tui.app.exit_summary import exit_summary
-from tui.engine.rundir import RunDirError
+from tui.engine.rundir import RunDirError, find_runs
 from tui.events import BudgetState, RunFinished
 from tui.run_lookup import resolve_run
 
@@ -84,6 +84,7 @@ def test_run_json_into_head_ends_quietly_and_is_not_an_error(tmp_path: Path) -> 
     )
     assert run.stdout.count("\n") == 1 and '"run_started"' in run.stdout
     assert "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr, run.stderr
-    (journal,) = (loop / ".loopconsole" / "runs").glob("*/journal.jsonl")
+    (run_dir,) = find_runs(loop)
+    journal = run_dir / "journal.jsonl"
     last = journal.read_text().splitlines()[-1]
     assert '"run_finished"' in last and '"outcome":"error"' not in last

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests.loops import SAMPLES
 from tui.cli import main
+from tui.engine.rundir import find_runs
 
 
 def test_runs_lists_outcome_iterations_cost_and_signals(tmp_path: Path, capsys) -> None:
@@ -25,8 +26,7 @@ def test_runs_lists_outcome_iterations_cost_and_signals(tmp_path: Path, capsys) 
     assert rows["thrash-demo"][1:3] == ["paused", "3"]
     assert rows["thrash-demo"][-2] == "1"
     # Each run's folder, so it can be opened or removed.
-    assert Path(rows["thrash-demo"][-1]).is_dir()
-    assert Path(rows["thrash-demo"][-1]).parent == spec_dir / ".loopconsole" / "runs"
+    assert (Path(rows["thrash-demo"][-1]) / "journal.jsonl").is_file()
     assert rows["fizzbuzz"][1:3] == ["goal_met", "2"]
     assert rows["fizzbuzz"][3].startswith("$")
 
@@ -41,7 +41,7 @@ def test_a_crashed_run_shows_how_long_it_ran(tmp_path: Path, capsys) -> None:
     spec_dir = tmp_path / "fizz"
     shutil.copytree(SAMPLES / "fizzbuzz", spec_dir)
     assert main(["run", str(spec_dir), "--headless"]) == 0
-    run = next((spec_dir / ".loopconsole" / "runs").iterdir())
+    (run,) = find_runs(spec_dir)
     journal = run / "journal.jsonl"
     lines = journal.read_text().splitlines()
     # Cut the journal before its end (a crash), and space its events out.
