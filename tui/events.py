@@ -18,7 +18,9 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 Outcome = Literal["goal_met", "budget", "stopped", "paused", "interrupted", "error"]
 Action = Literal["continue", "stop", "pause"]
-TextKind = Literal["text", "thinking", "raw"]
+# raw: a line no adapter understood; plain: the output of an agent that prints
+# plain text (format = "text"), shown verbatim.
+TextKind = Literal["text", "thinking", "raw", "plain"]
 
 
 class Usage(BaseModel):
@@ -361,6 +363,8 @@ class Paused(_Event):
     # True when a human asked for it (pause, step, --paused); False when the
     # engine stopped to ask for a human (thrash, refusal, an API that stayed down).
     by_human: bool = False
+    # Every required validator passes: the run can be finished with the goal met.
+    goal_met: bool = False
 
 
 class Resumed(_Event):

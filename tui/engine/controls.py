@@ -130,6 +130,22 @@ class Controls:
         self.last_results = results
         return results
 
+    def goal_met_now(self: Runner) -> bool:
+        """Every required validator passed in the latest results (a re-run counts)."""
+        required = [r for r in self.last_results if r.required]
+        return bool(required) and all(r.passed for r in required)
+
+    def finish_goal_met(self: Runner) -> None:
+        """While paused, end the run with the goal met: the re-checked validators pass."""
+        if self.status != "paused":
+            raise ControlError("the run can be finished with the goal met only while paused")
+        if not self.goal_met_now():
+            raise ControlError("not every required validator passes; re-run them (r) first")
+        self.publish(ControlApplied(control="stop", detail="goal met"))
+        self._goal_met_while_paused = True
+        self._stop_requested = True
+        self._wake.set()
+
     async def record_human_changes(self: Runner) -> list[str]:
         """After a take-over: checkpoint what the human changed, for the next prompt.
 

@@ -106,6 +106,9 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self.iteration = 0
         self.status: Status = "idle"
         self.last_results: list[ValidatorResult] = []
+        # Set by finish_goal_met: the paused run ends with the goal met.
+        self._goal_met_while_paused = False
+        self._finish_offered = False  # a resume paused to offer finishing
         self.results_by_iteration: dict[int, list[ValidatorResult]] = {}
         self.summaries: list[IterationSummary] = []
         self._calls = CallLog()
@@ -270,6 +273,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         if state.spec_edits is not None:
             self._spec_edited(state.spec_edits)
         self.thrash.start(state.checkpoint_tree, state.last_results)
+        self._offer_finish_on_resume()
         for dismissed in state.dismissed:
             if dismissed.whole_kind:
                 self.thrash.disable(dismissed.kind)
@@ -279,6 +283,26 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             self.thrash.remember(raised)
         for threshold in state.thresholds:
             self.thrash.raise_threshold(threshold.kind, threshold.threshold)
+
+    def _offer_finish_on_resume(self) -> None:
+        """A resumed run whose last results already pass: no agent iteration is needed.
+
+        In the console it waits for the human to finish it (or carry on);
+        headless it finishes with the goal met.
+        """
+        if not self.goal_met_now():
+            return
+        if self.interactive:
+            self._finish_offered = True
+            self._pause_requested = True
+            self._pause_reason = (
+                "every required validator passed when the run stopped: "
+                "finish with the goal met, or resume for another iteration"
+            )
+            self._paused_by_human = False
+        else:
+            self._goal_met_while_paused = True
+            self._stop_requested = True
 
     def _finish(self, outcome: Outcome, reason: str) -> RunFinished:
         self.budget.stop_clock()
@@ -315,6 +339,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                 self._paused_by_human = verdict.by_human
 
     def _stopped_outcome(self) -> tuple[Outcome, str]:
+        if self._goal_met_while_paused:
+            return "goal_met", "every required validator passes (re-checked while paused)"
         if self._interrupted:
             return "interrupted", "interrupted (Ctrl-C)"
         return "stopped", "stopped by the human"
@@ -322,7 +348,13 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
     async def _wait_while_paused(self) -> None:
         self.status = "paused"
         self.budget.stop_clock()
-        self.publish(Paused(reason=self._pause_reason, by_human=self._paused_by_human))
+        self.publish(
+            Paused(
+                reason=self._pause_reason,
+                by_human=self._paused_by_human,
+                goal_met=self._finish_offered and self.goal_met_now(),
+            )
+        )
         self._journal.sync()
         while self._pause_requested and not self._stop_requested:
             self._wake.clear()
@@ -409,6 +441,9 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             )
             signals += self.thrash.observe(record)
         for signal in signals:
+            # signal.action is the policy it met (the detector sets it; "ignore"
+            # once the human switched its kind off): the console announces it
+            # unless it is "ignore".
             self.publish(signal)
         verdict = decide(
             result,

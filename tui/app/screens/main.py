@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar, Literal, Protocol
 
@@ -14,18 +14,21 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 
 from tui.app.checkpoint_reader import CheckpointReader
+from tui.app.event_log import EventLog
 from tui.app.feed import EventFeed
 from tui.app.messages import EventsWaiting, IterationSelected
-from tui.app.notices import Notifier
 from tui.app.screens.confirm_quit import ConfirmQuitScreen
-from tui.app.screens.help import HelpScreen
 from tui.app.screens.history_actions import HistoryActions
+from tui.app.screens.log_actions import EventLogActions
+from tui.app.screens.pane_actions import NARROW, PaneActions
 from tui.app.screens.take_over_actions import TakeOverActions
 from tui.app.screens.text_edit import TextEditScreen
 from tui.app.store import RunStore
 from tui.app.widgets.budget import BudgetPane
 from tui.app.widgets.console_footer import ConsoleFooter
+from tui.app.widgets.event_strip import EventStrip
 from tui.app.widgets.pane import Pane
+from tui.app.widgets.pane_tabs import PANES, PaneTabs
 from tui.app.widgets.run_header import RunHeader
 from tui.app.widgets.state import StatePane
 from tui.app.widgets.take_over_panel import TakeOverPanel
@@ -33,7 +36,7 @@ from tui.app.widgets.timeline import Timeline
 from tui.app.widgets.transcript import TranscriptPane
 from tui.app.widgets.validators import ValidatorsPane
 from tui.engine.checkpoints import RestoreReport
-from tui.events import Event, SignalRaised
+from tui.events import SignalRaised
 
 
 class Controls(Protocol):
@@ -70,12 +73,13 @@ _CONTROLS = {
     "stop",
     "take_over",
     "rewind",
+    "finish",
 }
 # Controls that only exist while the engineer has the workspace.
 _TAKE_OVER = {"hand_back", "shell", "edit_file", "watch"}
 
 
-class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
+class MainScreen(EventLogActions, PaneActions, TakeOverActions, HistoryActions, Screen[None]):
     """The console: fed by engine events, steering the run through its controls.
 
     Without controls (a replay) the screen only shows; the control keys are hidden.
@@ -122,6 +126,14 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         Binding("d", "diff", "diff", id="diff", tooltip="Show what an iteration changed (diff)"),
         Binding("exclamation_mark", "why", "why", id="signal", tooltip="Explain the thrash signal"),
         Binding(
+            "f",
+            "finish",
+            "finish: goal met",
+            id="finish",
+            tooltip="Finish the run with the goal met (every required validator passes)",
+        ),
+        Binding("v", "event_log", "log", id="log", tooltip="View the event log"),
+        Binding(
             "r",
             "revalidate",
             "recheck",
@@ -156,6 +168,17 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
             show=False,
             tooltip="Focus the timeline; left/right pick an iteration, end follows live",
         ),
+        *(
+            Binding(
+                str(n),
+                f"show_pane('{pane}')",
+                title,
+                id=f"pane.{pane}",
+                show=False,
+                tooltip=f"Go to the {title} pane",
+            )
+            for n, (pane, title) in enumerate(PANES, start=1)
+        ),
         Binding(
             "ctrl+c",
             "quit",
@@ -179,14 +202,18 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         self.store = store or RunStore()
         self.feed = EventFeed(lambda: self.post_message(EventsWaiting()))
         self.selected: int | None = None
-        self.notifier = Notifier()
+        self.event_log = EventLog()
+        self.active_pane = "transcript"  # the pane shown alone in a narrow terminal
         self.reader = CheckpointReader()
         self.taking_over = False
         self.take_over_pending = False
         self.take_over_changes: list[str] = []
+        self._offered_finish = False
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
+        yield EventStrip(self.event_log, id="event-strip")
+        yield PaneTabs(self.store, id="pane-tabs")
         yield Timeline(id="timeline", hint=self.timeline_hint())
         with Horizontal(id="top-row"):
             yield TranscriptPane(self.store, id="transcript")
@@ -199,20 +226,26 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
 
     def timeline_hint(self) -> str:
         """What the timeline says while it has no focus."""
-        return "l: pick an iteration"
+        return f"{self.key_for('timeline')}: pick an iteration"
 
     def on_resize(self) -> None:
-        # Narrow terminals need the footer's room for the controls.
+        # Narrow terminals need the footer's room for the controls, and show
+        # one pane at a time (keys 1-4, or the tabs).
+        narrow = self.size.width < NARROW
         footer = self.query_one(ConsoleFooter)
-        footer.show_command_palette = self.size.width >= 100
+        footer.show_command_palette = not narrow
         footer.refresh(recompose=True)
+        self.set_class(narrow, "-narrow")
+        self._show_active_pane()
 
     def on_mount(self) -> None:
         self.query_one(TakeOverPanel).display = False
+        self._show_active_pane()
         self._refresh_summary()
         if self.controls is not None:
             # Between budget events the time bar keeps moving.
             self.set_interval(1.0, self._tick)
+        self.query_one(TranscriptPane).timeline_key = self.key_for("timeline")
         self.query_one("#transcript-scroll").focus()
         self.mounted()
 
@@ -252,6 +285,8 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         if validators.iteration is None:
             validators.refresh_rows()  # names from RunStarted, as "waiting"
         self.query_one(RunHeader).show(self.store, position=self.header_position())
+        self.query_one(EventStrip).show(self.key_for("log"), self._why_key())
+        self.query_one(PaneTabs).show(self.active_pane, self)
         self.query_one(Timeline).show(self.store)
         self.query_one(StatePane).show()
         self.query_one(BudgetPane).show(self._live_wall())
@@ -269,7 +304,10 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         if s.current > 0 or s.finished is not None:
             return None
         if s.status == "paused":
-            return "Paused before iteration 1: space runs the loop, s steps one iteration."
+            return (
+                f"Paused before iteration 1: {self.key_for('resume')} runs the loop, "
+                f"{self.key_for('step')} steps one iteration."
+            )
         return "Waiting for iteration 1…" if s.started else "Starting the run…"
 
     def _live_wall(self) -> float | None:
@@ -284,14 +322,6 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         wall = self._live_wall()
         if wall is not None:
             self.query_one(BudgetPane).show(wall)
-
-    def _notify(self, events: Sequence[Event]) -> None:
-        for event in events:
-            note = self.notifier.for_event(event, self.store)
-            if note is not None:
-                self.notify(
-                    note.message, title=note.title, severity=note.severity, timeout=note.timeout
-                )
 
     @on(IterationSelected)
     def _selected(self, message: IterationSelected) -> None:
@@ -327,6 +357,8 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
                 return not self.taking_over
             if action == "rewind" and self.taking_over:
                 return None
+        if action == "finish":
+            return self.store.status == "paused" and self.store.goal_met_now()
         if action == "why":
             return bool(self.store.signals)
         if action == "diff":
@@ -336,7 +368,6 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
     def action_pause(self) -> None:
         assert self.controls is not None
         self.controls.pause()
-        self.notify("Pausing after the current step.", timeout=3)
 
     def action_resume(self) -> None:
         assert self.controls is not None
@@ -351,7 +382,6 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
             self.hand_back_then(self.controls.step)
             return
         self.controls.step()
-        self.notify("Stepping: one iteration, then pause.", timeout=3)
 
     def action_edit_goal(self) -> None:
         def apply(text: str | None) -> None:
@@ -392,7 +422,8 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
         assert self.controls is not None
         if self.controls.status not in ("paused", "idle"):
             self.notify(
-                "Validators can be re-run while the run is paused; press space first.",
+                "Validators can be re-run while the run is paused; "
+                f"press {self.key_for('pause')} first.",
                 severity="warning",
                 timeout=5,
             )
@@ -402,17 +433,15 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
     @work(group="revalidate", exclusive=True)
     async def _revalidate(self) -> None:
         assert self.controls is not None
-        self.notify("Re-running the validators…", timeout=3)
         await self.controls.revalidate()
 
     def action_stop(self) -> None:
         assert self.controls is not None
         if self.controls.status == "stopping" or self.store.status == "stopping":
             self.controls.stop(now=True)
-            self.notify("Stopping now.", timeout=3)
             return
         self.controls.stop()
-        self.notify("Stopping after the current step; press x again to stop at once.", timeout=5)
+        self.notify(f"Press {self.key_for('stop')} again to stop at once.", timeout=4)
 
     def action_quit(self) -> None:
         if self.controls is None or self.finished:
@@ -424,19 +453,6 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
                 self.app.stop_and_quit()
 
         self.app.push_screen(ConfirmQuitScreen(), answer)
-
-    def action_help(self) -> None:
-        # The console's own bindings, with the user's keymap applied.
-        ours = [b.id for b in self.BINDINGS if isinstance(b, Binding)]
-        rows = [
-            (self.app.get_key_display(binding), binding)
-            for node, bindings in self._binding_chain
-            if node is self
-            for _key, binding in bindings
-            if binding.id in ours
-        ]
-        rows.sort(key=lambda row: ours.index(row[1].id))
-        self.app.push_screen(HelpScreen(rows))
 
     def action_maximize_pane(self) -> None:
         if self.maximized is not None:

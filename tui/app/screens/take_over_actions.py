@@ -62,9 +62,11 @@ class TakeOverActions:
         self.add_class("-taking-over")
         panel.show()
         self.refresh_bindings()
+        self.human_note("you took over the workspace; the agent waits")
         self.notify(
-            "You have the workspace: o opens a shell there, e edits a file, "
-            "t hands back to the agent.",
+            f"You have the workspace: {self.key_for('shell')} opens a shell there, "
+            f"{self.key_for('edit')} edits a file, {self.key_for('hand_back')} hands back "
+            "to the agent.",
             title="Take-over",
             timeout=6,
         )
@@ -90,11 +92,17 @@ class TakeOverActions:
         self._leave_take_over()
         lines = self.take_over_changes + await self.controls.record_human_changes()
         self.take_over_changes = []
+        if not lines:  # with changes, the engine's event says it
+            self.human_note("handed back to the agent: nothing changed")
         self.notify(changes_text(lines), title="Handed back", timeout=8)
         if then is not None:
             then()
         elif lines:
-            self.notify("space resumes the loop, s runs one iteration.", timeout=6)
+            self.notify(
+                f"{self.key_for('resume')} resumes the loop, {self.key_for('step')} runs "
+                "one iteration.",
+                timeout=6,
+            )
 
     def action_shell(self: MainScreen) -> None:
         self._run_in_terminal(lambda: open_shell(self.app, self._workspace()))
