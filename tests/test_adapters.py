@@ -275,7 +275,7 @@ def test_text_lines_pass_through_without_terminal_codes() -> None:
         "all tests pass\n",
         "\n",
     ]
-    assert all(t.kind == "text" for t in of(items, AgentText))
+    assert all(t.kind == "plain" for t in of(items, AgentText))  # shown verbatim
     # The final text is the last paragraph, trailing blank lines aside.
     assert adapter.final_text == "done:\nall tests pass"
     assert of(items, Spend) == []

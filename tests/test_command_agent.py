@@ -46,8 +46,10 @@ class Run:
     def of(self, kind: type) -> list:
         return [e for e in self.events if isinstance(e, kind)]
 
-    def text(self, kind: str = "text") -> str:
-        return "".join(e.text for e in self.of(AgentText) if e.kind == kind)
+    def text(self, kind: str | None = None) -> str:
+        """The transcript's text of ``kind``; by default what the agent said (text and raw)."""
+        kinds = {kind} if kind else {"text", "plain"}
+        return "".join(e.text for e in self.of(AgentText) if e.kind in kinds)
 
 
 def make_spec(

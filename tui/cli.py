@@ -72,11 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("path", type=Path, nargs="?", default=Path("."), metavar="PATH")
 
     replay = sub.add_parser("replay", help="open a finished or crashed run, read-only")
-    replay.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    replay.add_argument("run_dir", type=Path, metavar="RUN", help="run folder, id or id prefix")
     replay.add_argument("--theme", metavar="NAME")
 
     resume = sub.add_parser("resume", help="continue a stopped run from its last checkpoint")
-    resume.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    resume.add_argument("run_dir", type=Path, metavar="RUN", help="run folder, id or id prefix")
     resume.add_argument("--headless", action="store_true")
     resume.add_argument("--json", action="store_true")
     resume.add_argument("--theme", metavar="NAME")
@@ -221,16 +221,19 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from tui.app import run_replay
+    from tui.run_lookup import resolve_run
 
-    return run_replay(args.run_dir, theme=args.theme)
+    return run_replay(resolve_run(args.run_dir), theme=args.theme)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     from tui.engine.resume import load_resume_state, prepare_workspace
     from tui.engine.rundir import open_run, refuse_if_running
     from tui.engine.runner import Runner
+    from tui.run_lookup import resolve_run
 
-    refuse_if_running(args.run_dir.resolve())  # before touching its journal or workspace
+    args.run_dir = resolve_run(args.run_dir)
+    refuse_if_running(args.run_dir)  # before touching its journal or workspace
     headless = args.headless or args.json
     if not headless:
         from tui.live_cli import attach, detached_message, start_engine

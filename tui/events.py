@@ -18,7 +18,9 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 Outcome = Literal["goal_met", "budget", "stopped", "paused", "interrupted", "error"]
 Action = Literal["continue", "stop", "pause"]
-TextKind = Literal["text", "thinking", "raw"]
+# raw: a line no adapter understood; plain: the output of an agent that prints
+# plain text (format = "text"), shown verbatim.
+TextKind = Literal["text", "thinking", "raw", "plain"]
 
 
 class Usage(BaseModel):
@@ -365,6 +367,8 @@ class Paused(_Event):
     by_human: bool = False
     # The agent's question (ask_human), waiting for the human's answer.
     question: str = ""
+    # Every required validator passes: the run can be finished with the goal met.
+    goal_met: bool = False
 
 
 class Resumed(_Event):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from tui.engine.live import run_served
@@ -153,11 +155,48 @@ class JsonPrinter:
         self.out.flush()
 
 
+class ReaderGone:
+    """Wraps a printer: when the reader of stdout goes away (``| head``), stop quietly.
+
+    The rest of the output goes nowhere (no traceback at exit), and the run is
+    stopped as if asked to, not recorded as an error.
+    """
+
+    def __init__(self, printer: Callable[[Event], None], on_gone: Callable[[], None]) -> None:
+        self.printer = printer
+        self.on_gone = on_gone
+        self.gone = False
+
+    def __call__(self, event: Event) -> None:
+        if self.gone:
+            return
+        try:
+            self.printer(event)
+        except BrokenPipeError:
+            self.gone = True
+            _silence_stdout()
+            self.on_gone()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush cannot fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor (tests capture stdout)
+        pass
+
+
 async def run_headless(runner: Runner, *, json_lines: bool = False) -> int:
     """Run to the end, printing as it goes; return the exit code."""
     printer = JsonPrinter(sys.stdout) if json_lines else LinePrinter(sys.stdout, sys.stderr)
-    runner.subscribe(printer)
     loop = asyncio.get_running_loop()
+
+    def reader_gone() -> None:
+        loop.call_soon(runner.stop, True)  # not from inside the runner's publish
+
+    runner.subscribe(ReaderGone(printer, reader_gone))
     hits = 0
 
     def on_signal() -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.engine.journal_index import JournalIndex
-from tui.engine.rundir import find_runs, running_pid
+from tui.engine.rundir import RunDirError, find_runs, running_pid
 from tui.figures import duration
 from tui.spec import LoopSpec
 
@@ -33,7 +33,7 @@ def describe_spec(spec: LoopSpec) -> str:
         f"{b.max_iterations} iterations",
         _limit(b.max_tokens, "{:,} tokens"),
         _limit(b.max_cost_usd, "${:.2f}"),
-        _limit(b.max_wall_s, "{:.0f} s"),
+        _limit(b.max_wall_s, "{:.0f} s of running (paused time does not count)"),
     ]
     lines = [
         f"{spec.name}: {spec.path} is valid",
@@ -86,6 +86,9 @@ def summarize_run(run_dir: Path) -> RunRow:
     finished = index.run_finished
     if finished is None:
         row.outcome = "running" if running_pid(run_dir) else "crashed or killed"
+        # No final budget: the journal's first and last events (paused time included).
+        if index.first_ts is not None and index.last_ts is not None:
+            row.wall_s = max(0.0, index.last_ts - index.first_ts)
     else:
         row.outcome = finished.outcome
         row.iterations = finished.budget.iterations
@@ -100,17 +103,23 @@ def find_run_dirs(path: Path) -> list[Path]:
 
 
 def list_runs(path: Path) -> str:
-    """A table of runs, oldest first."""
+    """A table of runs, oldest first, each with its folder."""
+    if not path.exists():
+        raise RunDirError(
+            f"{path} does not exist; give a loop.toml, its folder or a folder of loops"
+        )
     dirs = find_run_dirs(path)
     if not dirs:
         return f"no runs found under {path}"
-    head = f"{'run':<36} {'outcome':<18} {'iter':>4} {'cost':>8} {'time':>10} {'signals':>7}"
+    head = (
+        f"{'run':<36} {'outcome':<18} {'iter':>4} {'cost':>8} {'time':>10} {'signals':>7}  folder"
+    )
     rows = [head]
     for d in dirs:
         r = summarize_run(d)
         cost = f"${r.cost_usd:.2f}"
         rows.append(
             f"{r.run_id:<36} {r.outcome:<18} {r.iterations:>4} {cost:>8} "
-            f"{duration(r.wall_s):>10} {r.signals:>7}"
+            f"{duration(r.wall_s):>10} {r.signals:>7}  {d}"
         )
     return "\n".join(rows)

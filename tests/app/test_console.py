@@ -121,10 +121,13 @@ async def test_help_lists_every_control_with_the_users_keys(config_home: Path) -
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         table = app.screen.query_one(DataTable)
-        rows = {table.get_row_at(i)[1]: table.get_row_at(i)[0] for i in range(table.row_count)}
+        rows = {table.get_row_at(i)[2]: table.get_row_at(i)[0] for i in range(table.row_count)}
         for binding_id in ("pause", "resume", "step", "goal", "hint", "revalidate", "stop"):
             assert binding_id in rows
         assert rows["step"] == "n" and rows["goal"] == "g"
+        # Every other screen's keys are listed too.
+        for binding_id in ("log.close", "replay.next", "confirm.yes", "goal.toggle"):
+            assert binding_id in rows
         await pilot.press("escape")
         assert app.screen is app.main
 
@@ -192,8 +195,9 @@ async def test_a_bad_theme_file_gives_one_notification_and_a_fallback(config_hom
         await pilot.pause()
         assert app.theme == "dark"
         shown = notifications(app)
-        assert len(shown) == 2  # the settings problem, then the run's outcome
+        assert len(shown) == 1  # the settings problem; the outcome is on the event strip
         assert "neon.toml" in shown[0] and "'neon' is not available" in shown[0]
+        assert "goal met" in str(app.main.query_one("#event-strip").strip_text())
 
 
 async def test_status_colours_come_from_the_theme() -> None:
@@ -206,17 +210,22 @@ async def test_status_colours_come_from_the_theme() -> None:
         assert builtin.theme_variables["passed"]  # defaults fill in for Textual's themes
 
 
-async def test_notifications_for_decisions_and_pauses() -> None:
+async def test_run_events_go_to_the_event_log_not_toasts() -> None:
     app = ConsoleApp(events=sample.paused())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        shown = notifications(app)
-        assert any(s.startswith("Signal: same_failure") for s in shown)
-        assert any(s.startswith("Paused for a human: thrash") for s in shown)
+        assert notifications(app) == []  # nothing covers the panes
+        lines = [e.line for e in app.main.event_log.entries]
+        assert any(line.startswith("signal same failure") for line in lines)
+        # The decision to pause and the pause itself are one line.
+        assert sum("thrash" in line and "pause" in line for line in lines) == 1
+        assert "paused for a human" in str(app.main.query_one("#event-strip").strip_text())
     done = ConsoleApp(events=sample.over_budget())
     async with done.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert notifications(done) == ["Budget exhausted: cost $0.21 reached the limit of $0.20"]
+        assert notifications(done) == []
+        strip = str(done.main.query_one("#event-strip").strip_text())
+        assert "budget exhausted: cost $0.21 reached the limit of $0.20" in strip
 
 
 async def test_replay_without_controls_hides_them() -> None:
@@ -243,9 +252,10 @@ async def test_transcript_follows_the_tail_unless_the_user_scrolls_up() -> None:
             )
 
         more(30)
-        await pilot.pause(0.2)
-        assert scroller.max_scroll_y > 0
-        assert scroller.scroll_y == scroller.max_scroll_y
+        await wait_for(pilot, lambda: scroller.max_scroll_y > 0, "the text to overflow")
+        await wait_for(
+            pilot, lambda: scroller.scroll_y == scroller.max_scroll_y, "the pane to follow the tail"
+        )
         scroller.scroll_home(animate=False)
         await pilot.pause()
         more(5)
@@ -254,9 +264,10 @@ async def test_transcript_follows_the_tail_unless_the_user_scrolls_up() -> None:
         scroller.scroll_end(animate=False)
         await pilot.pause()
         more(5)
-        await pilot.pause(0.2)
-        assert scroller.scroll_y == scroller.max_scroll_y
-        assert "paragraph 4" in transcript_text(app)
+        await wait_for(pilot, lambda: "paragraph 4" in transcript_text(app), "the new text")
+        await wait_for(
+            pilot, lambda: scroller.scroll_y == scroller.max_scroll_y, "the pane to follow again"
+        )
 
 
 async def test_before_the_first_iteration_the_panes_say_what_they_wait_for() -> None:
@@ -273,7 +284,7 @@ async def test_before_the_first_iteration_the_panes_say_what_they_wait_for() -> 
         assert notifications(app) == []  # --paused is the human's own choice
 
 
-async def test_an_agent_error_is_one_notification_not_a_traceback() -> None:
+async def test_an_agent_error_is_one_line_not_a_traceback() -> None:
     events = sample.running()[:-4]
     message = "the API rejected the key (401): check ANTHROPIC_API_KEY"
     events += [
@@ -283,7 +294,9 @@ async def test_an_agent_error_is_one_notification_not_a_traceback() -> None:
     app = ConsoleApp(events=events)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert notifications(app) == [f": {message}"]
+        assert notifications(app) == []
+        assert [e.line for e in app.main.event_log.entries][-1] == f"run failed: {message}"
+        assert sum(message in e.line for e in app.main.event_log.entries) == 1
         assert app.main.store.finished is not None
         await pilot.press("q")
     assert app.return_value == 1
@@ -310,7 +323,7 @@ async def test_a_flood_of_text_keeps_the_screen_small_and_the_store_whole() -> N
 
 
 async def test_a_flood_of_validator_output_keeps_the_tail() -> None:
-    from tui.app.widgets.validators import LOG_LINES
+    from tui.app.widgets.output_log import LOG_LINES
 
     app = ConsoleApp(events=sample.running())
     async with app.run_test(size=SIZE) as pilot:
@@ -369,6 +382,5 @@ async def test_a_spec_reload_is_announced() -> None:
         await pilot.pause()
         app.main.feed(SpecReloaded(changed=["goal", "budget"], iteration=2))
         await pilot.pause()
-        assert "Spec reloaded: loop.toml changed: goal, budget apply from the next iteration" in (
-            notifications(app)
-        )
+        strip = str(app.main.query_one("#event-strip").strip_text())
+        assert "loop.toml changed: goal, budget apply from the next iteration" in strip

@@ -24,10 +24,15 @@ async def test_oscillation_is_explained_dismissed_switched_off_and_resumed(thras
         store = app.main.store
         await wait_for(pilot, lambda: store.status == "paused", "the console to catch up")
         assert [s.kind for s in store.signals] == ["oscillation"]
-        toasts = [f"{n.title}: {n.message}" for n in app._notifications if n.title]
-        assert toasts[0].startswith("Signal: oscillation: iteration 3 put the workspace back")
-        # The pause says what to do, not the signal's explanation a second time.
-        assert toasts[1].startswith("Paused for a human: The loop waits for you: ! explains")
+        # No toast covers the panes: the signal and the pause are lines of the event log.
+        assert not app._notifications
+        lines = [e.line for e in app.main.event_log.entries]
+        assert any(
+            line.startswith("signal oscillation: iteration 3 put the workspace back")
+            for line in lines
+        )
+        strip = str(app.main.query_one("#event-strip").strip_text())
+        assert "paused for a human" in strip and "! why" in strip
         assert "!3" in str(app.main.query_one(Timeline).render())
         rows = app.main.query_one("#state-signals", OptionList)
         assert rows.display and "oscillation" in str(rows.get_option_at_index(0).prompt)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import TextArea
 
+from tests.app import glance_events as glance
 from tests.app import sample_events as sample
 from tests.app.helpers import StillConnection
 from tui.app.app import ConsoleApp
@@ -153,3 +155,44 @@ def test_replay(snap_compare, tmp_path: Path) -> None:
     writer.close()
     app = ConsoleApp(main=ReplayScreen(open_journal(run_dir), run_dir))
     assert snap_compare(app, run_before=settle, terminal_size=(100, 30))
+
+
+# -- issue 14: the console at a glance, at 80x24 and 160x48 ------------------
+SIZES = {"small": (80, 24), "large": (160, 48)}
+
+
+def _glance(snap_compare, events, status: str, size: str, keys: tuple[str, ...] = ()) -> bool:
+    async def prepare(pilot: Pilot) -> None:
+        await settle(pilot)
+        if keys:
+            await pilot.press(*keys)
+            await settle(pilot)
+
+    app = console(events, status)
+    return snap_compare(app, run_before=prepare, terminal_size=SIZES[size])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_glance_running(snap_compare, size: str) -> None:
+    assert _glance(snap_compare, sample.running(), "running", size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_glance_paused_on_a_signal_with_the_event_strip(snap_compare, size: str) -> None:
+    assert _glance(snap_compare, sample.oscillating(), "paused", size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_glance_failures_of_a_capped_5000_test_output(snap_compare, size: str) -> None:
+    # 2 goes to the validators pane (at 80 columns: its own tab).
+    assert _glance(snap_compare, glance.capped_failures(), "running", size, ("2",))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_glance_verbatim_text_agent(snap_compare, size: str) -> None:
+    assert _glance(snap_compare, glance.text_agent(), "running", size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_glance_after_a_rewind(snap_compare, size: str) -> None:
+    assert _glance(snap_compare, glance.rewound(), "paused", size)

@@ -129,7 +129,8 @@ async def test_drive_writes_the_next_instruction(steps_runner) -> None:
 
 
 async def test_take_over_while_running_waits_for_the_pause(steps_runner) -> None:
-    runner = steps_runner(step=False, pace=0.5)
+    # Slow enough that t lands inside iteration 1 on a loaded machine.
+    runner = steps_runner(step=False, pace=1.0)
     app = ConsoleApp(runner)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.main.store.current >= 1, "iteration 1 to start")

@@ -84,7 +84,8 @@ class TextAdapter(OutputAdapter):
                 self._paragraph.clear()
                 self._closed = False
             self._paragraph.append(text)
-        return [AgentText(text=clip(text, RAW_LINE_CHARS) + "\n")]
+        # Plain: the console shows it verbatim, not as Markdown.
+        return [AgentText(text=clip(text, RAW_LINE_CHARS) + "\n", kind="plain")]
 
 
 ADAPTERS: dict[str, type[OutputAdapter]] = {

@@ -20,9 +20,12 @@ def run_console(runner: Runner, *, theme: str | None = None) -> int:
     quitting while the run is going stops it first (outcome "stopped").
     """
     from tui.app.app import ConsoleApp
+    from tui.app.exit_summary import exit_summary
 
     app = ConsoleApp(runner, theme=theme)
     code = app.run()
+    store = app.main.store
+    print(exit_summary(app.outcome or store.finished, store.run_dir, store.run_id))
     if code is None:
         # The app ended without choosing a code (a crash Textual already reported).
         return app.return_code or 1

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import platformdirs
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.theme import Theme
 
-from tui.app.config import config_dir, load_config, save_config
+from tui.app.config import config_dir, load_config, save_theme
+from tui.app.keymap_check import keymap_conflicts
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.confirm_quit import ConfirmQuitScreen
 from tui.app.screens.diff import DiffScreen
+from tui.app.screens.event_log import EventLogScreen
 from tui.app.screens.file_pick import FilePickScreen
 from tui.app.screens.go_to import GoToScreen
 from tui.app.screens.help import HelpScreen
@@ -24,12 +28,30 @@ from tui.app.screens.signal import SignalScreen
 from tui.app.screens.text_edit import TextEditScreen
 from tui.app.store import RunStore
 from tui.app.themes import DEFAULT_THEME, STATUS_VARIABLES, load_themes
+from tui.app.widgets.goal_text import GoalText
 from tui.engine.commands import Stop
 from tui.engine.connection import InProcessConnection, RunConnection
 from tui.events import EXIT_CODES, Event, RunFinished
 
 if TYPE_CHECKING:
     from tui.engine.runner import Runner
+
+# Bindings the palette does not list: quit is there already, pane keys are navigation.
+_NOT_IN_PALETTE = {
+    "quit",
+    "interrupt",
+    "pane.transcript",
+    "pane.validators",
+    "pane.state",
+    "pane.budget",
+}
+
+
+def screenshot_folder() -> Path:
+    """Where screenshots go: the user's downloads folder if it exists, else here."""
+    downloads = Path(platformdirs.user_downloads_dir())
+    return downloads if downloads.is_dir() else Path.cwd()
+
 
 # Exit code when the console closes before the run produced an outcome.
 INTERRUPTED = EXIT_CODES["interrupted"]
@@ -47,6 +69,8 @@ def _screen_bindings() -> Iterator[Binding]:
         SignalScreen,
         FilePickScreen,
         GoToScreen,
+        EventLogScreen,
+        GoalText,
     )
     for screen in screens:
         for binding in screen.BINDINGS:
@@ -110,9 +134,31 @@ class ConsoleApp(App[int]):
         if theme.name == self.config.theme:
             return
         self.config = self.config.model_copy(update={"theme": theme.name})
-        problem = save_config(self.config)
+        problem = save_theme(theme.name)
         if problem:
             self.notify(problem, severity="warning")
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """Save an SVG of the screen and say exactly where it went.
+
+        The downloads folder when it exists, else the current folder (Textual's
+        default fails when there is no downloads folder).
+        """
+        folder = Path(path) if path else screenshot_folder()
+        try:
+            saved = self.save_screenshot(filename, str(folder), time_format)
+        except OSError as exc:
+            self.notify(
+                f"cannot save the screenshot in {folder} ({exc.strerror})", severity="error"
+            )
+            return None
+        self.notify(f"Screenshot saved to {saved}", timeout=8)
+        return saved
 
     async def on_mount(self) -> None:
         # Pushed rather than returned from get_default_screen: Textual loads a
@@ -128,6 +174,11 @@ class ConsoleApp(App[int]):
                 f"keymap: unknown binding id {', '.join(unknown)}; see the help screen (?)",
                 severity="warning",
             )
+        conflicts = keymap_conflicts(
+            (b for b in self.main.BINDINGS if isinstance(b, Binding)), self.config.keymap
+        )
+        if conflicts:
+            self.notify("\n".join(conflicts), title="Settings", severity="warning", timeout=15)
         if self._events:
             self.main.feed.extend(self._events)
         if self.connection is not None:
@@ -170,13 +221,16 @@ class ConsoleApp(App[int]):
         if screen is not self.main:
             return
         for binding in screen.BINDINGS:
-            # Hidden from the footer (no room) is not hidden from the palette.
-            if not isinstance(binding, tuple) and binding.id and binding.id != "interrupt":
-                if screen.check_action(binding.action, ()) is False:
-                    continue
-                title = (binding.tooltip or binding.description).split(" (")[0]
-                key = self._keymap.get(binding.id, binding.key)
-                yield SystemCommand(title, f"key: {key}", self._runner_for(binding.action))
+            # Hidden from the footer (no room) is not hidden from the palette;
+            # quit is Textual's own entry (it asks the same question).
+            if isinstance(binding, tuple) or not binding.id or binding.id in _NOT_IN_PALETTE:
+                continue
+            if screen.check_action(binding.action, ()) is False:
+                continue
+            title = (binding.tooltip or binding.description).split(" (")[0]
+            yield SystemCommand(
+                title, f"key: {self.main.key_for(binding.id)}", self._runner_for(binding.action)
+            )
 
     def _runner_for(self, action: str) -> Callable[[], object]:
         async def run() -> None:

@@ -74,6 +74,36 @@ def _toml_str(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def save_theme(theme: str) -> str | None:
+    """Set ``theme`` in config.toml, keeping every other line, comment and layout as it was.
+
+    Returns a problem line instead of raising.
+    """
+    import tomlkit
+
+    path = config_path()
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        document = tomlkit.parse(text)
+    except OSError as exc:
+        return f"cannot read {path} ({exc.strerror}); the theme is not remembered"
+    except tomlkit.exceptions.ParseError as exc:
+        return f"{path}: TOML syntax error ({exc}); the theme is not remembered"
+    if "theme" in document:
+        document["theme"] = theme
+    else:
+        # A top-level key must come before the first table.
+        document.body.insert(0, (tomlkit.key("theme"), tomlkit.item(theme)))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".toml.tmp")
+        tmp.write_text(tomlkit.dumps(document), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        return f"cannot save settings to {path} ({exc.strerror})"
+    return None
+
+
 def save_config(config: UserConfig) -> str | None:
     """Write the config; return a problem line instead of raising."""
     path = config_path()

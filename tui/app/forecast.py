@@ -116,12 +116,15 @@ def burn_rate(budget: BudgetState) -> str:
     n = budget.iterations
     if n <= 0:
         return "rate known after iteration 1"
-    parts = [
-        cost_text(budget.cost_usd / n),
-        f"{tokens_text(budget.usage.total / n)} tok",
-        duration_text(budget.wall_s / n),
-    ]
-    return " · ".join(parts) + " /iter"
+    # Nothing spent is not a rate (a script agent has no tokens or cost).
+    parts = []
+    if budget.cost_usd:
+        parts.append(cost_text(budget.cost_usd / n))
+    if budget.usage.total:
+        parts.append(f"{tokens_text(budget.usage.total / n)} tok")
+    if budget.wall_s >= 1:
+        parts.append(duration_text(budget.wall_s / n))
+    return " · ".join(parts) + " /iter" if parts else "under 1s /iter, nothing spent"
 
 
 def projection(budget: BudgetState) -> str:

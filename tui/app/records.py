@@ -68,10 +68,20 @@ class ValidatorRun:
     chunks: list[str] = field(default_factory=list)
     chars: int = 0
     result: ValidatorResult | None = None
+    # A re-run (r, watch mode, a hand-back): the result it replaced.
+    replaced: ValidatorResult | None = None
+    rerun: bool = False
 
     @property
     def output(self) -> str:
-        """Everything streamed, or the result's output when nothing streamed."""
+        """Everything streamed, or the result's output when nothing streamed.
+
+        Streaming stops at the output cap; once the result is in, its output
+        (head, cut marker, tail) is the better picture: the tail is where
+        pytest puts its failures and summary.
+        """
+        if self.result is not None and self.result.output_truncated_bytes:
+            return self.result.output
         if self.chunks:
             if len(self.chunks) > 1:
                 self.chunks[:] = ["".join(self.chunks)]
@@ -107,6 +117,15 @@ class IterationRecord:
         return self.decision is not None
 
     @property
+    def rechecked(self) -> bool:
+        """The validators were re-run after the iteration's own run."""
+        return any(run.rerun for run in self.validators.values())
+
+    def results(self) -> list[ValidatorResult]:
+        """The latest finished result of each validator."""
+        return [run.result for run in self.validators.values() if run.result is not None]
+
+    @property
     def human_checkpoints(self) -> list[Checkpointed]:
         """The engineer's take-over changes committed after this iteration."""
         return [c for c in self.checkpoints if c.kind == "human"]
@@ -137,3 +156,5 @@ class Comparison:
     newly_failing: list[str] = field(default_factory=list)
     newly_passing: list[str] = field(default_factory=list)
     validator_changed: str = ""  # "now passing" / "now failing" / ""
+    # What it was compared with: "the last iteration" or "before the re-run".
+    against: str = "the last iteration"

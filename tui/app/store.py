@@ -23,6 +23,7 @@ from tui.app.records import (
     ValidatorRun,
 )
 from tui.app.timeline_model import TimelineItem, build_timeline
+from tui.engine.decide import summarize_checks
 from tui.engine.journal_index import IterationStatus, iteration_status
 from tui.engine.run_state import RunState, RunStatus
 from tui.events import (
@@ -99,6 +100,10 @@ class RunStore:
         # Recoveries from signals (by key), and thresholds the human raised (by kind).
         self.recovered: dict[str, SignalRecovered] = {}
         self.thresholds: dict[str, int] = {}
+        # The engine paused with every required validator passing (a resume).
+        self.finish_offered = False
+        # After a rewind: the iteration whose end the next iteration starts from.
+        self.rewound_to: int | None = None
         # Files the engineer changed during the current pause (watch mode).
         self.edited: list[str] = []
         # Bumped on every event that changes what summary panes show, so the
@@ -203,12 +208,40 @@ class RunStore:
         return build_timeline(rows)
 
     def passing_history(self) -> list[tuple[int, int, int]]:
-        """(iteration, passing checks, total checks) for decided iterations."""
-        return [
-            (n, r.decision.passing_checks, r.decision.total_checks)
-            for n, r in sorted(self.iterations.items())
-            if r.decision is not None
-        ]
+        """(iteration, passing checks, total checks) for decided iterations.
+
+        A re-checked iteration counts with its re-run's results.
+        """
+        rows = []
+        for n, r in sorted(self.iterations.items()):
+            if r.decision is None:
+                continue
+            passing, total = r.decision.passing_checks, r.decision.total_checks
+            finished = all(run.result is not None for run in r.validators.values())
+            if r.rechecked and finished:
+                passing, total = summarize_checks(r.results())
+            rows.append((n, passing, total))
+        return rows
+
+    def checks_now(self) -> tuple[int, int] | None:
+        """(passing, total) checks of the newest decided iteration, re-runs included."""
+        history = self.passing_history()
+        return history[-1][1:] if history else None
+
+    def goal_met_now(self) -> bool:
+        """While paused: a re-run of the current iteration passes every required validator."""
+        if self.finished is not None:
+            return False
+        if self.finish_offered:
+            return True
+        rec = self.iterations.get(self.current)
+        if rec is None or not rec.rechecked:
+            return False
+        runs = list(rec.validators.values())
+        if any(run.result is None for run in runs):
+            return False
+        required = [r for r in rec.results() if r.required]
+        return bool(required) and all(r.passed for r in required)
 
     def checkpoints_of(self, number: int) -> list[Checkpointed]:
         """The checkpoints made in iteration ``number`` (0: before the first)."""
@@ -263,12 +296,15 @@ class RunStore:
         """How validator ``name`` in iteration ``number`` differs from the one before."""
         rec = self.iterations.get(number)
         run = rec.validators.get(name) if rec else None
-        before = None
-        for n in sorted(self.iterations, reverse=True):
-            if n < number and name in self.iterations[n].validators:
-                before = self.iterations[n].validators[name].result
-                if before is not None:
-                    break
+        before = run.replaced if run is not None else None
+        against = f"before the re-run of iteration {number}"
+        if before is None:
+            against = "the last iteration"
+            for n in sorted(self.iterations, reverse=True):
+                if n < number and name in self.iterations[n].validators:
+                    before = self.iterations[n].validators[name].result
+                    if before is not None:
+                        break
         if run is None or run.result is None or before is None:
             return Comparison()
         now_ids, old_ids = set(run.result.failing_ids), set(before.failing_ids)
@@ -279,6 +315,7 @@ class RunStore:
             newly_failing=[i for i in run.result.failing_ids if i not in old_ids],
             newly_passing=[i for i in before.failing_ids if i not in now_ids],
             validator_changed=changed,
+            against=against,
         )
 
     # -- feeding ----------------------------------------------------------
@@ -338,6 +375,7 @@ class RunStore:
         rec.goal, rec.prompt, rec.notes = e.goal, e.prompt, e.notes
         self.current = max(self.current, e.iteration)
         self.edited = []
+        self.rewound_to = None
         self.notes = e.notes
 
     def _tool_call(self, e: ToolCall) -> None:
@@ -361,8 +399,13 @@ class RunStore:
         self._rec(e.iteration).agent = e
 
     def _validator_started(self, e: ValidatorStarted) -> None:
-        # A re-run (revalidate) replaces the earlier run of the same validator.
-        self._rec(e.iteration).validators[e.name] = ValidatorRun(e.name, e.command)
+        # A re-run (revalidate) replaces the earlier run of the same validator;
+        # it is compared with the result it replaces.
+        validators = self._rec(e.iteration).validators
+        earlier = validators.get(e.name)
+        run = validators[e.name] = ValidatorRun(e.name, e.command)
+        if earlier is not None and earlier.result is not None:
+            run.replaced, run.rerun = earlier.result, True
 
     def _validator_finished(self, e: ValidatorFinished) -> None:
         rec = self._rec(e.iteration)
@@ -375,6 +418,8 @@ class RunStore:
         self.budget_ts = e.ts
 
     def _checkpointed(self, e: Checkpointed) -> None:
+        if e.kind == "rewind" and e.restored_iteration is not None:
+            self.rewound_to = e.restored_iteration
         if e.iteration == 0:
             self.early_checkpoints.append(e)
         else:
@@ -410,10 +455,12 @@ class RunStore:
     def _paused(self, e: Paused) -> None:
         # A pause the human asked for (pause, step, --paused, --step) needs no
         # alarm; one the engine chose (thrash, an agent asking) does (run.paused_by_human).
+        self.finish_offered = e.goal_met
         if e.iteration in self.iterations:
             self.iterations[e.iteration].paused_reason = e.reason
 
     def _resumed(self, e: Resumed) -> None:
+        self.finish_offered = False
         self.edited = []
 
     def _run_finished(self, e: RunFinished) -> None:

@@ -28,6 +28,7 @@ class LoopFlow:
     goal_met_while_paused: bool = False
     take_over_pending: bool = False
     question: str = ""  # the agent asked (ask_human): said with the next pause
+    finish_offered: bool = False  # a resume whose results pass paused to offer finishing
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     work: asyncio.Future | None = None  # the phase stop(now=True) cancels
     agent: AgentContext | None = None  # the iteration's agent context, while it runs

@@ -27,6 +27,7 @@ from tui.engine.commands import (
     Command,
     DismissSignal,
     Drive,
+    FinishGoalMet,
     Interrupt,
     Pause,
     RaiseThreshold,
@@ -200,6 +201,13 @@ class Runner:
     @property
     def summaries(self) -> list[IterationSummary]:
         return self.state.summaries
+
+    def goal_met_now(self) -> bool:
+        """Every required validator passed in the latest results (a re-run counts)."""
+        return self.state.goal_met_now()
+
+    def finish_goal_met(self) -> Reply:
+        return self.controls.now(FinishGoalMet())
 
     # -- watch mode (the take-over's) ------------------------------------------
     def start_watch(self, revalidate: bool = False, debounce_ms: int = 400) -> None:
@@ -391,6 +399,7 @@ class Runner:
         if state.spec_edits is not None:
             self.reload.edited(state.spec_edits)
         self.thrash.start(state.checkpoint_tree, state.last_results)
+        self._offer_finish_on_resume()
         for dismissed in state.dismissed:
             if dismissed.whole_kind:
                 self.thrash.disable(dismissed.kind)
@@ -400,6 +409,25 @@ class Runner:
             self.thrash.remember(raised)
         for threshold in state.thresholds:
             self.thrash.raise_threshold(threshold.kind, threshold.threshold)
+
+    def _offer_finish_on_resume(self) -> None:
+        """A resumed run whose last results already pass: no agent iteration is needed.
+
+        In the console it waits for the human to finish it (or carry on);
+        headless it finishes with the goal met.
+        """
+        if not self.state.goal_met_now():
+            return
+        if self.interactive:
+            self.flow.finish_offered = True
+            self.flow.request_pause(
+                "every required validator passed when the run stopped: "
+                "finish with the goal met, or resume for another iteration",
+                by_human=False,
+            )
+        else:
+            self.flow.goal_met_while_paused = True
+            self.flow.stop_requested = True
 
     def _finish(self, outcome: Outcome, reason: str) -> RunFinished:
         self.budget.stop_clock()
@@ -446,7 +474,12 @@ class Runner:
         self.budget.stop_clock()
         question, flow.question = flow.question, ""
         self.publish(
-            Paused(reason=flow.pause_reason, by_human=flow.paused_by_human, question=question)
+            Paused(
+                reason=flow.pause_reason,
+                by_human=flow.paused_by_human,
+                question=question,
+                goal_met=flow.finish_offered and self.state.goal_met_now(),
+            )
         )
         self._journal.sync()
         if flow.take_over_pending:
@@ -533,6 +566,9 @@ class Runner:
             )
             signals += self.thrash.observe(record)
         for signal in signals:
+            # signal.action is the policy it met (the detector sets it; "ignore"
+            # once the human switched its kind off): the console announces it
+            # unless it is "ignore".
             self.publish(signal)
         flow = self.flow
         verdict = decide(

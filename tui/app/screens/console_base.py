@@ -13,9 +13,11 @@ from collections.abc import Callable
 from textual.screen import Screen
 
 from tui.app.checkpoint_reader import CheckpointReader
+from tui.app.event_log import EventLog
 from tui.app.store import RunStore
 from tui.engine.commands import Command, Reply
 from tui.engine.connection import RunConnection
+from tui.events import SignalRaised
 
 
 class ConsoleBase(Screen[None]):
@@ -25,9 +27,27 @@ class ConsoleBase(Screen[None]):
     connection: RunConnection | None
     reader: CheckpointReader
     selected: int | None
+    event_log: EventLog
+    _offered_finish: bool
 
     def send(self, command: Command, then: Callable[[Reply], None] | None = None) -> None:
         """Send a command to the engine (see MainScreen.send)."""
+        raise NotImplementedError
+
+    # Provided by the action groups (pane_actions, log_actions, history_actions).
+    def key_for(self, binding_id: str) -> str:
+        """The key the user's keymap gives a binding."""
+        raise NotImplementedError
+
+    def human_note(self, text: str) -> None:
+        """A line in the transcript and the log for what the engineer did."""
+        raise NotImplementedError
+
+    def open_signal(self, signal: SignalRaised) -> None:
+        """The explanation screen of one signal."""
+        raise NotImplementedError
+
+    def _why_key(self) -> str | None:
         raise NotImplementedError
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -34,9 +35,15 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "close", "close", id="help.close"),
     ]
 
-    def __init__(self, rows: list[tuple[str, Binding]]) -> None:
+    def __init__(
+        self,
+        rows: list[tuple[str, Binding]],
+        sections: list[tuple[str, list[tuple[str, Binding]]]] = (),  # type: ignore[assignment]
+    ) -> None:
         super().__init__()
         self.rows = rows
+        # Other screens' keys: (screen, [(key, binding)]).
+        self.sections = list(sections)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -51,11 +58,25 @@ class HelpScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("key", "id", "does")
-        for key, binding in self.rows:
-            table.add_row(key, binding.id or "", binding.tooltip or binding.description)
-        for key, does, id_ in _NAVIGATION:
-            table.add_row(key, id_, does)
+        rows: list[tuple[str, str | Text, str]] = [
+            (key, b.tooltip or b.description, b.id or "") for key, b in self.rows
+        ]
+        rows += [(key, does, id_) for key, does, id_ in _NAVIGATION]
+        for title, section in self.sections:
+            rows.append(("", Text(title, style="bold"), ""))
+            rows += [(key, b.tooltip or b.description, b.id or "") for key, b in section]
+        # What it does gets the room left, wrapped, so the table reads at 80 columns.
+        key_w = max(len(r[0]) for r in rows)
+        id_w = max(len(r[2]) for r in rows)
+        room = min(110, self.app.size.width) - 4 - 6  # dialog border and padding, cell padding
+        does_w = max(20, room - key_w - id_w)
+        table.add_column("key", width=key_w)
+        table.add_column("does", width=does_w)
+        table.add_column("id", width=id_w)
+        for key, does, id_ in rows:
+            text = does if isinstance(does, Text) else Text(does)
+            height = len(text.wrap(self.app.console, does_w))
+            table.add_row(key, text, id_, height=height)
         table.focus()
 
     def action_close(self) -> None:

@@ -91,7 +91,11 @@ class HistoryActions(ConsoleBase):
     # -- rewind -----------------------------------------------------------
     def action_rewind(self) -> None:
         if self.store.status != "paused":
-            self.notify("Pause the loop (space) before rewinding.", severity="warning", timeout=5)
+            self.notify(
+                f"Pause the loop ({self.key_for('pause')}) before rewinding.",
+                severity="warning",
+                timeout=5,
+            )
             return
         timeline = self.query_one(Timeline)
         numbers = self.store.numbers()
@@ -103,7 +107,8 @@ class HistoryActions(ConsoleBase):
             timeline.select(numbers[-2] if len(numbers) > 1 else numbers[-1])
             timeline.focus()
             self.notify(
-                "Rewind: pick the iteration to go back to with ← →, then press z again.",
+                "Rewind: pick the iteration to go back to with ← →, then press "
+                f"{self.key_for('rewind')} again.",
                 title="Rewind",
                 timeout=8,
             )
@@ -120,7 +125,8 @@ class HistoryActions(ConsoleBase):
                 f"The workspace goes back to how iteration {target} left it: files added "
                 "since are removed, deleted ones come back (ignored files stay). The current "
                 "state is checkpointed first, so nothing is lost. Memory and the last "
-                "failures go back too; then resume (space), step (s) or edit the goal (g).",
+                f"failures go back too; then resume ({self.key_for('resume')}), step "
+                f"({self.key_for('step')}) or edit the goal ({self.key_for('goal')}).",
                 f"Rewind to {target}",
             ),
             answer,
@@ -131,11 +137,12 @@ class HistoryActions(ConsoleBase):
 
     def _rewound(self, target: int, reply: Reply) -> None:
         self.query_one(Timeline).select(None)  # follow the loop again, from the fork
-        # The engine's notice says what changed on disk; this says what to do next.
-        where = "exactly" if reply.data.get("exact", True) else "as far as possible"
+        # The event strip says what changed on disk; this acknowledges the key
+        # (in place of the "pick an iteration" prompt).
+        self.app.clear_notifications()
+        where = "" if reply.data.get("exact", True) else " (as far as possible)"
         self.notify(
-            f"The workspace is {where} as iteration {target} left it. "
-            "space resumes from here, g edits the goal first.",
-            title="Rewound",
-            timeout=8,
+            f"Rewound to iteration {target}{where}: {self.key_for('resume')} resumes from "
+            f"here, {self.key_for('goal')} edits the goal first.",
+            timeout=5,
         )

@@ -13,19 +13,22 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 
 from tui.app.checkpoint_reader import CheckpointReader
+from tui.app.event_log import EventLog
 from tui.app.feed import EventFeed
 from tui.app.messages import EventsWaiting, IterationSelected
-from tui.app.notices import Notifier
 from tui.app.screens.confirm_quit import ConfirmQuitScreen
-from tui.app.screens.help import HelpScreen
 from tui.app.screens.history_actions import HistoryActions
+from tui.app.screens.log_actions import EventLogActions
+from tui.app.screens.pane_actions import NARROW, PaneActions
 from tui.app.screens.take_over_actions import TakeOverActions
 from tui.app.screens.text_edit import TextEditScreen
 from tui.app.store import RunStore
 from tui.app.terminal_notify import terminal_notify
 from tui.app.widgets.budget import BudgetPane
 from tui.app.widgets.console_footer import ConsoleFooter
+from tui.app.widgets.event_strip import EventStrip
 from tui.app.widgets.pane import Pane
+from tui.app.widgets.pane_tabs import PANES, PaneTabs
 from tui.app.widgets.run_header import RunHeader
 from tui.app.widgets.state import StatePane
 from tui.app.widgets.take_over_panel import TakeOverPanel
@@ -78,12 +81,13 @@ _CONTROLS = {
     "stop",
     "take_over",
     "rewind",
+    "finish",
 }
 # Controls that only exist while the engineer has the workspace.
 _TAKE_OVER = {"hand_back", "shell", "edit_file", "watch"}
 
 
-class MainScreen(TakeOverActions, HistoryActions):
+class MainScreen(EventLogActions, PaneActions, TakeOverActions, HistoryActions):
     """The console: fed by engine events, steering the run through its controls.
 
     Without controls (a replay) the screen only shows; the control keys are hidden.
@@ -131,6 +135,14 @@ class MainScreen(TakeOverActions, HistoryActions):
         Binding("d", "diff", "diff", id="diff", tooltip="Show what an iteration changed (diff)"),
         Binding("exclamation_mark", "why", "why", id="signal", tooltip="Explain the thrash signal"),
         Binding(
+            "f",
+            "finish",
+            "finish: goal met",
+            id="finish",
+            tooltip="Finish the run with the goal met (every required validator passes)",
+        ),
+        Binding("v", "event_log", "log", id="log", tooltip="View the event log"),
+        Binding(
             "r",
             "revalidate",
             "recheck",
@@ -165,6 +177,17 @@ class MainScreen(TakeOverActions, HistoryActions):
             show=False,
             tooltip="Focus the timeline; left/right pick an iteration, end follows live",
         ),
+        *(
+            Binding(
+                str(n),
+                f"show_pane('{pane}')",
+                title,
+                id=f"pane.{pane}",
+                show=False,
+                tooltip=f"Go to the {title} pane",
+            )
+            for n, (pane, title) in enumerate(PANES, start=1)
+        ),
         Binding(
             "ctrl+c",
             "quit",
@@ -188,13 +211,17 @@ class MainScreen(TakeOverActions, HistoryActions):
         self.store = store or RunStore()
         self.feed = EventFeed(lambda: self.post_message(EventsWaiting()))
         self.selected: int | None = None
-        self.notifier = Notifier()
+        self.event_log = EventLog()
+        self.active_pane = "transcript"  # the pane shown alone in a narrow terminal
         self.reader = CheckpointReader()
         self.lost = False  # the engine process went away
         self.attached_at = time.time()
+        self._offered_finish = False
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
+        yield EventStrip(self.event_log, id="event-strip")
+        yield PaneTabs(self.store, id="pane-tabs")
         yield Timeline(id="timeline", hint=self.timeline_hint())
         with Horizontal(id="top-row"):
             yield TranscriptPane(self.store, id="transcript")
@@ -207,20 +234,26 @@ class MainScreen(TakeOverActions, HistoryActions):
 
     def timeline_hint(self) -> str:
         """What the timeline says while it has no focus."""
-        return "l: pick an iteration"
+        return f"{self.key_for('timeline')}: pick an iteration"
 
     def on_resize(self) -> None:
-        # Narrow terminals need the footer's room for the controls.
+        # Narrow terminals need the footer's room for the controls, and show
+        # one pane at a time (keys 1-4, or the tabs).
+        narrow = self.size.width < NARROW
         footer = self.query_one(ConsoleFooter)
-        footer.show_command_palette = self.size.width >= 100
+        footer.show_command_palette = not narrow
         footer.refresh(recompose=True)
+        self.set_class(narrow, "-narrow")
+        self._show_active_pane()
 
     def on_mount(self) -> None:
         self.query_one(TakeOverPanel).display = False
+        self._show_active_pane()
         self._refresh_summary()
         if self.connection is not None:
             # Between budget events the time bar keeps moving.
             self.set_interval(1.0, self._tick)
+        self.query_one(TranscriptPane).timeline_key = self.key_for("timeline")
         self.query_one("#transcript-scroll").focus()
         self.mounted()
 
@@ -250,6 +283,7 @@ class MainScreen(TakeOverActions, HistoryActions):
             self._refresh_summary()
             self.take_over_events(events)
         self._notify(events)
+        self._terminal_notify(events)
 
     def checkpoints_dir(self) -> Path:
         """The run directory whose checkpoints the diffs come from."""
@@ -261,6 +295,8 @@ class MainScreen(TakeOverActions, HistoryActions):
         if validators.iteration is None:
             validators.refresh_rows()  # names from RunStarted, as "waiting"
         self.query_one(RunHeader).show(self.store, position=self.header_position())
+        self.query_one(EventStrip).show(self.key_for("log"), self._why_key())
+        self.query_one(PaneTabs).show(self.active_pane, self)
         self.query_one(Timeline).show(self.store)
         self.query_one(StatePane).show()
         self.query_one(BudgetPane).show(self._live_wall())
@@ -278,7 +314,10 @@ class MainScreen(TakeOverActions, HistoryActions):
         if s.current > 0 or s.finished is not None:
             return None
         if s.status == "paused":
-            return "Paused before iteration 1: space runs the loop, s steps one iteration."
+            return (
+                f"Paused before iteration 1: {self.key_for('resume')} runs the loop, "
+                f"{self.key_for('step')} steps one iteration."
+            )
         return "Waiting for iteration 1…" if s.started else "Starting the run…"
 
     def _live_wall(self) -> float | None:
@@ -294,24 +333,15 @@ class MainScreen(TakeOverActions, HistoryActions):
         if wall is not None:
             self.query_one(BudgetPane).show(wall)
 
-    def _notify(self, events: Sequence[Event]) -> None:
-        if self.connection is not None:
-            for event in events:
-                found = moment(event)
-                # Only what happens now: attaching replays the past, quietly.
-                if found is not None and event.ts >= self.attached_at:
-                    title = "Needs you" if found[0] == "needs_you" else "Finished"
-                    terminal_notify(self.app, f"{self.store.name}: {title}", found[1])
-        # Attaching to a run replays its past: no toasts for what happened before.
-        past = self.connection is not None and self.connection.detachable
+    def _terminal_notify(self, events: Sequence[Event]) -> None:
+        """Terminal notifications for what needs the human now (not the replayed past)."""
+        if self.connection is None:
+            return
         for event in events:
-            if past and event.ts < self.attached_at:
-                continue
-            note = self.notifier.for_event(event, self.store)
-            if note is not None:
-                self.notify(
-                    note.message, title=note.title, severity=note.severity, timeout=note.timeout
-                )
+            found = moment(event)
+            if found is not None and event.ts >= self.attached_at:
+                title = "Needs you" if found[0] == "needs_you" else "Finished"
+                terminal_notify(self.app, f"{self.store.name}: {title}", found[1])
 
     @on(IterationSelected)
     def _selected(self, message: IterationSelected) -> None:
@@ -378,6 +408,8 @@ class MainScreen(TakeOverActions, HistoryActions):
                 return None
         if action == "answer":
             return self.connection is not None and self.store.run.question is not None
+        if action == "finish":
+            return self.store.status == "paused" and self.store.goal_met_now()
         if action == "why":
             return bool(self.store.signals)
         if action == "diff":
@@ -386,7 +418,6 @@ class MainScreen(TakeOverActions, HistoryActions):
 
     def action_pause(self) -> None:
         self.send(Pause())
-        self.notify("Pausing after the current step.", timeout=3)
 
     def action_resume(self) -> None:
         # During a take-over the engine hands back first.
@@ -394,7 +425,6 @@ class MainScreen(TakeOverActions, HistoryActions):
 
     def action_step(self) -> None:
         self.send(Step())
-        self.notify("Stepping: one iteration, then pause.", timeout=3)
 
     def action_edit_goal(self) -> None:
         def apply(text: str | None) -> None:
@@ -448,17 +478,14 @@ class MainScreen(TakeOverActions, HistoryActions):
 
     def action_revalidate(self) -> None:
         # The engine refuses unless paused, and says so.
-        if self.store.status == "paused":
-            self.notify("Re-running the validators…", timeout=3)
         self.send(Revalidate())
 
     def action_stop(self) -> None:
         if self.store.status == "stopping":
             self.send(Stop(now=True))
-            self.notify("Stopping now.", timeout=3)
             return
         self.send(Stop())
-        self.notify("Stopping after the current step; press x again to stop at once.", timeout=5)
+        self.notify(f"Press {self.key_for('stop')} again to stop at once.", timeout=4)
 
     def action_quit(self) -> None:
         if self.connection is None or self.finished:
@@ -473,19 +500,6 @@ class MainScreen(TakeOverActions, HistoryActions):
 
         assert self.connection is not None
         self.app.push_screen(ConfirmQuitScreen(can_leave=self.connection.detachable), answer)
-
-    def action_help(self) -> None:
-        # The console's own bindings, with the user's keymap applied.
-        ours = [b.id for b in self.BINDINGS if isinstance(b, Binding)]
-        rows = [
-            (self.app.get_key_display(binding), binding)
-            for node, bindings in self._binding_chain
-            if node is self
-            for _key, binding in bindings
-            if binding.id in ours
-        ]
-        rows.sort(key=lambda row: ours.index(row[1].id))
-        self.app.push_screen(HelpScreen(rows))
 
     def action_maximize_pane(self) -> None:
         if self.maximized is not None:

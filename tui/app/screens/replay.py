@@ -53,7 +53,11 @@ class ReplayScreen(MainScreen):
         return self.store
 
     def timeline_hint(self) -> str:
-        return "l: pick an iteration · n/p: next/previous · j: jump"
+        keys = self.key_for
+        return (
+            f"{keys('timeline')}: pick an iteration · {keys('replay.next')}/"
+            f"{keys('replay.previous')}: next/previous · {keys('replay.goto')}: jump"
+        )
 
     def checkpoints_dir(self) -> Path:
         return self.run_path
@@ -86,7 +90,18 @@ class ReplayScreen(MainScreen):
         timeline.selected = number or None
         self.query_one(TranscriptPane).show(number or None)
         self.query_one(ValidatorsPane).show(number or None)
+        self._log_iteration(number)
         self._refresh_summary()
+
+    def _log_iteration(self, number: int) -> None:
+        """The event log and its strip: what happened in the iteration shown."""
+        self.event_log.clear()
+        events = list(self.source.events(number)) if number else list(self.source.head_events())
+        finished = self.source.run_finished
+        if number == self.replay.last_number and finished is not None and finished not in events:
+            events.append(finished)
+        for event in events:
+            self.event_log.add(event, self.store)
 
     def select_iteration(self, number: int | None) -> None:
         if number is not None and number != self.replay.shown:

@@ -57,9 +57,11 @@ class TakeOverActions(ConsoleBase):
         self.add_class("-taking-over")
         panel.show()
         self.refresh_bindings()
+        self.human_note("you took over the workspace; the agent waits")
         self.notify(
-            "You have the workspace: o opens a shell there, e edits a file, "
-            "t hands back to the agent.",
+            f"You have the workspace: {self.key_for('shell')} opens a shell there, "
+            f"{self.key_for('edit')} edits a file, {self.key_for('hand_back')} hands back "
+            "to the agent.",
             title="Take-over",
             timeout=6,
         )

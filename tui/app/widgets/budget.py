@@ -13,7 +13,7 @@ from tui.app.widgets.pane import Pane
 from tui.spend import cost_sources_text
 
 
-class BudgetPane(Pane):
+class BudgetPane(Pane, can_focus=True):
     """Four bars, the burn rate, and which limit the run will reach first."""
 
     TITLE = "Budget"
@@ -35,12 +35,13 @@ class BudgetPane(Pane):
         bars = meters(budget, wall_s)
         for meter in bars:
             self.query_one(f"#budget-{meter.key}", BudgetBar).meter = meter
+        paused = " · paused time is free" if budget.max_wall_s else ""
         # Where the dollars came from: reported by a CLI, estimated, a plan.
         sources = self.query_one("#budget-sources", Static)
         sources.update(Content.from_markup("[$text-muted]$text", text=cost_sources_text(budget)))
         sources.display = bool(budget.cost_sources) and bool(cost_sources_text(budget))
         self.query_one("#budget-burn", Static).update(
-            Content.from_markup("[$text-muted]$rate", rate=burn_rate(budget))
+            Content.from_markup("[$text-muted]$rate$paused", rate=burn_rate(budget), paused=paused)
         )
         finished = self.store.finished
         if finished is not None:

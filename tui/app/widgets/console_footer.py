@@ -31,11 +31,20 @@ class ConsoleFooter(Footer):
 
     def compose(self) -> ComposeResult:
         items = list(super().compose())
+        # What the situation needs goes first and is never dropped (the screen
+        # says: e.g. ! while paused on a signal).
+        first: list[str] = getattr(self.screen, "footer_first", list)()
+        keys = [w for w in items if isinstance(w, FooterKey)]
+        if first and len(keys) == len(items):
+            rank = {a: i for i, a in enumerate(first)}
+            items.sort(key=lambda w: rank.get(getattr(w, "action", ""), len(rank)))
         room = self.app.size.width
         total = sum(_width(w) for w in items)
         for action in self.DROP_ORDER:
             if total <= room:
                 break
+            if action in first:
+                continue
             for widget in [w for w in items if getattr(w, "action", None) == action]:
                 items.remove(widget)
                 total -= _width(widget)

@@ -16,7 +16,20 @@ from tui.app.widgets.prompt_separator import PromptSeparator
 from tui.app.widgets.tool_entry import ToolEntry
 from tui.events import ToolCall, ToolResult
 
-_FENCE = "```\n"
+# Text kinds shown as printed: lines no adapter understood, plain-text agents.
+VERBATIM = ("raw", "plain")
+
+
+class RawText(Static):
+    """Output of an agent that prints plain text: shown verbatim, never as Markdown."""
+
+    def __init__(self, text: str = "", **kwargs) -> None:
+        super().__init__(Content(text.rstrip("\n")), markup=False, **kwargs)
+        self.text = text
+
+    def append(self, text: str) -> None:
+        self.text += text
+        self.update(Content(self.text.rstrip("\n")))
 
 
 def _parser() -> MarkdownIt:
@@ -41,7 +54,7 @@ class IterationBlock(Vertical):
         super().__init__(classes="iteration-block")
         self.number = number
         self._prompt = prompt
-        self._md: Markdown | None = None
+        self._md: Markdown | RawText | None = None
         self._kind = ""
         self._stream: MarkdownStream | None = None
         self._tools: dict[str, ToolEntry] = {}
@@ -63,7 +76,7 @@ class IterationBlock(Vertical):
         """
         if not self.is_attached:  # the app is closing
             return
-        brk = "\n" if kind == "raw" else "\n\n"
+        brk = "\n" if kind in VERBATIM else "\n\n"
         if keep_chars is not None and len(text) > keep_chars:
             cut = text.find(brk, len(text) - keep_chars)
             if cut >= 0:
@@ -91,15 +104,20 @@ class IterationBlock(Vertical):
         await self._write(text)
 
     async def _open(self, kind: str) -> None:
-        self._md = Markdown(classes=f"agent-text -{kind}", parser_factory=_parser)
+        if kind in VERBATIM:
+            self._md = RawText(classes=f"agent-text -{kind}")
+        else:
+            self._md = Markdown(classes=f"agent-text -{kind}", parser_factory=_parser)
         self._kind = kind
         self._md_chars = 0
         await self.mount(self._md)
-        if kind == "raw":
-            await self._write(_FENCE)
 
     async def _write(self, text: str) -> None:
         assert self._md is not None
+        if isinstance(self._md, RawText):
+            self._md_chars += len(text)
+            self._md.append(text)
+            return
         if self._stream is None:
             self._stream = Markdown.get_stream(self._md)
         self._md_chars += len(text)
@@ -108,8 +126,6 @@ class IterationBlock(Vertical):
     async def end_text(self) -> None:
         """Finish the text block in progress, if any."""
         if self._stream is not None:
-            if self._kind == "raw":
-                await self._stream.write("\n```")
             await self._stream.stop()
         self._stream = None
         self._md = None
@@ -186,18 +202,19 @@ class IterationBlock(Vertical):
         ``live`` leaves the last text block open for the deltas still to come.
         """
         widgets: list[Widget] = []
-        last_md: tuple[Markdown, str, int] | None = None
+        last_md: tuple[Markdown | RawText, str, int] | None = None
         entries = record.entries
         for i, entry in enumerate(entries):
             if isinstance(entry, TextBlock):
                 open_end = live and i == len(entries) - 1
-                chunks = _chunks(entry.text, "\n" if entry.kind == "raw" else "\n\n")
-                for n, chunk in enumerate(chunks):
-                    if entry.kind == "raw":
-                        last = open_end and n == len(chunks) - 1
-                        chunk = _FENCE + chunk + ("" if last else "\n```")
+                chunks = _chunks(entry.text, "\n" if entry.kind in VERBATIM else "\n\n")
+                for chunk in chunks:
                     classes = f"agent-text -{entry.kind}"
-                    md = Markdown(chunk, classes=classes, parser_factory=_parser)
+                    md: Markdown | RawText
+                    if entry.kind in VERBATIM:
+                        md = RawText(chunk, classes=classes)
+                    else:
+                        md = Markdown(chunk, classes=classes, parser_factory=_parser)
                     widgets.append(md)
                     last_md = (md, entry.kind, len(chunk)) if open_end else None
             else:

@@ -43,14 +43,24 @@ class RunHeader(Static):
             iteration = f"replay · iteration {position[0]} of {position[1]}"
         name = store.name or "loopconsole"
         run = f"run {store.run_id}" if store.run_id else "starting"
+        # What changes first; the run id (long, fixed) last: a narrow terminal cuts the end.
+        facts = [iteration]
+        checks = store.checks_now() if position is None else None
+        if checks is not None and checks[1]:
+            facts.append(f"{checks[0]}/{checks[1]} checks")
+        if store.rewound_to is not None and position is None and store.finished is None:
+            facts.append(f"next iteration starts from iteration {store.rewound_to}")
+        facts.append(run)
         unconfined = store.started is not None and store.started.sandbox == "off"
+        # The status first (and a missing sandbox right after it): a narrow
+        # terminal cuts the line from the right.
         self.update(
             Content.assemble(
-                (f" {name} ", "bold"),
-                f"· {run} · {iteration} · ",
                 (f" {word} ", f"bold reverse {colour}"),
                 # [sandbox] mode = "off": the agent's commands run as the user.
-                (" · ⚠ NO SANDBOX", "bold $failed") if unconfined else "",
+                (" ⚠ NO SANDBOX ·", "bold $failed") if unconfined else "",
+                (f" {name} ", "bold"),
+                "· " + " · ".join(facts),
             )
         )
 

@@ -11,6 +11,7 @@ from textual.widgets.option_list import Option
 
 from tui.app.messages import SignalChosen
 from tui.app.store import RunStore, SignalState
+from tui.app.widgets.goal_text import GoalText
 from tui.app.widgets.pane import Pane
 from tui.events import SignalRaised
 
@@ -79,7 +80,7 @@ class StatePane(Pane):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="state-scroll"):
-            yield Static(id="state-goal")
+            yield GoalText(id="state-goal")
             yield Static(id="state-decision")
             # Signals before the chart: when one paused the loop, it is what matters.
             yield Static("signals  [dim]! or enter: why[/]", id="state-signals-title")
@@ -97,10 +98,7 @@ class StatePane(Pane):
     def show(self, store: RunStore | None = None) -> None:
         """Redraw from the store."""
         s = store or self.store
-        self._set(
-            "state-goal",
-            Content.from_markup("[b $primary]goal[/] $goal", goal=s.goal.strip() or "—"),
-        )
+        self.query_one(GoalText).set_goal(s.goal)
         self._set("state-decision", self._decision(s))
         history = s.passing_history()
         if history:
@@ -153,6 +151,22 @@ class StatePane(Pane):
             )
         else:
             decision = Content.from_markup("[b $primary]last[/] [$text-muted]no decision yet")
+        if s.rewound_to is not None and s.finished is None:
+            decision = decision.append(
+                Content.from_markup(
+                    "\n[b $accent]rewound[/] the next iteration starts from iteration $n",
+                    n=s.rewound_to,
+                )
+            )
+        rec = s.record(s.current)
+        if rec is not None and rec.rechecked and s.finished is None:
+            checks = s.checks_now()
+            now = f"{checks[0]}/{checks[1]} checks passing" if checks and checks[1] else ""
+            decision = decision.append(
+                Content.from_markup(
+                    "\n[b $accent]re-run[/] of iteration $n: $now", n=s.current, now=now
+                )
+            )
         if s.status == "paused" and s.pause_reason and (d is None or d.reason != s.pause_reason):
             decision = decision.append(
                 Content.from_markup("\n[b $paused]paused[/] $why", why=s.pause_reason)
@@ -162,7 +176,11 @@ class StatePane(Pane):
     def _show_signals(self, s: RunStore) -> None:
         rows = self.query_one("#state-signals", OptionList)
         shown = [(id(sig), s.signal_state(sig)) for sig in s.signals]
-        self.query_one("#state-signals-title").display = bool(shown)
+        title = self.query_one("#state-signals-title", Static)
+        title.display = bool(shown)
+        key_for = getattr(self.screen, "key_for", None)
+        why = key_for("signal") if key_for else "!"
+        title.update(Content.from_markup("signals  [dim]$why or enter: why[/]", why=why))
         rows.display = bool(shown)
         if shown == self._signals_shown:
             return

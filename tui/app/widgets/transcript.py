@@ -12,15 +12,18 @@ from textual.widgets import Markdown, Static
 from textual.worker import Worker
 
 from tui.app.store import RunStore
-from tui.app.widgets.iteration_block import CHUNK_CHARS, IterationBlock
+from tui.app.widgets.iteration_block import CHUNK_CHARS, IterationBlock, RawText
 from tui.app.widgets.pane import Pane
 from tui.events import (
     AgentFinished,
     AgentText,
+    Checkpointed,
+    ControlApplied,
     Decided,
     Event,
     GoalChanged,
     HintAdded,
+    InstructionSet,
     IterationStarted,
     Paused,
     RunFinished,
@@ -29,6 +32,16 @@ from tui.events import (
     ToolResult,
 )
 
+# Events that leave a line in the newest iteration (human actions, pauses, the end).
+_NOTED = (
+    GoalChanged,
+    HintAdded,
+    Paused,
+    RunFinished,
+    Checkpointed,
+    ControlApplied,
+    InstructionSet,
+)
 # Iterations kept on screen while following the run; older ones are pruned
 # (the store still has them, the timeline brings them back).
 KEEP_BLOCKS = 3
@@ -79,9 +92,34 @@ def decision_note(e: Decided) -> str:
     return f"decision: {e.action}{checks} — {e.reason}"
 
 
+def decision_classes(e: Decided) -> str:
+    """``-continue``, ``-pause``; a stop is coloured by its outcome (budget: no success)."""
+    if e.action != "stop":
+        return f"-{e.action}"
+    return "-stop -goal-met" if e.outcome == "goal_met" else "-stop -not-met"
+
+
+def rewind_note(iteration: int) -> str:
+    return (
+        f"rewound: the workspace is back to how iteration {iteration} left it; "
+        "the next iteration starts from there"
+    )
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def agent_note(e: AgentFinished) -> str:
-    done = " · says it is done" if e.claims_done else ""
-    return f"agent finished ({e.stop}) · {e.turns} turns · {e.tool_calls} tool calls{done}"
+    """``agent finished (end_turn) · 3 turns · 5 tool calls``; counts of nothing are left out."""
+    parts = [f"agent finished ({e.stop})"]
+    if e.turns:
+        parts.append(_count(e.turns, "turn"))
+    if e.tool_calls:
+        parts.append(_count(e.tool_calls, "tool call"))
+    if e.claims_done:
+        parts.append("says it is done")
+    return " · ".join(parts)
 
 
 class TranscriptPane(Pane):
@@ -98,10 +136,20 @@ class TranscriptPane(Pane):
         self._blocks: dict[int, IterationBlock] = {}
         self._queue: list[list[Event] | int | None] = []
         self._renderer: Worker | None = None
+        self.timeline_key = "l"  # the key that focuses the timeline (the screen sets it)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="transcript-scroll"):
+            yield Static(id="transcript-older", classes="note")
             yield Static(id="transcript-waiting")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        # Text laid out a frame or two after it was written still moves the tail.
+        self.watch(self.scroller, "virtual_size", self._content_grew, init=False)
+
+    def _content_grew(self) -> None:
+        self.call_after_refresh(self._follow)
 
     def show_waiting(self, text: str | None) -> None:
         """The line shown before the first iteration starts (None hides it)."""
@@ -146,20 +194,37 @@ class TranscriptPane(Pane):
         old = sorted(self._blocks)[:-KEEP_BLOCKS]
         for number in old:
             await self._blocks.pop(number).remove()
+        self._show_older()
+
+    def _show_older(self) -> None:
+        """Say how many earlier iterations are not on screen, and how to see them."""
+        found = self.query("#transcript-older")
+        if not found or not self.is_attached:
+            return  # the app is closing
+        older = found.first(Static)
+        first = min(self._blocks) if self._blocks and self.shown is None else 1
+        hidden = sum(1 for n in self.store.numbers() if n < first)
+        older.display = hidden > 0
+        if hidden:
+            plural = "s are" if hidden > 1 else " is"
+            older.update(
+                f"… {hidden} older iteration{plural} hidden: {self.timeline_key} and ← → on "
+                "the timeline show them"
+            )
 
     async def _cap_entries(self) -> None:
         """Prune the oldest entries until both caps hold."""
         numbers = sorted(self._blocks)
         candidates = [(n, w) for n in numbers for w in self._blocks[n].prunable()]
         entries = sum(len(self._blocks[n].entries()) for n in numbers)
-        texts = sum(isinstance(w, Markdown) for _, w in candidates)
+        texts = sum(isinstance(w, Markdown | RawText) for _, w in candidates)
         doomed: dict[int, list] = {}
         for n, widget in candidates:
             if entries <= KEEP_ENTRIES and texts <= KEEP_TEXT_CHUNKS:
                 break
             doomed.setdefault(n, []).append(widget)
             entries -= 1
-            texts -= isinstance(widget, Markdown)
+            texts -= isinstance(widget, Markdown | RawText)
         for n, widgets in doomed.items():
             block = self._blocks[n]
             if n != numbers[-1] and len(widgets) == len(block.entries()):
@@ -236,13 +301,26 @@ class TranscriptPane(Pane):
         elif isinstance(e, AgentFinished):
             await (await self._block(e.iteration)).add_note(agent_note(e), "-agent")
         elif isinstance(e, Decided):
-            await (await self._block(e.iteration)).add_note(decision_note(e), f"-{e.action}")
-        elif isinstance(e, GoalChanged | HintAdded | Paused | RunFinished) and self._blocks:
+            await (await self._block(e.iteration)).add_note(decision_note(e), decision_classes(e))
+        elif isinstance(e, _NOTED) and self._blocks:
             await self._note_latest(e)
 
-    async def _note_latest(self, e: GoalChanged | HintAdded | Paused | RunFinished) -> None:
+    async def add_human_note(self, text: str) -> None:
+        """A line for what the engineer did that the engine has no event for (a take-over)."""
+        if self._blocks and self.shown is None:
+            await self._blocks[max(self._blocks)].add_note(text, "-human")
+
+    async def _note_latest(self, e: Event) -> None:
         block = self._blocks[max(self._blocks)]
-        if isinstance(e, GoalChanged):
+        if isinstance(e, Checkpointed):
+            if e.kind == "rewind" and e.restored_iteration is not None:
+                await block.add_note(rewind_note(e.restored_iteration), "-human")
+        elif isinstance(e, ControlApplied):
+            if e.control == "take_over":
+                await block.add_note(f"handed back to the agent: {e.detail}", "-human")
+        elif isinstance(e, InstructionSet):
+            await block.add_note(f"instruction for the next iteration: {e.text}", "-human")
+        elif isinstance(e, GoalChanged):
             await block.add_note("goal changed; it applies from the next iteration", "-human")
         elif isinstance(e, HintAdded):
             await block.add_note(f"hint queued for the next prompt: {e.text}", "-human")
@@ -250,7 +328,7 @@ class TranscriptPane(Pane):
             decision = self.store.last_decision
             if decision is None or decision.reason != e.reason:  # else it was just said
                 await block.add_note(f"paused: {e.reason}", "-paused")
-        else:
+        elif isinstance(e, RunFinished):
             await block.add_note(f"run finished ({e.outcome}): {e.reason}", "-finished")
 
     async def _show(self, number: int | None) -> None:
@@ -271,7 +349,15 @@ class TranscriptPane(Pane):
                 notes.append((agent_note(record.agent), "-agent"))
             if record.decision is not None:
                 d = record.decision
-                notes.append((decision_note(d), f"-{d.action}"))
+                notes.append((decision_note(d), decision_classes(d)))
+            # What the engineer did after the iteration, as it was said live.
+            for c in record.checkpoints:
+                if c.kind == "rewind" and c.restored_iteration is not None:
+                    notes.append((rewind_note(c.restored_iteration), "-human"))
+                elif c.kind == "human":
+                    notes.append(
+                        (f"handed back to the agent: {c.files_changed} file(s) changed", "-human")
+                    )
             block = IterationBlock(target, record.prompt)
             block.preload(record, live=number is None, keep=KEEP_ENTRIES, notes=notes)
             self._blocks[target] = block
@@ -280,6 +366,7 @@ class TranscriptPane(Pane):
             await self.scroller.remove_children(IterationBlock)
             if block is not None:
                 await self.scroller.mount(block)
+        self._show_older()
         if block is None:
             return
         if number is None:

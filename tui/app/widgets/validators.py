@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 from textual import on
 from textual.app import ComposeResult
 from textual.content import Content
-from textual.timer import Timer
-from textual.widgets import Log, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.app.failures import Failure, parse_failures, without_internals
 from tui.app.store import RunStore, ValidatorRun
+from tui.app.widgets.output_log import OutputLog
 from tui.app.widgets.pane import Pane
 from tui.events import Event, ValidatorFinished, ValidatorOutput, ValidatorStarted
 
-# Lines of validator output kept on screen; the store keeps the rest.
-LOG_LINES = 5_000
 # Failing test ids listed under the rows.
 SHOWN_IDS = 6
-# A flood of output is written to the log at most this often (seconds);
-# only its last LOG_LINES lines would survive anyway.
-FLUSH_S = 0.1
-
-
-def tail_lines(text: str, lines: int) -> str:
-    """The last ``lines`` lines of ``text`` (cheap for huge outputs)."""
-    end = len(text)
-    pos = end
-    for _ in range(lines + 1):
-        pos = text.rfind("\n", 0, pos)
-        if pos < 0:
-            return text
-    return text[pos + 1 :]
 
 
 def short_id(test_id: str) -> str:
@@ -66,8 +50,9 @@ def row_text(run: ValidatorRun | None, name: str) -> Content:
     if r.timed_out:
         detail = r.reason or "timed out"
     optional = "" if r.required else " [$text-muted](optional)[/]"
+    again = " [$text-muted](re-run)[/]" if run.rerun else ""
     return Content.from_markup(
-        f"{glyph} $name{optional}  [$text-muted]{r.duration_s:.1f}s[/]  $detail",
+        f"{glyph} $name{optional}{again}  [$text-muted]{r.duration_s:.1f}s[/]  $detail",
         name=name,
         detail=detail,
     )
@@ -86,18 +71,17 @@ class ValidatorsPane(Pane):
         self.history_mark = " (history)"
         self.iteration: int | None = None
         self.chosen: str | None = None
-        self._pending: list[str] = []
-        self._flushed_at = 0.0
-        self._flush_timer: Timer | None = None
+        self.failures: list[Failure] = []
 
     def compose(self) -> ComposeResult:
         yield OptionList(id="validator-rows")
         yield Static(id="validator-changes")
-        yield Log(id="validator-log", max_lines=LOG_LINES, highlight=False)
+        yield OptionList(id="validator-failures")
+        yield OutputLog(id="validator-log")
 
     @property
-    def output_log(self) -> Log:
-        return self.query_one("#validator-log", Log)
+    def output_log(self) -> OutputLog:
+        return self.query_one("#validator-log", OutputLog)
 
     def _names(self) -> list[str]:
         names = list(self.store.validator_names)
@@ -112,7 +96,7 @@ class ValidatorsPane(Pane):
         return rec.validators.get(name) if rec else None
 
     def refresh_rows(self) -> None:
-        """Redraw the rows and the comparison from the store."""
+        """Redraw the rows, the comparison and the failures from the store."""
         rows = self.query_one("#validator-rows", OptionList)
         names = self._names()
         if self.chosen not in names:
@@ -122,8 +106,12 @@ class ValidatorsPane(Pane):
         if highlighted is not None:
             rows.highlighted = highlighted
         label = f"iteration {self.iteration}" if self.iteration else "no run yet"
+        rec = self.store.record(self.iteration) if self.iteration else None
+        if rec is not None and rec.rechecked:
+            label += " · re-run"
         self.border_subtitle = label + (self.history_mark if self.pinned is not None else "")
         self._show_changes()
+        self._show_failures()
 
     def _show_changes(self) -> None:
         run = self._run(self.chosen) if self.chosen else None
@@ -146,43 +134,36 @@ class ValidatorsPane(Pane):
                             "[$passed]newly passing:[/] $x", x=_ids(cmp.newly_passing)
                         )
                     )
+                if cmp.newly_failing or cmp.newly_passing:
+                    lines[-1] = lines[-1].append(
+                        Content.styled(f"  (vs {cmp.against})", "$text-muted")
+                    )
                 if cmp.validator_changed and not (cmp.newly_failing or cmp.newly_passing):
-                    lines.append(Content(f"{cmp.validator_changed} since the last iteration"))
+                    lines.append(Content(f"{cmp.validator_changed} (vs {cmp.against})"))
         changes = self.query_one("#validator-changes", Static)
         changes.update(Content("\n").join(lines))
         changes.display = bool(lines)
 
-    def _clear_log(self) -> None:
-        self._pending.clear()
-        self.output_log.clear()
-
-    def _write_log(self, text: str) -> None:
-        """Write now, or gather until FLUSH_S has passed since the last write."""
-        self._pending.append(text)
-        wait = self._flushed_at + FLUSH_S - time.monotonic()
-        if wait <= 0:
-            self._flush()
-        elif self._flush_timer is None:
-            self._flush_timer = self.set_timer(wait, self._flush)
-
-    def _flush(self) -> None:
-        self._flush_timer = None
-        self._flushed_at = time.monotonic()
-        if not self._pending:
+    def _show_failures(self) -> None:
+        """One row per failing test: its assertion line and the head of its traceback."""
+        run = self._run(self.chosen) if self.chosen else None
+        result = run.result if run is not None else None
+        ids = result.failing_ids if result is not None else []
+        listing = self.query_one("#validator-failures", OptionList)
+        listing.display = bool(ids)
+        found = parse_failures(self._shown_output(run), ids) if run is not None and ids else []
+        if [f.test_id for f in found] == [f.test_id for f in self.failures] and found:
+            self.failures = found
             return
-        text = "".join(self._pending)
-        self._pending.clear()
-        tail = tail_lines(text, LOG_LINES)
-        if len(tail) < len(text):
-            self.output_log.clear()  # everything on screen would be pushed out
-        self.output_log.write(tail)
+        self.failures = found
+        listing.set_options(Option(failure_text(f), id=str(i)) for i, f in enumerate(found))
+        if found:
+            listing.highlighted = 0
+        listing.border_title = f"{len(found)} failing · enter: show in output" if found else ""
 
     def _reload_log(self) -> None:
-        self._clear_log()
-        log = self.output_log
         run = self._run(self.chosen) if self.chosen else None
-        if run is not None:
-            log.write(tail_lines(run.output, LOG_LINES))
+        self.output_log.reset(run.output if run is not None else "")
 
     def show(self, number: int | None) -> None:
         """Pin to iteration ``number``, or follow the newest (None)."""
@@ -195,14 +176,14 @@ class ValidatorsPane(Pane):
         """Follow validator events of the iteration on show."""
         if self.pinned is not None:
             return
-        finished = False
+        finished: list[ValidatorFinished] = []
         out: list[str] = []
         for e in events:
             if isinstance(e, ValidatorStarted):
                 if e.iteration != self.iteration or e.name == self.chosen:
                     # A new iteration, or a re-run replacing the earlier output.
                     self.iteration = e.iteration
-                    self._clear_log()
+                    self.output_log.reset()
                     out = []
                 # Rows first, so the output filter below knows the chosen one.
                 self.refresh_rows()
@@ -210,11 +191,19 @@ class ValidatorsPane(Pane):
                 if e.iteration == self.iteration and e.name == self.chosen:
                     out.append(e.text)
             elif isinstance(e, ValidatorFinished):
-                finished = True
+                finished.append(e)
+        if out:
+            self.output_log.add("".join(out))
         if finished:
             self.refresh_rows()
-        if out:
-            self._write_log("".join(out))
+            for e in finished:
+                if e.iteration != self.iteration or e.result.name != self.chosen:
+                    continue
+                if e.result.output_truncated_bytes:
+                    # The stream stopped at the cap; the result has the tail too.
+                    self._reload_log()
+                else:
+                    self.output_log.finish()
 
     @on(OptionList.OptionHighlighted, "#validator-rows")
     def _chosen(self, event: OptionList.OptionHighlighted) -> None:
@@ -223,3 +212,30 @@ class ValidatorsPane(Pane):
             self.chosen = name
             self._show_changes()
             self._reload_log()
+            self._show_failures()
+
+    @on(OptionList.OptionSelected, "#validator-failures")
+    def _failure_chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        failure = self.failures[int(event.option.id or 0)]
+        run = self._run(self.chosen) if self.chosen else None
+        if failure.line is not None and run is not None:
+            total = self._shown_output(run).count("\n") + 1
+            self.output_log.scroll_to_source_line(failure.line, total)
+
+    @staticmethod
+    def _shown_output(run: ValidatorRun) -> str:
+        return without_internals(run.output)
+
+
+def failure_text(f: Failure) -> Content:
+    """``✗ test_15  tests/test_x.py:10`` then the assertion and the failing line."""
+    where = f"  [$text-muted]{f.location}[/]" if f.location else ""
+    parts = [Content.from_markup(f"[$failed]✗[/] [b]$name[/b]{where}", name=short_id(f.test_id))]
+    if f.assertion:
+        parts.append(Content.from_markup("  [$failed]E[/] $line", line=f.assertion))
+    for line in f.traceback[-2:]:
+        parts.append(Content.styled("  " + line.strip(), "$text-muted"))
+    if len(parts) == 1:
+        parts.append(Content.styled("  (no details found in the output)", "$text-muted"))
+    return Content("\n").join(parts)
