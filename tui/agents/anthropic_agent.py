@@ -45,6 +45,7 @@ from tui.agents.base import (
     AgentContext,
     AgentFatal,
     AgentResult,
+    MissingCredential,
     claims_done,
 )
 from tui.agents.memory_tool import MEMORY_TOOL, MemoryTool
@@ -124,11 +125,11 @@ class AnthropicAgent:
 
     def prepare(self) -> None:
         """Say what is missing before the run starts."""
-        if not _has_key():
-            raise AgentConfigError(NO_KEY)
         problem = thinking_problem(self.spec.agent)
         if problem:
             raise AgentConfigError(problem)
+        if not _has_key():
+            raise MissingCredential(NO_KEY)
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

@@ -8,6 +8,7 @@ the same event loop at any time and take effect at the next safe point.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import traceback
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from tui.engine.budget import Budget
 from tui.engine.checkpoints import CheckpointError, Checkpoints
 from tui.engine.controls import Controls
 from tui.engine.decide import Verdict, decide, summarize_checks
-from tui.engine.journal import JournalWriter
+from tui.engine.journal import JournalWriter, is_environment_fault, run_folder_fault
 from tui.engine.prompt import (
     IterationSummary,
     PromptInputs,
@@ -97,7 +98,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self._resume = resume
         self._prep = prep
         self._subscribers: list[Subscriber] = []
-        self._journal = JournalWriter(run.journal_path)
+        self._journal_fault: str | None = None
+        self._journal = JournalWriter(run.journal_path, on_fault=self._journal_failed)
         self._subscribers.append(self._journal)
         self._pause_requested = start_paused
         self._pause_reason = "started paused" if start_paused else "paused by the human"
@@ -178,9 +180,15 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             outcome, reason = "error", f"checkpoints failed: {exc}"
         except asyncio.CancelledError:
             return self._finish("interrupted", "the run was cancelled")
+        except OSError as exc:
+            if self._journal_fault is None and not is_environment_fault(exc):
+                self._internal_error(exc)
+                raise
+            # The run folder cannot be written (disk full, read-only): a fault, not a bug.
+            outcome, reason = "paused", self._journal_fault or run_folder_fault(exc)
+            self.publish(Notice(level="error", message=reason))
         except Exception as exc:  # a bug: record it, keep the journal whole, then re-raise
-            (self.run_dir.path / "error.log").write_text(traceback.format_exc())
-            self._finish("error", f"internal error: {exc!r} (details in error.log)")
+            self._internal_error(exc)
             raise
         finally:
             self.stop_watch()
@@ -191,7 +199,20 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             if self.checkpoints is not None:
                 self.checkpoints.close()
             unlock_run(self.run_dir.path)
+        if self._journal_fault is not None:
+            outcome, reason = "paused", self._journal_fault
         return self._finish(outcome, reason)
+
+    def _internal_error(self, exc: BaseException) -> None:
+        with contextlib.suppress(OSError):
+            (self.run_dir.path / "error.log").write_text(traceback.format_exc())
+        self._finish("error", f"internal error: {exc!r} (details in error.log)")
+
+    def _journal_failed(self, sentence: str) -> None:
+        """The journal cannot be written: stop at once, resumable (see journal.py)."""
+        self._journal_fault = sentence
+        self.publish(Notice(level="error", message=sentence))
+        self.stop(now=True)
 
     async def _open_checkpoints(self) -> None:
         self.checkpoints = await asyncio.to_thread(
@@ -265,6 +286,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                 self._paused_by_human = verdict.by_human
 
     def _stopped_outcome(self) -> tuple[Outcome, str]:
+        if self._journal_fault is not None:
+            return "paused", self._journal_fault
         if self._interrupted:
             return "interrupted", "interrupted (Ctrl-C)"
         return "stopped", "stopped by the human"
