@@ -89,6 +89,7 @@ class AgentSpec(_Strict):
     thinking_budget: PositiveInt | None = None
     effort: Literal["low", "medium", "high", "max"] | None = None
     system: str | None = None
+    request_timeout_s: PositiveFloat = 600.0  # one model turn, start to end
     # scripted
     script: SpecPath | None = None
     # command

@@ -269,6 +269,10 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         while True:
             if self._stop_requested:
                 return self._stopped_outcome()
+            if not self._pause_requested:
+                # A budget raised in loop.toml (while stopped, or just now) counts before
+                # the limit is checked, not only once the next iteration has started.
+                self._apply_pending_spec()
             limit = self.budget.exhausted()
             if limit:
                 return "budget", self.budget.describe(limit)
@@ -322,7 +326,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             self.publish(
                 AgentFinished(
                     stop=result.stop,
-                    final_text=result.final_text,
+                    final_text=journaled_answer(result.final_text),
                     claims_done=result.claims_done,
                     turns=result.turns,
                     tool_calls=result.tool_calls,
@@ -420,7 +424,13 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             over_budget=self.budget.over_budget,
             memories=self.run_dir.memories,
         )
-        result = await self._phase(self.agent.run_iteration(ctx))
+        left = self.budget.wall_left()
+        try:
+            result = await asyncio.wait_for(self._phase(self.agent.run_iteration(ctx)), left)
+        except TimeoutError:
+            # The agent part is bounded by the time left (a hung API, a silent CLI).
+            self.publish(Notice(level="warning", message=WALL_CUT.format(left=left or 0)))
+            return AgentResult(stop="budget", final_text="")
         if result is None:
             return AgentResult(stop="interrupted", final_text="")
         return result
@@ -471,6 +481,24 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                 self.iteration, self.last_results, verdict.reason, result.final_text
             )
         )
+
+
+WALL_CUT = (
+    "the agent was stopped after {left:.0f} s: the run reached budget.max_wall_s "
+    "during its turn"
+)
+# AgentFinished carries the agent's last words for summaries; the whole answer
+# is already in the journal as streamed text, so only its ends are repeated.
+ANSWER_KEPT_CHARS = 4_000
+
+
+def journaled_answer(text: str) -> str:
+    """The agent's final text as AgentFinished journals it: whole, or its two ends."""
+    if len(text) <= ANSWER_KEPT_CHARS:
+        return text
+    head, tail = text[: ANSWER_KEPT_CHARS // 2], text[-ANSWER_KEPT_CHARS // 4 :]
+    cut = len(text) - len(head) - len(tail)
+    return f"{head}\n[… {cut:,} characters, streamed above …]\n{tail}"
 
 
 def _current_task_cancelling() -> bool:
