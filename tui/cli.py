@@ -118,10 +118,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     from tui.engine.resume import load_resume_state, prepare_workspace
-    from tui.engine.rundir import open_run, refuse_if_running
+    from tui.engine.rundir import lock_run, open_run
     from tui.engine.runner import Runner
 
-    refuse_if_running(args.run_dir.resolve())  # before touching its journal or workspace
+    if not (args.run_dir / "journal.jsonl").is_file():
+        raise UsageError(f"{args.run_dir} is not a loopconsole run directory (no journal.jsonl)")
+    lock_run(args.run_dir.resolve())  # before reading its journal or touching its workspace
     state = load_resume_state(args.run_dir)
     agent = _prepare_agent(state.spec)
     run = open_run(state.run_dir, state.spec)

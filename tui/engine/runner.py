@@ -18,6 +18,7 @@ from tui.agents.base import Agent, AgentContext, AgentFatal, AgentResult
 from tui.agents.registry import create_agent
 from tui.agents.tools import Toolbox
 from tui.engine.budget import Budget
+from tui.engine.call_ids import CallIds
 from tui.engine.checkpoints import CheckpointError, Checkpoints
 from tui.engine.controls import Controls
 from tui.engine.decide import Verdict, decide, summarize_checks
@@ -98,6 +99,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self._resume = resume
         self._prep = prep
         self._subscribers: list[Subscriber] = []
+        self._call_ids = CallIds(resume.call_ids if resume is not None else ())
         self._journal_fault: str | None = None
         self._journal = JournalWriter(run.journal_path, on_fault=self._journal_failed)
         self._subscribers.append(self._journal)
@@ -142,6 +144,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         event.run_id = self.run_id
         if not event.iteration:
             event.iteration = self.iteration
+        self._call_ids.stamp(event)
         if isinstance(event, ToolCall):
             self._calls.append((event.name, dict(event.input)))
         for callback in self._subscribers:
