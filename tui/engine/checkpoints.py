@@ -325,14 +325,19 @@ class Checkpoints:
         try:
             return scan_workspace(self._repo, self._index)
         except pygit2.GitError as exc:
-            raise CheckpointError(f"could not read the workspace {self.workspace}: {exc}") from None
+            raise CheckpointError(f"could not checkpoint the workspace {self.workspace}: {exc}") from None
 
     def _head(self) -> pygit2.Commit | None:
         try:
             ref = self._repo.lookup_reference(BRANCH)
+            return self._repo[ref.target]  # type: ignore[return-value]
         except KeyError:
             return None
-        return self._repo[ref.target]  # type: ignore[return-value]
+        except (ValueError, pygit2.GitError) as exc:
+            raise CheckpointError(
+                f"the checkpoint repository {self.path} is damaged ({exc}); "
+                "its branch does not name a checkpoint"
+            ) from None
 
     def _commit(self, rev: str) -> pygit2.Commit:
         try:

@@ -45,8 +45,9 @@ def fault_sentence(path: Path, exc: OSError) -> str:
     what = exc.strerror or str(exc)
     if exc.errno in _FULL:
         return (
-            f"the run folder's disk is full ({what}) while writing {path}; the run stopped "
-            "with its journal intact; free some space, then `loopconsole resume` the run"
+            f"no room left to write {path} ({what}: the disk is full or a size limit was "
+            "reached); the run stopped with its journal intact; free some space, then "
+            "`loopconsole resume` the run"
         )
     if exc.errno in _READ_ONLY:
         return (

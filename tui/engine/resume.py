@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints, RestoreReport
+from tui.engine.shadow import ShadowError
 from tui.engine.journal import iter_journal, repair_torn_tail
 from tui.engine.prompt import IterationSummary
 from tui.engine.reload import RELOADABLE
@@ -361,10 +362,16 @@ def prepare_workspace(state: ResumeState, workspace: Path) -> WorkspacePrep:
       checkpoint become a "human" checkpoint and are listed for the prompt.
     """
     prep = WorkspacePrep()
+    if not workspace.is_dir():
+        where = f" (its last state is checkpoint {state.checkpoint[:12]})" if state.checkpoint else ""
+        raise ResumeError(
+            f"the run's workspace {workspace} no longer exists{where}; "
+            "the run cannot resume without it"
+        )
     try:
         cps = Checkpoints.open(state.run_dir, workspace)
-    except CheckpointError as exc:
-        raise ResumeError(str(exc)) from None
+    except ShadowError as exc:
+        raise ResumeError(f"cannot open the run's checkpoints: {exc}") from None
     with cps:
         if cps.recovered:
             prep.notes.append(
