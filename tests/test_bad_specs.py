@@ -29,7 +29,7 @@ say = "hello"
 def spec(top: str = "", agent: str = "", tail: str = "", name: str = '"t"') -> str:
     """A scripted loop.toml with lines added at the top, in [agent] and at the end."""
     return (
-        f"name = {name}\ngoal = \"g\"\nworkspace = \"ws\"\n{top}\n"
+        f'name = {name}\ngoal = "g"\nworkspace = "ws"\n{top}\n'
         f'[agent]\nbackend = "scripted"\nscript = "s.toml"\n{agent}\n{tail}\n'
     )
 
@@ -105,8 +105,13 @@ CASES = [
     Case("name-nul", spec(name='"a\\u0000b"'), "name: contains a NUL byte"),
     Case("name-5000", spec(name='"' + "n" * 5000 + '"'), "name: is 5000 characters long"),
     Case("spec-fifo", None, "is not a regular file", setup=_fifo, subprocess=True),
-    Case("spec-dev-zero", None, "is not a regular file",
-         setup=lambda _: Path("/dev/zero"), subprocess=True),  # fmt: skip
+    Case(
+        "spec-dev-zero",
+        None,
+        "is not a regular file",
+        setup=lambda _: Path("/dev/zero"),
+        subprocess=True,
+    ),  # fmt: skip
     Case("spec-huge", None, "is larger than 1024 KiB", setup=_huge),
     Case(
         "run-dir-in-copied-workspace",

@@ -360,7 +360,8 @@ def _read_spec_file(file: Path) -> bytes:
             raise SpecError(file, [f"{file}: cannot be read ({exc.strerror})"]) from None
     if len(raw) > SPEC_MAX_BYTES:
         raise SpecError(
-            file, [f"{file}: is larger than {SPEC_MAX_BYTES // 1024} KiB; is it really a loop.toml?"]
+            file,
+            [f"{file}: is larger than {SPEC_MAX_BYTES // 1024} KiB; is it really a loop.toml?"],
         )
     return raw
 

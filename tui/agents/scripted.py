@@ -36,7 +36,6 @@ from tui.agents.tools import BASH_TOOL, EDITOR_TOOL
 from tui.events import AgentText, AgentTurn, Notice, Usage
 from tui.spec import LoopSpec
 
-
 # The tools a recording may call (the shared toolbox every backend gets).
 RECORDED_TOOLS = (EDITOR_TOOL, BASH_TOOL)
 

@@ -325,7 +325,9 @@ class Checkpoints:
         try:
             return scan_workspace(self._repo, self._index)
         except pygit2.GitError as exc:
-            raise CheckpointError(f"could not checkpoint the workspace {self.workspace}: {exc}") from None
+            raise CheckpointError(
+                f"could not checkpoint the workspace {self.workspace}: {exc}"
+            ) from None
 
     def _head(self) -> pygit2.Commit | None:
         try:

@@ -39,10 +39,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints, RestoreReport
-from tui.engine.shadow import ShadowError
 from tui.engine.journal import iter_journal, repair_torn_tail
 from tui.engine.prompt import IterationSummary
 from tui.engine.reload import RELOADABLE
+from tui.engine.shadow import ShadowError
 from tui.events import (
     AgentFinished,
     BudgetState,
@@ -363,7 +363,9 @@ def prepare_workspace(state: ResumeState, workspace: Path) -> WorkspacePrep:
     """
     prep = WorkspacePrep()
     if not workspace.is_dir():
-        where = f" (its last state is checkpoint {state.checkpoint[:12]})" if state.checkpoint else ""
+        where = (
+            f" (its last state is checkpoint {state.checkpoint[:12]})" if state.checkpoint else ""
+        )
         raise ResumeError(
             f"the run's workspace {workspace} no longer exists{where}; "
             "the run cannot resume without it"

@@ -128,9 +128,7 @@ def running_pid(run_dir: Path) -> int | None:
 def _refusal(run_dir: Path) -> RunDirError:
     pid = _recorded_pid(run_dir)
     who = f" (process {pid})" if pid else ""
-    return RunDirError(
-        f"run {run_dir.name} is still running{who}; stop it before resuming"
-    )
+    return RunDirError(f"run {run_dir.name} is still running{who}; stop it before resuming")
 
 
 def refuse_if_running(run_dir: Path) -> None:

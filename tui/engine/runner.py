@@ -487,8 +487,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
 
 
 WALL_CUT = (
-    "the agent was stopped after {left:.0f} s: the run reached budget.max_wall_s "
-    "during its turn"
+    "the agent was stopped after {left:.0f} s: the run reached budget.max_wall_s during its turn"
 )
 # AgentFinished carries the agent's last words for summaries; the whole answer
 # is already in the journal as streamed text, so only its ends are repeated.
