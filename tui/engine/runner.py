@@ -215,7 +215,11 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         """The journal cannot be written: stop at once, resumable (see journal.py)."""
         self._journal_fault = sentence
         self.publish(Notice(level="error", message=sentence))
-        self.stop(now=True)
+        # As stop(now=True), without a "stop" control: no human asked for it.
+        self._stop_requested = self._stop_now = True
+        if self._work is not None:
+            self._work.cancel()
+        self._wake.set()
 
     async def _open_checkpoints(self) -> None:
         self.checkpoints = await asyncio.to_thread(
@@ -380,6 +384,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             signals=signals,
             thrash=self.spec.thrash,
         )
+        if self._journal_fault is not None:
+            verdict = Verdict("stop", self._journal_fault, "paused")
         if verdict.action == "continue":
             for signal in signals:
                 if self.spec.thrash.action_for(signal.kind) == "hint":
