@@ -62,6 +62,15 @@ def _safe_name(value: str) -> str:
     return value
 
 
+def _printable(value: str) -> str:
+    if len(value) > NAME_MAX_CHARS:
+        raise ValueError(f"is {len(value)} characters long; keep it to {NAME_MAX_CHARS}")
+    bad = _unsafe_character(value)
+    if bad:
+        raise ValueError(f"contains {bad}; it is shown in terminals")
+    return value
+
+
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("is blank; write the command to run")
@@ -69,6 +78,7 @@ def _not_blank(value: str) -> str:
 
 
 SafeName = Annotated[str, Field(min_length=1), AfterValidator(_safe_name)]
+Label = Annotated[str, Field(min_length=1), AfterValidator(_printable)]
 Command = Annotated[str, Field(min_length=1), AfterValidator(_not_blank)]
 
 
@@ -103,7 +113,7 @@ class AgentSpec(_Strict):
 class ValidatorSpec(_Strict):
     """A check the agent does not control, run in the workspace."""
 
-    name: SafeName
+    name: Label
     run: Command
     timeout_s: PositiveFloat = 120.0
     required: bool = True
