@@ -27,6 +27,7 @@ import pytest
 from tests.loops import edit, write_loop
 from tui.cli import main
 from tui.engine.journal import read_journal
+from tui.engine.rundir import running_pid
 from tui.events import Decided, RunFinished, ToolCall
 
 CLI = [sys.executable, "-m", "tui.cli"]
@@ -236,6 +237,62 @@ def test_journal_rewritten_by_the_agent_is_reported_not_written_blind(
 # -- the agent's API --------------------------------------------------------------
 
 
+def _api_faults() -> list:
+    from tests.fake_messages_server import bad_json, hang, html_page, pings_only, text, turn
+
+    return [
+        pytest.param(bad_json(turn(text("Looking at it now."))), "malformed JSON", id="bad-json"),
+        pytest.param(html_page(), "text/html, not an event stream", id="html-200"),
+        pytest.param(hang(), "within 0.5 s", id="never-answers"),
+        pytest.param(pings_only(), "within 0.5 s", id="only-pings"),
+    ]
+
+
+@pytest.mark.parametrize(("fault", "says"), _api_faults())
+async def test_api_faults_pause_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: dict, says: str
+) -> None:
+    from tests.anthropic_harness import Harness
+    from tests.fake_messages_server import FakeMessagesServer
+
+    with FakeMessagesServer([fault] * 4) as server:
+        h = Harness(tmp_path, monkeypatch, server, request_timeout_s=0.5)
+        started = time.monotonic()
+        result = await h.iterate()
+    assert result.stop == "api_error"
+    assert result.pause_reason and says in result.pause_reason
+    assert "the loop waits for you" in result.pause_reason
+    assert time.monotonic() - started < 15
+
+
+def test_malformed_stream_pauses_a_whole_headless_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from tests.anthropic_harness import use_key
+    from tests.fake_messages_server import FakeMessagesServer, bad_json, text, turn
+    from tui.agents.anthropic_agent import AnthropicAgent
+    from tui.engine.rundir import create_run
+    from tui.engine.runner import Runner
+    from tui.spec import load_spec
+
+    use_key(monkeypatch)
+    (tmp_path / "ws").mkdir()
+    with FakeMessagesServer([bad_json(turn(text("Hm.")))] * 4) as server:
+        (tmp_path / "loop.toml").write_text(
+            f'name = "j"\ngoal = "g"\nworkspace = "ws"\n[agent]\nbackend = "anthropic"\n'
+            f'base_url = "{server.url}"\nmodel = "claude-test-1"\n'
+        )
+        spec = load_spec(tmp_path / "loop.toml")
+        agent = AnthropicAgent(spec, sdk_retries=0, retry_delays=(0.01,))
+        runner = Runner(spec, create_run(spec, tmp_path / "run"), agent, interactive=False)
+        finished = asyncio.run(runner.run())
+    assert finished.outcome == "paused" and finished.exit_code == 3
+    assert "malformed JSON" in finished.reason
+    assert_intact(tmp_path / "run" / "journal.jsonl")
+
+
 def test_agent_part_is_bounded_by_the_wall_time_left(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -337,6 +394,7 @@ def test_a_stale_pid_naming_a_live_process_does_not_block_resume(tmp_path: Path)
     stranger = subprocess.Popen(["sleep", "60"])
     try:
         (run / "run.pid").write_text(f"{stranger.pid}\n")
+        assert running_pid(run) is None  # `runs` shows it as stopped, not running
         proc = _cli("resume", str(run), "--headless")
         assert proc.returncode == 0, proc.stderr
     finally:
