@@ -58,6 +58,71 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--headless", action="store_true")
     resume.add_argument("--json", action="store_true")
     resume.add_argument("--theme", metavar="NAME")
+
+    land = sub.add_parser("land", help="the run's iterations as a new branch of your repository")
+    land.add_argument("run_dir", type=Path, metavar="RUN")
+    land.add_argument("--branch", metavar="NAME", help="default: loopconsole/<run id>")
+    land.add_argument("--repo", type=Path, metavar="DIR", help="default: the workspace's own")
+    land.add_argument("--squash", action="store_true", help="one commit, not one per iteration")
+
+    fork = sub.add_parser("fork", help="best-of-N branches of a run from one of its iterations")
+    fork.add_argument("run_dir", type=Path, metavar="RUN")
+    fork.add_argument(
+        "--from",
+        dest="iteration",
+        type=int,
+        required=True,
+        metavar="K",
+        help="the iteration whose checkpoint the branches start from (0: the start)",
+    )
+    fork.add_argument("-n", dest="count", type=int, metavar="N", help="how many branches")
+    fork.add_argument(
+        "--hint",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="branch i gets the i-th --hint in its first prompt (repeatable)",
+    )
+    fork.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="branch i runs the i-th --model (repeatable)",
+    )
+    fork.add_argument(
+        "--variants",
+        type=Path,
+        metavar="FILE",
+        help="a TOML file of [[branch]] tables with hint, model, goal",
+    )
+    fork.add_argument(
+        "--split-budget",
+        action="store_true",
+        help="divide the token and cost limits among the branches",
+    )
+    fork.add_argument("--jobs", type=int, metavar="J", help="branches at once (default: cores)")
+    fork.add_argument(
+        "--wait",
+        action="store_true",
+        help="run the branches here, print the ranking, exit with the best's code",
+    )
+
+    compare = sub.add_parser("compare", help="rank the branches of a fork group")
+    compare.add_argument("run_dir", type=Path, metavar="BRANCH", help="any branch of the group")
+
+    adopt = sub.add_parser("adopt", help="adopt a branch; mark the group's others discarded")
+    adopt.add_argument("run_dir", type=Path, metavar="BRANCH")
+
+    branches = sub.add_parser(
+        "_branches", help=argparse.SUPPRESS
+    )  # the detached process `fork` starts
+    branches.add_argument("paths", type=Path, nargs="+")
+    branches.add_argument("--jobs", type=int)
+
+    report = sub.add_parser("report", help="an HTML and Markdown post-mortem of a run")
+    report.add_argument("run_dir", type=Path, metavar="RUN")
+    report.add_argument("--out", type=Path, metavar="DIR", help="default: the run folder")
     return p
 
 
@@ -141,17 +206,153 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return run_console(runner, theme=args.theme)
 
 
+def cmd_land(args: argparse.Namespace) -> int:
+    from tui.engine.land import land
+    from tui.engine.record import load_record
+    from tui.report import summary_markdown
+
+    record = load_record(args.run_dir.resolve())
+    result = land(record, branch=args.branch, repo_path=args.repo, squash=args.squash)
+    base = result.base[:10] if result.base else "an empty history"
+    print(summary_markdown(record))
+    print(
+        f"loopconsole: landed {len(result.commits)} commit(s) as branch {result.branch} "
+        f"on {base} in {result.repo} ({result.files} file(s) changed"
+        + (f" under {result.prefix}/" if result.prefix else "")
+        + "); your checked-out branch, index and work tree are untouched",
+        file=sys.stderr,
+    )
+    if result.moved:
+        print(
+            f"loopconsole: note: {len(result.moved)} file(s) the run changed also changed in "
+            f"your HEAD since the run started ({', '.join(result.moved[:3])}"
+            + (", ..." if len(result.moved) > 3 else "")
+            + "); the branch has the run's version",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_fork(args: argparse.Namespace) -> int:
+    from tui.engine.fork import make_branches
+
+    variants = _variants(args)
+    source = args.run_dir.resolve()
+    branches = make_branches(source, args.iteration, variants, split_budget=args.split_budget)
+    for b in branches:
+        print(f"branch {b.number}: {b.path}  ({b.variant.label()})")
+    if args.wait:
+        return _run_branches([b.path for b in branches], args.jobs, rank_it=True)
+    import subprocess
+
+    log = source.parent / f"{branches[0].group}.log"
+    with open(log, "ab") as out:
+        cmd = [sys.executable, "-m", "tui.cli", "_branches", *(str(b.path) for b in branches)]
+        if args.jobs:
+            cmd += ["--jobs", str(args.jobs)]
+        subprocess.Popen(  # noqa: S603 - our own entry point
+            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
+        )
+    print(
+        f"{len(branches)} branches running in the background (log: {log}); "
+        f"rank them with: loopconsole compare {branches[0].path}"
+    )
+    return 0
+
+
+def _variants(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
+    import tomllib
+
+    from tui.engine.fork import Variant
+
+    if args.variants is not None:
+        try:
+            data = tomllib.loads(args.variants.read_text())
+            variants = [Variant(**table) for table in data.get("branch", [])]
+        except (OSError, tomllib.TOMLDecodeError, TypeError) as exc:
+            raise UsageError(f"--variants {args.variants}: {exc}") from None
+        if not variants:
+            raise UsageError(f"--variants {args.variants}: no [[branch]] tables")
+        return variants
+    count = args.count or max(len(args.hint), len(args.model))
+    if count < 1:
+        raise UsageError("say how many branches with -n N (or give --hint/--model per branch)")
+    if len(args.hint) > count or len(args.model) > count:
+        raise UsageError(f"more --hint or --model values than the {count} branches")
+    hints = args.hint + [""] * (count - len(args.hint))
+    models = args.model + [""] * (count - len(args.model))
+    return [Variant(hint=h, model=m) for h, m in zip(hints, models, strict=True)]
+
+
+def _run_branches(paths: list[Path], jobs: int | None, *, rank_it: bool) -> int:
+    from tui.engine.fork import Branch, rank, ranking_table, run_branches
+    from tui.events import Decided, Event
+
+    def progress(branch: Branch, event: Event) -> None:
+        if isinstance(event, Decided):
+            print(f"[branch {branch.number}] #{event.iteration} {event.action}: {event.reason}")
+
+    branches = [Branch.load(p) for p in paths]
+    results = asyncio.run(run_branches(branches, concurrency=jobs, on_event=progress))
+    print(ranking_table(results))
+    return rank(results)[0].exit_code if rank_it else 0
+
+
+def cmd_branches(args: argparse.Namespace) -> int:
+    return _run_branches(args.paths, args.jobs, rank_it=False)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from tui.engine.fork import branches_of, group_results, ranking_table
+
+    print(ranking_table(group_results(branches_of(args.run_dir.resolve()))))
+    return 0
+
+
+def cmd_adopt(args: argparse.Namespace) -> int:
+    from tui.engine.fork import Branch, choose
+
+    adopted = Branch.load(args.run_dir.resolve())
+    group = choose(adopted)
+    others = [b.run_id for b in group if b.status == "discarded"]
+    print(
+        f"adopted {adopted.run_id} as the continuation of {Path(adopted.source).name}"
+        + (f"; discarded {', '.join(others)} (their records stay)" if others else "")
+    )
+    print(f"go on with: loopconsole resume {adopted.path}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from tui.engine.record import load_record
+    from tui.report import write_report
+
+    record = load_record(args.run_dir.resolve())
+    files = write_report(record, args.out.resolve() if args.out else None)
+    print(f"{files.html}\n{files.markdown}")
+    return 0
+
+
 COMMANDS = {
     "run": cmd_run,
     "check": cmd_check,
     "runs": cmd_runs,
     "replay": cmd_replay,
     "resume": cmd_resume,
+    "land": cmd_land,
+    "fork": cmd_fork,
+    "compare": cmd_compare,
+    "adopt": cmd_adopt,
+    "_branches": cmd_branches,
+    "report": cmd_report,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``loopconsole`` script; returns the exit code."""
+    from tui.engine.fork import ForkError
+    from tui.engine.land import LandError
+    from tui.engine.record import RecordError
     from tui.engine.resume import ResumeError
     from tui.engine.rundir import RunDirError
 
@@ -162,7 +363,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in exc.messages:
             print(line, file=sys.stderr)
         return USAGE_ERROR
-    except (AgentConfigError, ResumeError, RunDirError, RunFolderRefused, UsageError) as exc:
+    except (
+        AgentConfigError,
+        ForkError,
+        LandError,
+        RecordError,
+        ResumeError,
+        RunDirError,
+        RunFolderRefused,
+        UsageError,
+    ) as exc:
         return _error(str(exc))
     except KeyboardInterrupt:
         print("loopconsole: interrupted", file=sys.stderr)
