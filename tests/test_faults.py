@@ -456,13 +456,18 @@ def test_a_deleted_run_workspace_is_one_sentence(tmp_path: Path) -> None:
     assert_one_sentence(proc.stderr, "no longer exists")
 
 
-def test_an_unreadable_home_does_not_matter_headless(tmp_path: Path) -> None:
+def test_an_unreadable_home_is_at_most_one_sentence(tmp_path: Path) -> None:
+    """HOME that is not a folder: check, run (default run folder) and runs carry on
+    or say in one line what is wrong; never a traceback."""
     spec = write_loop(tmp_path / "loop", script=_paced(1, 0, last="good"))
-    env = {**os.environ, "HOME": "/etc/passwd", "XDG_CONFIG_HOME": "", "XDG_STATE_HOME": ""}
-    assert _cli("check", str(spec), env=env).returncode == 0
-    proc = _cli("run", str(spec), "--headless", "--run-dir", str(tmp_path / "run"), env=env)
-    assert proc.returncode == 0, proc.stderr
-    assert "Traceback" not in proc.stderr
+    env = {**os.environ, "HOME": "/etc/passwd"}
+    for name in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        env.pop(name, None)
+    for args in (["check", str(spec)], ["run", str(spec), "--headless"], ["runs", str(spec)]):
+        proc = _cli(*args, env=env)
+        assert "Traceback" not in proc.stderr, args
+        if proc.returncode != 0:
+            assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, args
 
 
 # -- bounded journal --------------------------------------------------------------
