@@ -302,7 +302,7 @@ def parse_spec(data: dict[str, Any], path: Path) -> LoopSpec:
     try:
         spec = LoopSpec.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{path}: {_describe(e)}" for e in exc.errors()]
+        lines = [f"{path}: {_describe(dict(e))}" for e in exc.errors()]
         raise SpecError(path, lines) from None
     spec.path = path.resolve()
     folder = spec.path.parent
