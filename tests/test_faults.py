@@ -159,6 +159,7 @@ def test_journal_made_immutable_mid_run(tmp_path: Path) -> None:
         subprocess.run(["chattr", "-i", str(journal)], capture_output=True)
         if proc.poll() is None:
             proc.kill()
+            proc.communicate()
 
 
 def test_run_folder_turning_read_only_mid_run(tmp_path: Path) -> None:
@@ -182,6 +183,7 @@ def test_run_folder_turning_read_only_mid_run(tmp_path: Path) -> None:
         subprocess.run(["chattr", "-i", *folders], capture_output=True)
         if proc.poll() is None:
             proc.kill()
+            proc.communicate()
 
 
 def test_read_only_run_folder_on_resume_is_one_sentence(tmp_path: Path) -> None:
@@ -426,7 +428,7 @@ def test_an_iteration_replayed_after_a_crash_does_not_reuse_call_ids(tmp_path: P
     proc = _start("run", str(spec), "--headless", "--run-dir", str(run))
     _wait_for(run / "journal.jsonl", b'"type":"tool_call"', 2)
     proc.kill()  # mid-call: the replay makes the same calls again
-    proc.wait()
+    proc.communicate()
     spec.write_text(spec.read_text().replace("sleep 30", "true"))
     (tmp_path / "loop" / "agent_script.toml").write_text(script.replace("sleep 30", "true"))
     resumed = _cli("resume", str(run), "--headless")
