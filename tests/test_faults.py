@@ -139,6 +139,14 @@ def test_file_size_limit_is_a_full_disk_too(tmp_path: Path) -> None:
     assert_one_sentence(proc.stderr, "no room left to write")
     assert_intact(run / "journal.jsonl")
     assert (run / "journal.jsonl").stat().st_size <= 120_000
+    # Room again: resume carries on from the last finished iteration, nothing lost.
+    before = read_journal(run / "journal.jsonl").events
+    resumed = _cli("resume", str(run), "--headless")
+    assert resumed.returncode == 1, resumed.stderr
+    after = read_journal(run / "journal.jsonl").events
+    assert [e.model_dump() for e in after[: len(before)]] == [e.model_dump() for e in before]
+    decided = [e.iteration for e in after if isinstance(e, Decided)]
+    assert decided == list(range(1, 7))
 
 
 def test_journal_made_immutable_mid_run(tmp_path: Path) -> None:

@@ -65,7 +65,13 @@ def check_run_folder(spec: LoopSpec, run_dir: Path) -> None:
         )
     if target.exists() and not target.is_dir():
         raise RunFolderRefused(f"--run-dir {target} is a file, not a folder; choose a new folder")
-    if target.is_dir() and any(target.iterdir()):
+    try:
+        in_use = target.is_dir() and any(target.iterdir())
+    except OSError as exc:
+        raise RunFolderRefused(
+            f"--run-dir {target} cannot be read ({exc.strerror}); choose another folder"
+        ) from None
+    if in_use:
         raise RunFolderRefused(
             f"run directory {target} already exists and is not empty; choose a new folder"
         )
