@@ -49,25 +49,23 @@ def _unsafe_character(text: str) -> str | None:
     return None
 
 
-def _safe_name(value: str) -> str:
+def _printable(value: str) -> str:
+    """A label shown in terminals: short, and no control characters or escapes."""
     if len(value) > NAME_MAX_CHARS:
         raise ValueError(f"is {len(value)} characters long; keep it to {NAME_MAX_CHARS}")
     bad = _unsafe_character(value)
     if bad:
         raise ValueError(f"contains {bad}; use letters, digits, '-', '_' and spaces")
+    return value
+
+
+def _safe_name(value: str) -> str:
+    """A label that also names a folder: no separators, no '..'."""
+    _printable(value)
     if "/" in value or "\\" in value or ".." in value:
         raise ValueError("may not contain '/', '\\' or '..' (it names the run folder)")
     if not value.strip():
         raise ValueError("is blank; give it a short name")
-    return value
-
-
-def _printable(value: str) -> str:
-    if len(value) > NAME_MAX_CHARS:
-        raise ValueError(f"is {len(value)} characters long; keep it to {NAME_MAX_CHARS}")
-    bad = _unsafe_character(value)
-    if bad:
-        raise ValueError(f"contains {bad}; it is shown in terminals")
     return value
 
 
