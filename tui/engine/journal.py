@@ -61,6 +61,20 @@ def fault_sentence(path: Path, exc: OSError) -> str:
     )
 
 
+# AgentFinished carries the agent's last words for summaries; the whole answer
+# is already in the journal as streamed text, so only its ends are repeated.
+ANSWER_KEPT_CHARS = 4_000
+
+
+def journaled_answer(text: str) -> str:
+    """The agent's final text as AgentFinished journals it: whole, or its two ends."""
+    if len(text) <= ANSWER_KEPT_CHARS:
+        return text
+    head, tail = text[: ANSWER_KEPT_CHARS // 2], text[-ANSWER_KEPT_CHARS // 4 :]
+    cut = len(text) - len(head) - len(tail)
+    return f"{head}\n[… {cut:,} characters, streamed above …]\n{tail}"
+
+
 def is_environment_fault(exc: OSError) -> bool:
     """Whether an OSError means the disk or the folder, not a bug (full, read-only)."""
     return exc.errno in _FULL or exc.errno in _READ_ONLY or exc.errno == errno.EIO

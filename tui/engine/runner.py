@@ -22,7 +22,12 @@ from tui.engine.call_ids import CallIds
 from tui.engine.checkpoints import CheckpointError, Checkpoints
 from tui.engine.controls import Controls
 from tui.engine.decide import Verdict, decide, summarize_checks
-from tui.engine.journal import JournalWriter, is_environment_fault, run_folder_fault
+from tui.engine.journal import (
+    JournalWriter,
+    is_environment_fault,
+    journaled_answer,
+    run_folder_fault,
+)
 from tui.engine.prompt import (
     IterationSummary,
     PromptInputs,
@@ -495,18 +500,6 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
 WALL_CUT = (
     "the agent was stopped after {left:.0f} s: the run reached budget.max_wall_s during its turn"
 )
-# AgentFinished carries the agent's last words for summaries; the whole answer
-# is already in the journal as streamed text, so only its ends are repeated.
-ANSWER_KEPT_CHARS = 4_000
-
-
-def journaled_answer(text: str) -> str:
-    """The agent's final text as AgentFinished journals it: whole, or its two ends."""
-    if len(text) <= ANSWER_KEPT_CHARS:
-        return text
-    head, tail = text[: ANSWER_KEPT_CHARS // 2], text[-ANSWER_KEPT_CHARS // 4 :]
-    cut = len(text) - len(head) - len(tail)
-    return f"{head}\n[… {cut:,} characters, streamed above …]\n{tail}"
 
 
 def _current_task_cancelling() -> bool:
