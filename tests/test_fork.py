@@ -117,3 +117,16 @@ def test_fork_refuses_an_iteration_the_run_never_finished(tmp_path: Path, capsys
     err = capsys.readouterr().err
     assert "has no checkpoint of iteration 7" in err
     assert not list(tmp_path.glob("src-fork*"))
+
+
+def test_a_branch_lacks_files_over_the_size_limit_and_says_so(tmp_path: Path, capsys) -> None:
+    spec = _loop(tmp_path / "loop")
+    (tmp_path / "loop" / "workspace" / "big.bin").write_text("x" * 3000)
+    spec.write_text(spec.read_text() + "\n[checkpoints]\nmax_file_mb = 0.001\n")
+    main(["run", str(spec), "--headless", "--run-dir", str(tmp_path / "src")])
+    capsys.readouterr()
+    assert main(["fork", str(tmp_path / "src"), "--from", "1", "-n", "1", "--wait"]) in (0, 1)
+    assert "lack 1 file(s) over the checkpoint size limit" in capsys.readouterr().err
+    branch = tmp_path / "src-fork1-1"
+    assert not (branch / "workspace" / "big.bin").exists()  # no placeholder pretending
+    assert Branch.load(branch).missing == ["big.bin"]

@@ -137,3 +137,18 @@ class _Any:
 
 
 ANY = _Any()
+
+
+def test_a_file_over_the_size_limit_is_not_landed_and_said(tmp_path: Path, capsys) -> None:
+    big = "[[iteration]]\n" + edit("x" * 3000 + "\\n", "big.bin") + edit("good\\n")
+    spec, _repo = _user_repo(tmp_path / "repo", script=big)
+    spec.write_text(spec.read_text() + "\n[checkpoints]\nmax_file_mb = 0.001\n")
+    _run(spec, tmp_path / "run")
+    capsys.readouterr()
+    assert main(["land", str(tmp_path / "run"), "--branch", "b"]) == 0
+    err = capsys.readouterr().err
+    assert "1 file(s) over the checkpoint size limit were not landed" in err and "big.bin" in err
+    tip = pygit2.Repository(str(tmp_path / "repo")).revparse_single("b")
+    assert (tip.tree / "loops/demo/workspace/state.txt").data == b"good\n"
+    with pytest.raises(KeyError):
+        tip.tree / "loops/demo/workspace/big.bin"  # noqa: B018 - the lookup is the check

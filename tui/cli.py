@@ -132,12 +132,15 @@ def _error(message: str) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from tui.agents.cli_checks import command_warnings
     from tui.summary import describe_spec
 
     spec = load_spec(args.path)
     # The same preflight as `run`; only a missing key is a note (it is the shell's).
     ready = preflight(spec, args.run_dir, need_key=False)
     print(describe_spec(spec))
+    for warning in command_warnings(spec):
+        print(f"  warning     {warning}")
     for note in ready.notes:
         print(f"  note        before `run`: {note}")
     return 0
@@ -222,6 +225,14 @@ def cmd_land(args: argparse.Namespace) -> int:
         + "); your checked-out branch, index and work tree are untouched",
         file=sys.stderr,
     )
+    if result.large:
+        print(
+            f"loopconsole: note: {len(result.large)} file(s) over the checkpoint size limit "
+            f"were not landed, their content was never stored ({', '.join(result.large[:3])}"
+            + (", ..." if len(result.large) > 3 else "")
+            + ")",
+            file=sys.stderr,
+        )
     if result.moved:
         print(
             f"loopconsole: note: {len(result.moved)} file(s) the run changed also changed in "
@@ -241,6 +252,13 @@ def cmd_fork(args: argparse.Namespace) -> int:
     branches = make_branches(source, args.iteration, variants, split_budget=args.split_budget)
     for b in branches:
         print(f"branch {b.number}: {b.path}  ({b.variant.label()})")
+    if branches[0].missing:
+        print(
+            f"loopconsole: note: the branches lack {len(branches[0].missing)} file(s) over the "
+            "checkpoint size limit, whose content was never stored "
+            f"({branches[0].missing[0]}, ...)",
+            file=sys.stderr,
+        )
     if args.wait:
         return _run_branches([b.path for b in branches], args.jobs, rank_it=True)
     import subprocess

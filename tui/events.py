@@ -58,6 +58,11 @@ class BudgetState(BaseModel):
     max_tokens: int | None = None
     max_cost_usd: float | None = None
     max_wall_s: float | None = None
+    # Where cost_usd came from, in USD: "priced" (API usage at loopconsole's
+    # price table), "reported" (an agent CLI said what it cost), "estimated"
+    # (a CLI session cut short, worked out from what it streamed), "plan"
+    # (what a CLI on a subscription plan reported: not money spent per token).
+    cost_sources: dict[str, float] = {}
 
 
 class ValidatorResult(BaseModel):
@@ -148,6 +153,8 @@ class AgentTurn(_Event):
     model: str = ""
     usage: Usage = Usage()
     cost_usd: float = 0.0
+    # Where cost_usd came from (BudgetState.cost_sources); "" in older journals.
+    cost_source: str = ""
 
 
 class ToolCall(_Event):
@@ -240,6 +247,8 @@ class Checkpointed(_Event):
     # A rewind: the commit whose tree it brought back, and that commit's iteration.
     restored: str = ""
     restored_iteration: int | None = None
+    # What the checkpoint did not store as usual (files over the size limit, unreadable files).
+    notes: list[str] = []
 
 
 class SignalRaised(_Event):
@@ -289,6 +298,7 @@ class WorkspaceEdited(_Event):
 
     type: Literal["workspace_edited"] = "workspace_edited"
     paths: list[str]
+    more: int = 0  # changed paths beyond ``paths`` (a huge batch is cut short)
 
 
 class InstructionSet(_Event):

@@ -24,6 +24,7 @@ from tui.events import (
     dump_event,
 )
 from tui.figures import duration
+from tui.spend import cost_sources_text, estimate_note
 
 
 def _validator_cell(r: ValidatorResult) -> str:
@@ -83,7 +84,9 @@ class LinePrinter:
             cells.append(f"agent: {self._agent_stop}")
         if self._budget is not None:
             tokens = self._budget.usage.total - self._tokens_before
-            cells.append(f"{tokens:,} tok · ${self._budget.cost_usd:.2f} total")
+            cells.append(
+                f"{tokens:,} tok · ${self._budget.cost_usd:.2f} total" + estimate_note(self._budget)
+            )
         self._print(" · ".join(cells) + f" · {event.action}: {event.reason}")
 
     def _summary(self, event: RunFinished) -> None:
@@ -103,6 +106,9 @@ class LinePrinter:
             f"  {b.usage.total:,} tokens · ${b.cost_usd:.2f} · {duration(b.wall_s)} · "
             f"journal {self._journal}"
         )
+        sources = cost_sources_text(b)
+        if sources:
+            self._print(f"  cost: {sources}")
 
 
 class JsonPrinter:

@@ -38,6 +38,8 @@ _CHUNK = 64 * 1024
 # in the pipe by background children is still read after the shell exited.
 _TERM_GRACE_S = 0.5
 _DRAIN_GRACE_S = 0.5
+# How long a cancelled command waits for its killed shell to be reaped.
+_REAP_S = 2.0
 _POLL_S = 0.05
 STREAM_CAPPED_MARKER = "\n[output capped; the rest is summarised at the end]\n"
 
@@ -202,6 +204,24 @@ async def _settled(proc: asyncio.subprocess.Process, reader: asyncio.Task) -> No
     await asyncio.wait({reader})
 
 
+async def _reap(proc: asyncio.subprocess.Process) -> None:
+    """Wait briefly for a killed shell to be reaped, then close its transport.
+
+    A cancel arriving meanwhile (asyncio.run cancels every task at exit) does
+    not cut this short; the caller re-raises its own CancelledError after.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _REAP_S
+    try:
+        while proc.returncode is None and loop.time() < deadline:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(proc.wait(), max(deadline - loop.time(), 0.01))
+    finally:
+        transport = getattr(proc, "_transport", None)
+        if transport is not None:
+            transport.close()
+
+
 async def _end_group(pgid: int, proc: asyncio.subprocess.Process, reader: asyncio.Task) -> None:
     """SIGTERM the group, SIGKILL it after a grace, and stop reading its pipe."""
     _signal_group(pgid, signal.SIGTERM)
@@ -277,11 +297,14 @@ async def run_command(
         await _end_group(pgid, proc, reader)
     except asyncio.CancelledError:
         # Be quick: the caller is going away. The SIGKILLed group closes the
-        # pipe, and the event loop reaps the shell.
+        # pipe; reap the shell and let its pipe close before going on, or the
+        # transport is left to be closed by a loop that may be gone ("Event
+        # loop is closed" at exit after Ctrl-C).
         _signal_group(pgid, signal.SIGKILL)
         reader.cancel()
         if feeder is not None:
             feeder.cancel()
+        await _reap(proc)
         raise
     if feeder is not None:
         feeder.cancel()

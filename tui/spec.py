@@ -161,6 +161,18 @@ class MemorySpec(_Strict):
     failure_chars: PositiveInt = 4_000
 
 
+class CheckpointSpec(_Strict):
+    """How the workspace is checkpointed after every iteration."""
+
+    # Files bigger than this (in MB, 1 MB = 1,048,576 bytes) are recorded in a
+    # checkpoint by size and SHA-256 only, never stored; a restore leaves them alone.
+    max_file_mb: PositiveFloat = 5.0
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+
 class Price(_Strict):
     """USD per million tokens."""
 
@@ -182,6 +194,7 @@ class LoopSpec(_Strict):
     budget: BudgetSpec = BudgetSpec()
     thrash: ThrashSpec = ThrashSpec()
     memory: MemorySpec = MemorySpec()
+    checkpoints: CheckpointSpec = CheckpointSpec()
     prices: dict[str, Price] = {}
     # Set by the loader, not by the file.
     path: Path | None = Field(default=None, exclude=True)

@@ -6,16 +6,20 @@ See :mod:`tui.agents.adapters` for the formats and how they are chosen.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
-from tui.events import AgentText, Event, Usage
+from tui.events import AgentText, Event, ToolResult, Usage
 
 # A transcript stays readable and the journal bounded even when a CLI prints
 # a whole file in one tool result or one enormous malformed line.
 RAW_LINE_CHARS = 4_000
 TOOL_OUTPUT_CHARS = 40_000
+# Lines that are not JSON (a usage error, log chatter) shown per iteration.
+STRAY_LINES_SHOWN = 20
 # The most of a plain CLI's closing words kept as its final text.
 FINAL_TEXT_CHARS = 4_000
 
@@ -34,6 +38,26 @@ class Spend:
     cost_usd: float | None = None
     model: str = ""
     stop_reason: str = ""
+    # Tokens worked out from a stream that was cut short (no final report).
+    estimated: bool = False
+    # The CLI is logged in to a subscription plan: its cost is what the same
+    # tokens would cost through the API, not money spent.
+    plan: bool = False
+
+
+FailureKind = Literal["unavailable", "auth", "usage"]
+
+
+@dataclass
+class ApiFailure:
+    """A CLI said its API failed: unreachable or overloaded, or the key was rejected.
+
+    ``unavailable`` pauses the run (resumable), ``auth`` stops it; ``usage`` is
+    the CLI refusing its own command line. ``message`` is one sentence for people.
+    """
+
+    kind: FailureKind
+    message: str
 
 
 Item = Event | Spend
@@ -56,6 +80,32 @@ def strip_ansi(text: str) -> str:
 def raw(line: str) -> AgentText:
     """A line shown as the CLI printed it (clipped), because no adapter understood it."""
     return AgentText(text=clip(strip_ansi(line), RAW_LINE_CHARS) + "\n", kind="raw")
+
+
+def raw_once(adapter: OutputAdapter, kind: str, line: str) -> list[Item]:
+    """``line`` shown raw (dim) the first time a line of this ``kind`` is not understood."""
+    if kind in adapter.unknown_kinds:
+        return []
+    adapter.unknown_kinds.add(kind)
+    return [raw(line)]
+
+
+def estimate_tokens(chars: int) -> int:
+    """About how many tokens ``chars`` characters are (4 a token, rounded up)."""
+    return (max(chars, 0) + 3) // 4
+
+
+def relative_path(path: Any, workspace: Path | None) -> str | None:
+    """``path`` relative to ``workspace`` when it lies inside it, else None."""
+    if not isinstance(path, str) or not path or workspace is None:
+        return None
+    if not os.path.isabs(path):
+        return path
+    try:
+        rel = os.path.relpath(os.path.normpath(path), os.path.normpath(workspace))
+    except ValueError:
+        return None
+    return None if rel == ".." or rel.startswith("../") else rel
 
 
 def usage_of(data: Any) -> Usage:
@@ -108,12 +158,43 @@ class OutputAdapter:
 
     format = "text"
 
-    def __init__(self) -> None:
+    def __init__(self, workspace: Path | None = None) -> None:
         self.final_text = ""
         self.turns = 0
         self.tool_calls = 0
         # Set when the CLI itself reported failure (e.g. Claude's is_error).
         self.error: str | None = None
+        # Set when the CLI reported its API failing past its own retries.
+        self.failure: ApiFailure | None = None
+        # Set when the CLI should be ended now (it retries what cannot work).
+        self.abort: str | None = None
+        # Paths in tool calls are shown relative to this folder.
+        self.workspace = workspace
+        # Kinds of lines not understood and already shown once.
+        self.unknown_kinds: set[str] = set()
+        # Lines that were not the format's own (a usage error, a log line).
+        self.stray_lines: list[str] = []
+        # Lines in the format's own shape: none means the CLI never really started.
+        self.objects_seen = 0
+        # The prompt's length, for estimating what a cut-short session read.
+        self.prompt_chars = 0
+        # Tool calls reported and not yet answered: call id -> tool name.
+        self.pending_calls: dict[str, str] = {}
+
+    def close_calls(self) -> list[Item]:
+        """A result for every call the session ended without answering."""
+        results: list[Item] = [
+            ToolResult(
+                call_id=call_id,
+                name=name,
+                output="no result: the session ended before this call returned",
+                is_error=True,
+                interrupted=True,
+            )
+            for call_id, name in self.pending_calls.items()
+        ]
+        self.pending_calls.clear()
+        return results
 
     def feed(self, line: str) -> list[Item]:
         raise NotImplementedError
@@ -134,8 +215,16 @@ class JsonLinesAdapter(OutputAdapter):
             return []
         data = parse_object(line)
         if data is None:
-            return [raw(line)]
+            return self.on_stray(line)
+        self.objects_seen += 1
         return self.on_object(data, line)
+
+    def on_stray(self, line: str) -> list[Item]:
+        """A line that is not a JSON object: shown raw, the first few of them."""
+        if len(self.stray_lines) < STRAY_LINES_SHOWN:
+            self.stray_lines.append(clip(strip_ansi(line), RAW_LINE_CHARS))
+            return [raw(line)]
+        return raw_once(self, "more stray lines", "… (more lines like these not shown)")
 
     def on_object(self, data: dict[str, Any], line: str) -> list[Item]:
         """What one object (``data``, read from ``line``) becomes."""

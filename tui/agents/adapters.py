@@ -10,17 +10,21 @@ complete line to the adapter chosen by ``agent.format``:
 
 Adapters are pure: they turn a line into events and :class:`Spend` records
 and never touch the engine, so they are tested with plain strings. A line an
-adapter does not understand becomes an ``AgentText`` of kind ``raw``; no line
-ever stops the loop.
+adapter does not understand becomes an ``AgentText`` of kind ``raw`` (once per
+kind of line); no line ever stops the loop. An adapter also says when the CLI
+reported its API failing (``failure``: pause, or stop on a rejected key) and
+when the CLI should be ended at once (``abort``: it retries what cannot work).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from pathlib import Path
 
 from tui.agents.adapter_base import (
     FINAL_TEXT_CHARS,
     RAW_LINE_CHARS,
+    ApiFailure,
     Item,
     OutputAdapter,
     Spend,
@@ -34,6 +38,7 @@ from tui.events import AgentText
 FINAL_PARAGRAPH_LINES = 20
 
 __all__ = [
+    "ApiFailure",
     "ClaudeStreamAdapter",
     "CodexJsonAdapter",
     "Item",
@@ -54,9 +59,9 @@ class TextAdapter(OutputAdapter):
 
     format = "text"
 
-    def __init__(self) -> None:
+    def __init__(self, workspace: Path | None = None) -> None:
         self._paragraph: deque[str] = deque(maxlen=FINAL_PARAGRAPH_LINES)
-        super().__init__()
+        super().__init__(workspace)
         self._closed = False
 
     # Worked out when read, not joined again on every line.
@@ -87,9 +92,12 @@ ADAPTERS: dict[str, type[OutputAdapter]] = {
 }
 
 
-def make_adapter(fmt: str) -> OutputAdapter:
-    """A fresh adapter for one iteration's output in format ``fmt``."""
+def make_adapter(fmt: str, workspace: Path | None = None) -> OutputAdapter:
+    """A fresh adapter for one iteration's output in format ``fmt``.
+
+    Paths in tool calls under ``workspace`` are shown relative to it.
+    """
     try:
-        return ADAPTERS[fmt]()
+        return ADAPTERS[fmt](workspace)
     except KeyError:
         raise ValueError(f"unknown output format {fmt!r}") from None

@@ -57,7 +57,14 @@ class AgentResult:
     pause_reason: str | None = None
 
 
-Charge = Callable[[str, Usage, "float | None"], float]
+class Charge(Protocol):
+    """charge(model, usage, cost_usd or None, source="") -> cost charged in USD."""
+
+    def __call__(
+        self, model: str, usage: Usage, reported_cost: float | None = None, source: str = ""
+    ) -> float: ...
+
+
 BudgetCheck = Callable[[str, int], "str | None"]
 
 

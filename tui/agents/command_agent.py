@@ -17,10 +17,18 @@ about what the agent runs: validators and the shared tools never see keys.
 Stop, pause-now and Ctrl-C cancel :meth:`CommandAgent.run_iteration`; the
 cancellation reaches :func:`tui.process.run_command`, which kills the whole
 process group before the CancelledError goes on.
+
+When the CLI reports its API failing past its own retries the iteration ends
+with a pause reason (the runner runs no validators and waits for a human); a
+rejected key ends the run (AgentFatal). A CLI retrying a rejected key is
+ended at once rather than at ``timeout_s``. A JSON CLI that exits non-zero
+before printing any JSON refused its command line: the run pauses with what
+it said.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shlex
@@ -29,10 +37,11 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from tui.agents.adapters import Item, OutputAdapter, Spend, make_adapter
+from tui.agents.adapters import Item, OutputAdapter, Spend, TextAdapter, make_adapter
 from tui.agents.base import AgentConfigError, AgentContext, AgentFatal, AgentResult, claims_done
 from tui.events import AgentTurn, Notice
-from tui.process import STREAM_CAPPED_MARKER, run_command
+from tui.pricing import price_for
+from tui.process import STREAM_CAPPED_MARKER, CommandResult, run_command
 from tui.spec import LoopSpec
 
 # What is streamed from one run of the CLI. Output past it is not read into
@@ -183,7 +192,9 @@ class CommandAgent:
                 "spec_dir": str(self.spec.folder),
             },
         )
-        adapter = make_adapter(agent.format)
+        adapter = make_adapter(agent.format, ctx.workspace)
+        adapter.prompt_chars = len(prompt)
+        abort = asyncio.Event()
 
         def handle(items: list[Item]) -> None:
             for item in items:
@@ -191,15 +202,15 @@ class CommandAgent:
                     self._charge(ctx, adapter, item)
                 else:
                     ctx.emit(item)
+            if adapter.abort:
+                abort.set()
 
         reader = _LineReader(lambda line: handle(adapter.feed(line)))
         try:
-            result = await run_command(
+            result = await self._run(
                 command,
-                ctx.workspace,
-                timeout_s=agent.timeout_s,
-                output_cap=OUTPUT_KEPT_BYTES,
-                stream_cap=STREAM_CAP_BYTES,
+                ctx,
+                abort,
                 on_output=reader.chunk,
                 env=self._env(ctx, prompt_file),
                 stdin=None if "{prompt_file}" in self._command else prompt.encode(),
@@ -219,7 +230,59 @@ class CommandAgent:
                     "the rest of its output was not read.",
                 )
             )
-        stop = self._stop(ctx, result.timed_out, result.exit_code, adapter)
+        return self._result(ctx, result, adapter)
+
+    async def _run(
+        self, command: str, ctx: AgentContext, abort: asyncio.Event, **kwargs
+    ) -> CommandResult | None:
+        """Run the CLI to its end, or until the adapter asks to end it (then None)."""
+        task = asyncio.ensure_future(
+            run_command(
+                command,
+                ctx.workspace,
+                timeout_s=self.spec.agent.timeout_s,
+                output_cap=OUTPUT_KEPT_BYTES,
+                stream_cap=STREAM_CAP_BYTES,
+                **kwargs,
+            )
+        )
+        aborted = asyncio.ensure_future(abort.wait())
+        try:
+            await asyncio.wait({task, aborted}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            aborted.cancel()
+            if not task.done():
+                # Stopped from outside, or aborted: run_command kills the
+                # process group when cancelled, and is waited for here so
+                # the child is gone before this returns.
+                task.cancel()
+                await asyncio.wait({task})
+        if task.cancelled():
+            if not abort.is_set():
+                raise asyncio.CancelledError
+            return None
+        return task.result()
+
+    def _result(
+        self, ctx: AgentContext, result: CommandResult | None, adapter: OutputAdapter
+    ) -> AgentResult:
+        failure = adapter.failure
+        if failure is not None and failure.kind == "auth":
+            raise AgentFatal(failure.message)
+        pause_reason = None
+        if result is None:
+            stop = "api_error"
+        else:
+            stop = self._stop(ctx, result.timed_out, result.exit_code, adapter)
+            # The shell could not run the program at all: looping again
+            # changes nothing until a human fixes the command.
+            pause_reason = _CANNOT_RUN.get(result.exit_code or 0)
+            refused = self._refused_command_line(result, adapter)
+            if refused:
+                ctx.emit(Notice(level="error", message=refused))
+                stop, pause_reason = "usage_error", refused
+        if failure is not None:
+            stop, pause_reason = "api_error", failure.message
         final = adapter.final_text
         return AgentResult(
             stop=stop,
@@ -227,10 +290,16 @@ class CommandAgent:
             claims_done=stop == "end_turn" and claims_done(final),
             turns=adapter.turns,
             tool_calls=adapter.tool_calls,
-            # The shell could not run the program at all: looping again
-            # changes nothing until a human fixes the command.
-            pause_reason=_CANNOT_RUN.get(result.exit_code or 0),
+            pause_reason=pause_reason,
         )
+
+    def system_for(self, default: str) -> str:
+        """The system prompt the CLI gets from loopconsole: never ``default``.
+
+        A CLI keeps its own system prompt; the spec's ``agent.system``, when
+        set, goes before the prompt (and is recorded as what was sent).
+        """
+        return self.spec.agent.system.strip() if self.spec.agent.system else ""
 
     async def aclose(self) -> None:
         """Nothing to release: each iteration's process group ends with it."""
@@ -257,10 +326,23 @@ class CommandAgent:
         return env
 
     def _charge(self, ctx: AgentContext, adapter: OutputAdapter, spend: Spend) -> None:
-        # The spec's model prices tokens when the CLI gave no cost; the
-        # transcript names the model the CLI said it used.
+        # Tokens the CLI gave no cost for are priced at the model it said it
+        # used when that model has a price, else at the spec's model.
         model = self.spec.agent.model
-        cost = ctx.charge(model, spend.usage, spend.cost_usd)
+        if spend.model and price_for(spend.model, self.spec.prices) is not None:
+            model = spend.model
+        source = "estimated" if spend.estimated else "plan" if spend.plan else ""
+        cost = ctx.charge(model, spend.usage, spend.cost_usd, source)
+        source = source or ("reported" if spend.cost_usd is not None else "priced")
+        if spend.estimated:
+            ctx.emit(
+                Notice(
+                    level="warning",
+                    message=f"The agent's session was cut short before it reported its usage: "
+                    f"{spend.usage.total:,} tokens (${cost:.4f} at {model}) are an estimate "
+                    "from what it streamed.",
+                )
+            )
         ctx.emit(
             AgentTurn(
                 turn=max(adapter.turns, 1),
@@ -268,7 +350,20 @@ class CommandAgent:
                 model=spend.model or model,
                 usage=spend.usage,
                 cost_usd=cost,
+                cost_source=source,
             )
+        )
+
+    def _refused_command_line(self, result: CommandResult, adapter: OutputAdapter) -> str | None:
+        """What a JSON CLI said when it exited non-zero before printing any JSON."""
+        if result.timed_out or not result.exit_code or result.exit_code in _CANNOT_RUN:
+            return None
+        if isinstance(adapter, TextAdapter) or adapter.objects_seen or not adapter.stray_lines:
+            return None
+        said = next((line.strip() for line in adapter.stray_lines if line.strip()), "")
+        return (
+            f"The agent command failed before it started (exit {result.exit_code}): "
+            f"{said[:300]}; fix agent.command, then resume."
         )
 
     def _stop(

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from tui.engine.checkpoints import CheckpointDiff, CheckpointError, Checkpoints
+from tui.events import FileStat
 
 
 class CheckpointReader:
@@ -33,6 +34,16 @@ class CheckpointReader:
     def diff(self, old: str | None, new: str) -> CheckpointDiff:
         """The diff from ``old`` (None: ``new``'s parent) to ``new``."""
         return self._open().diff(old, new)
+
+    def files(self, old: str | None, new: str) -> tuple[FileStat, ...]:
+        """The files changed from ``old`` to ``new``, without line counts (fast)."""
+        return self._open().files(old, new)
+
+    def file_diff(
+        self, old: str | None, new: str, path: str, old_path: str | None = None
+    ) -> tuple[FileStat, str]:
+        """One file's stat and patch from ``old`` to ``new``."""
+        return self._open().file_diff(old, new, path, old_path)
 
     def close(self) -> None:
         with self._lock:

@@ -26,6 +26,8 @@ class Budget:
         self._clock_started: float | None = None
         self._last_input: dict[str, int] = {}
         self.unpriced: set[str] = set()
+        # Where the dollars came from: see BudgetState.cost_sources.
+        self.cost_sources: dict[str, float] = {}
 
     # -- time -------------------------------------------------------------
     def start_clock(self) -> None:
@@ -49,10 +51,18 @@ class Budget:
         return max(0.05, self.limits.max_wall_s - self.wall_s)
 
     # -- spending ---------------------------------------------------------
-    def charge(self, model: str, usage: Usage, reported_cost: float | None = None) -> float:
+    def charge(
+        self,
+        model: str,
+        usage: Usage,
+        reported_cost: float | None = None,
+        source: str = "",
+    ) -> float:
         """Add one request's usage; return its cost in USD.
 
         ``reported_cost`` (from an agent CLI) wins over the price table.
+        ``source`` says where the figure comes from (BudgetState.cost_sources);
+        by default "reported" with a reported cost, else "priced".
         """
         self.usage = self.usage + usage
         self._last_input[model] = (
@@ -68,6 +78,8 @@ class Budget:
             else:
                 cost = cost_usd(usage, price)
         self.cost_usd += cost
+        source = source or ("reported" if reported_cost is not None else "priced")
+        self.cost_sources[source] = self.cost_sources.get(source, 0.0) + cost
         return cost
 
     def over_budget(self, model: str, max_output_tokens: int) -> str | None:
@@ -132,6 +144,7 @@ class Budget:
             max_tokens=lim.max_tokens,
             max_cost_usd=lim.max_cost_usd,
             max_wall_s=lim.max_wall_s,
+            cost_sources={k: round(v, 6) for k, v in self.cost_sources.items()},
         )
 
     def restore(self, state: BudgetState) -> None:
@@ -139,4 +152,5 @@ class Budget:
         self.iterations = state.iterations
         self.usage = state.usage
         self.cost_usd = state.cost_usd
+        self.cost_sources = dict(state.cost_sources)
         self._wall_before = state.wall_s

@@ -27,6 +27,8 @@ The methods are synchronous and thread-safe; the runner calls them through
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -36,15 +38,37 @@ from typing import Literal
 import pygit2
 from pygit2.enums import SortMode
 
-from tui.engine.diffs import CheckpointDiff, DiffStat, FileStat, diff_stat, tree_patch
+from tui.engine import large_files
+from tui.engine.change_feed import ChangeFeed
+from tui.engine.diffs import (
+    CheckpointDiff,
+    DiffStat,
+    FileStat,
+    changed_files,
+    diff_stat,
+    file_patch,
+    tree_patch,
+)
+from tui.engine.index_entries import folders_of
+from tui.engine.large_files import DEFAULT_MAX_FILE_BYTES
+from tui.engine.previous_run import Reused, previous_shadow, reuse
+from tui.engine.quick_scan import quick_diff, stage_changes, touched_entries, tree_with
 from tui.engine.restore import write_tree
-from tui.engine.shadow import ShadowError, open_shadow, open_shadow_readonly, scan_workspace
+from tui.engine.shadow import (
+    Scan,
+    ShadowError,
+    open_shadow,
+    open_shadow_readonly,
+    scan_workspace,
+)
+from tui.engine.user_repo import Borrowed, borrow, find_user_repository
 from tui.events import Checkpointed
 
 Kind = Literal["agent", "human", "rewind", "start"]
 KINDS: tuple[str, ...] = ("agent", "human", "rewind", "start")
 IDENTITY = ("loopconsole", "loopconsole@localhost")
 BRANCH = "refs/heads/checkpoints"
+_LIMIT_KEY = "loopconsole.maxFileBytes"
 
 _SUBJECTS = {
     "start": "the workspace before the first iteration",
@@ -73,6 +97,9 @@ class CheckpointInfo:
     restored: str | None = None  # a rewind: the commit whose tree it brought back
     stat: DiffStat | None = None  # against the parent; None when not computed
     skipped: tuple[str, ...] = ()  # files that could not be read (commit() only)
+    # Files over the size limit this checkpoint recorded by size and hash only (commit() only).
+    large: tuple[tuple[str, int], ...] = ()
+    limit: int = DEFAULT_MAX_FILE_BYTES  # the size limit it was made with
 
     def event(self) -> Checkpointed:
         """The journal event for this checkpoint (the runner sets iteration and run id)."""
@@ -86,7 +113,20 @@ class CheckpointInfo:
             deletions=stat.deletions,
             files=list(stat.files),
             restored=self.restored or "",
+            notes=self.notes(),
         )
+
+    def notes(self) -> list[str]:
+        """What this checkpoint did not store as usual, one sentence each."""
+        out = []
+        if self.large:
+            out.append(large_files.note(list(self.large), self.limit))
+        if self.skipped:
+            out.append(
+                f"{len(self.skipped)} file(s) could not be read and keep their earlier content: "
+                + ", ".join(self.skipped[:10])
+            )
+        return out
 
 
 @dataclass(frozen=True)
@@ -100,7 +140,19 @@ class RestoreReport:
     brought_back: tuple[str, ...] = ()  # files deleted since the target, back again
     reverted: tuple[str, ...] = ()  # files changed since the target, back as they were
     unlinked: tuple[str, ...] = ()  # links or ignored files in the way, removed unfollowed
+    # Files over the size limit left as they are: their content was never stored.
+    kept_large: tuple[str, ...] = ()
     exact: bool = True  # the workspace now holds exactly the target's tree
+
+    def large_note(self) -> str:
+        """What happened to the files over the size limit (empty when none were in the way)."""
+        if not self.kept_large:
+            return ""
+        names = ", ".join(self.kept_large[:10]) + (" …" if len(self.kept_large) > 10 else "")
+        return (
+            f"{len(self.kept_large)} file(s) over the checkpoint size limit left as they are "
+            f"(only their size and hash were recorded, so they cannot be brought back): {names}"
+        )
 
     @property
     def checkpoints(self) -> list[CheckpointInfo]:
@@ -111,8 +163,25 @@ class RestoreReport:
 class Checkpoints:
     """The shadow repository of one run. Use :meth:`open`."""
 
-    def __init__(self, repo: pygit2.Repository, workspace: Path, recovered: list[str]) -> None:
+    #: From this many files on, a change feed (inotify) replaces the full scan.
+    FEED_MIN_FILES = 20_000
+    #: Even so, every this many checkpoints a full scan checks what the feed said.
+    FULL_SCAN_EVERY = 20
+
+    def __init__(
+        self,
+        repo: pygit2.Repository,
+        workspace: Path,
+        recovered: list[str],
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    ) -> None:
         self._repo = repo
+        #: Files bigger than this are recorded by size and hash only.
+        self.max_file_bytes = max_file_bytes
+        #: What the first checkpoint took from the user's git repository, if anything.
+        self.borrowed: Borrowed | None = None
+        #: What it took from the previous run of the same workspace, if anything.
+        self.reused: Reused | None = None
         self.workspace = workspace
         self.path = Path(repo.path)
         #: Stale lock files removed when the repository was opened (a crash left them).
@@ -120,13 +189,45 @@ class Checkpoints:
         self._index = repo.index
         self._lock = threading.Lock()
         self._infos: dict[str, CheckpointInfo] = {}  # commit id -> parsed checkpoint
-        self._snapshot: tuple[str, tuple[str, ...]] | None = None  # (tree, skipped)
+        self._snapshot: tuple[str, Scan] | None = None  # (tree, what its scan found)
+        # Huge workspaces: the kernel's list of changed paths, and the tree the
+        # index holds (so the next tree is built along the changed paths only).
+        self._feed: ChangeFeed | None = None
+        self._tree: pygit2.Oid | None = None
+        self._touched: list[str] | None = None
+        self._quick_pair: tuple[pygit2.Oid, pygit2.Oid, tuple[str, ...]] | None = None
+        # The quick path saves the index only on close: a stale index on disk
+        # is safe (its stat data no longer match, so those files are hashed again).
+        self._index_unsaved = False
+        self._quick_scans = 0  # since the last full scan
 
     @classmethod
-    def open(cls, run_dir: Path, workspace: Path) -> Checkpoints:
-        """Create the shadow repository of a run, or reopen it (resume, replay)."""
+    def open(
+        cls, run_dir: Path, workspace: Path, *, max_file_bytes: int | None = None
+    ) -> Checkpoints:
+        """Create the shadow repository of a run, or reopen it (resume, replay).
+
+        ``max_file_bytes``: files bigger than this are recorded by size and
+        hash only (default: what the run was opened with before, else 5 MB).
+        A new shadow repository of a workspace inside a git repository borrows
+        that repository's index and objects, read only (see
+        :mod:`tui.engine.user_repo`).
+        """
         repo, workspace, recovered = open_shadow(run_dir, workspace, BRANCH)
-        return cls(repo, workspace, recovered)
+        limit = _size_limit(repo, max_file_bytes)
+        cps = cls(repo, workspace, recovered, limit)
+        if cps._head() is None and len(cps._index) == 0:
+            user = find_user_repository(workspace)
+            if user is not None:
+                try:
+                    cps.borrowed = borrow(user, repo, cps._index, workspace, limit)
+                except (OSError, pygit2.GitError):
+                    cps._index.clear()  # hash the workspace as for a plain folder
+                finally:
+                    user.free()
+            elif (old := previous_shadow(run_dir, workspace, _LIMIT_KEY, limit)) is not None:
+                cps.reused = reuse(old, Path(repo.path), cps._index)
+        return cps
 
     @classmethod
     def open_readonly(cls, run_dir: Path) -> Checkpoints:
@@ -144,7 +245,13 @@ class Checkpoints:
         return cls(repo, Path(run_dir), [])
 
     def close(self) -> None:
-        """Release the repository's files."""
+        """Release the repository's files (saving the index the change feed kept current)."""
+        if self._feed is not None:
+            self._feed.close()
+            self._feed = None
+        if self._index_unsaved:
+            with contextlib.suppress(pygit2.GitError, OSError):
+                self._index.write()
         self._repo.free()
 
     def __enter__(self) -> Checkpoints:
@@ -174,13 +281,20 @@ class Checkpoints:
             raise ValueError(f"unknown checkpoint kind {kind!r}")
         with self._lock:
             if tree is not None and self._snapshot is not None and self._snapshot[0] == tree:
-                oid, skipped = self._snapshot
+                oid, scan = self._snapshot
                 tree_id = pygit2.Oid(hex=oid)
             else:
-                skipped = self._stage()
-                tree_id = self._index.write_tree()
+                scan = self._stage()
+                tree_id = self._write_tree()
             self._snapshot = None
-            return self._append(iteration, kind, tree_id, decision, message, skipped=skipped)
+            try:
+                return self._append(iteration, kind, tree_id, decision, message, scan=scan)
+            except (KeyError, OSError, pygit2.GitError) as exc:
+                # The commit could not be written or read back: the run folder, not a bug.
+                raise CheckpointError(
+                    f"could not write checkpoint {iteration} into {self.path} "
+                    f"({type(exc).__name__}: {exc}); is the run folder writable?"
+                ) from None
 
     def snapshot(self) -> tuple[str, str]:
         """Stage the workspace; return its tree id and the patch since the last checkpoint.
@@ -189,22 +303,23 @@ class Checkpoints:
         and then commits that tree with the decision (``commit(..., tree=...)``).
         """
         with self._lock:
-            skipped = self._stage()
-            tree = self._repo[self._index.write_tree()]
-            self._snapshot = (str(tree.id), skipped)
+            scan = self._stage()
+            tree = self._repo[self._write_tree()]
+            self._snapshot = (str(tree.id), scan)
             head = self._head()
-            _stat, patch = tree_patch(self._repo, head.tree if head else None, tree)
+            _stat, patch = self._tree_patch(head.tree if head else None, tree)
             return str(tree.id), patch
 
     def pending(self) -> DiffStat:
         """What changed in the workspace since the last checkpoint (not committed)."""
         with self._lock:
             self._stage()
-            tree = self._repo[self._index.write_tree()]
+            tree = self._repo[self._write_tree()]
             head = self._head()
             if head is None:
                 return diff_stat(self._repo, None, tree)
-            return diff_stat(self._repo, head.tree, tree)
+            quick = self._quick_diff(head.tree, tree)
+            return quick[0] if quick is not None else diff_stat(self._repo, head.tree, tree)
 
     # -- reading them ------------------------------------------------------
     def head(self) -> CheckpointInfo | None:
@@ -253,6 +368,45 @@ class Checkpoints:
                 patch=patch,
             )
 
+    def files(self, old: str | None, new: str) -> tuple[FileStat, ...]:
+        """The files changed between two checkpoints, without line counts (fast at any size).
+
+        ``old`` None means ``new``'s parent. Pair with :meth:`file_diff`.
+        """
+        with self._lock:
+            base, new_commit = self._pair(old, new)
+            return changed_files(self._repo, base.tree if base else None, new_commit.tree)
+
+    def file_diff(
+        self, old: str | None, new: str, path: str, old_path: str | None = None
+    ) -> tuple[FileStat, str]:
+        """One file's stat and patch between two checkpoints (``old`` None: the parent)."""
+        with self._lock:
+            base, new_commit = self._pair(old, new)
+            return file_patch(
+                self._repo, base.tree if base else None, new_commit.tree, path, old_path
+            )
+
+    def _pair(self, old: str | None, new: str) -> tuple[pygit2.Commit | None, pygit2.Commit]:
+        new_commit = self._commit(new)
+        if old is None:
+            return (new_commit.parents[0] if new_commit.parents else None), new_commit
+        return self._commit(old), new_commit
+
+    def folders(self) -> list[str]:
+        """The workspace folders the latest scan found files in ("" is the root).
+
+        Read from the shadow index, so ignored folders are not among them and
+        nothing is walked (watch mode starts from this).
+        """
+        with self._lock:
+            return folders_of(self._index)
+
+    def is_ignored(self, rel: str) -> bool:
+        """Whether the workspace path ``rel`` is excluded from checkpoints (a folder ends in /)."""
+        with self._lock:
+            return bool(self._repo.path_is_ignored(rel))
+
     # -- restoring ---------------------------------------------------------
     def restore(
         self, commit: str, *, iteration: int | None = None, reason: str = ""
@@ -273,8 +427,8 @@ class Checkpoints:
             target_info = self._info(target)
             head = self._head()
             it = iteration if iteration is not None else (self._info(head).iteration if head else 0)
-            skipped = self._stage()
-            current = self._repo[self._index.write_tree()]
+            scan = self._stage()
+            current = self._repo[self._write_tree()]
             saved = None
             if head is None or current.id != head.tree_id:
                 saved = self._append(
@@ -284,7 +438,7 @@ class Checkpoints:
                     subject=f"Iteration {it}: the workspace before rewinding "
                     f"to iteration {target_info.iteration}",
                     message=reason,
-                    skipped=skipped,
+                    scan=scan,
                 )
                 head = self._head()
             if head is not None and head.id == target.id:
@@ -301,6 +455,7 @@ class Checkpoints:
                     f"restore is checkpoint {where}"
                 ) from None
             tree = self._index.write_tree()
+            self._tree = tree
             checkpoint = self._append(
                 it,
                 "rewind",
@@ -309,25 +464,80 @@ class Checkpoints:
                 message=reason,
                 restored=str(target.id),
             )
+            kept = set(written.kept_large)
             return RestoreReport(
                 target=target_info,
                 saved=saved,
                 checkpoint=checkpoint,
-                removed=_paths(changes, "deleted"),
-                brought_back=_paths(changes, "added"),
-                reverted=_paths(changes, "modified"),
+                removed=_paths(changes, "deleted", kept),
+                brought_back=_paths(changes, "added", kept),
+                reverted=_paths(changes, "modified", kept),
                 unlinked=tuple(written.unlinked),
+                kept_large=tuple(sorted(kept)),
                 exact=tree == target.tree_id,
             )
 
     # -- internals ---------------------------------------------------------
-    def _stage(self) -> tuple[str, ...]:
+    def _stage(self) -> Scan:
+        """Stage what changed: from the change feed when it can tell, else a full scan."""
+        self._touched = None
+        changes = self._feed.drain() if self._feed is not None else None
+        self._quick_scans += 1
+        if self._quick_scans >= self.FULL_SCAN_EVERY:
+            changes = None
+        if changes is not None and self._tree is not None:
+            root = os.fsencode(str(self.workspace))
+            staged = stage_changes(self._repo, self._index, root, changes, self.max_file_bytes)
+            if staged is not None:
+                touched, new_folders, large = staged
+                self._feed.watch(new_folders)  # type: ignore[union-attr]
+                self._touched = touched
+                self._index_unsaved = True
+                return Scan(large=tuple(large))
+        if self._feed is not None:
+            self._feed.close()
+            self._feed = None
+        self._tree = None
         try:
-            return scan_workspace(self._repo, self._index)
+            scan = scan_workspace(self._repo, self._index, self.max_file_bytes)
         except pygit2.GitError as exc:
             raise CheckpointError(
                 f"could not checkpoint the workspace {self.workspace}: {exc}"
             ) from None
+        self._index_unsaved = False
+        self._quick_scans = 0
+        if len(self._index) >= self.FEED_MIN_FILES:
+            feed = ChangeFeed(str(self.workspace))
+            borrowed = self.borrowed
+            if borrowed is not None and not scan.changed and self._head() is None:
+                feed.watch(list(borrowed.folders))  # found while borrowing: no second pass
+            else:
+                feed.watch(folders_of(self._index))
+            self._feed = feed if feed.usable else None
+        return scan
+
+    def _write_tree(self) -> pygit2.Oid:
+        """The tree of the index as staged: rebuilt only along the paths the feed named."""
+        if self._touched is not None and self._tree is not None:
+            base = self._tree
+            entries = touched_entries(self._index, self._touched)
+            new = tree_with(self._repo, self._repo[base], entries)  # type: ignore[arg-type]
+            self._quick_pair = (base, new, tuple(self._touched))
+        else:
+            new = self._index.write_tree()
+        self._touched = None
+        self._tree = new
+        return new
+
+    def _quick_diff(self, old: pygit2.Tree, new: pygit2.Tree) -> tuple[DiffStat, str] | None:
+        pair = self._quick_pair
+        if pair is None or pair[0] != old.id or pair[1] != new.id:
+            return None
+        return quick_diff(self._repo, old, new, list(pair[2]))
+
+    def _tree_patch(self, old: pygit2.Tree | None, new: pygit2.Tree) -> tuple[DiffStat, str]:
+        quick = self._quick_diff(old, new) if old is not None else None
+        return quick if quick is not None else tree_patch(self._repo, old, new)
 
     def _head(self) -> pygit2.Commit | None:
         try:
@@ -359,9 +569,17 @@ class Checkpoints:
         *,
         subject: str = "",
         restored: str | None = None,
-        skipped: tuple[str, ...] = (),
+        scan: Scan | None = None,
     ) -> CheckpointInfo:
         head = self._head()
+        notes = [message]
+        if scan is not None and scan.large:
+            notes.append(large_files.note(list(scan.large), self.max_file_bytes))
+        if head is None and self.borrowed is not None:
+            notes.append(self.borrowed.note())
+        if head is None and self.reused is not None:
+            notes.append(self.reused.note())
+        message = "\n\n".join(n.strip() for n in notes if n.strip())
         trailers = [("Loopconsole-Iteration", str(iteration)), ("Loopconsole-Kind", kind)]
         if decision:
             trailers.append(("Loopconsole-Decision", decision))
@@ -373,8 +591,17 @@ class Checkpoints:
         sig = pygit2.Signature(*IDENTITY, int(time.time()), 0)
         parents = [head.id] if head is not None else []
         oid = self._repo.create_commit(BRANCH, sig, sig, text, tree, parents)
-        info = self._info(self._repo[oid], stats=True)  # type: ignore[arg-type]
-        return replace(info, skipped=skipped) if skipped else info
+        commit: pygit2.Commit = self._repo[oid]  # type: ignore[assignment]
+        if not parents and self._tree == tree:
+            # The files of a first checkpoint are the index's entries: no tree walk.
+            info = replace(
+                self._info(commit), stat=DiffStat(baseline=True, baseline_files=len(self._index))
+            )
+            self._infos[str(oid)] = info
+        info = self._info(commit, stats=True)
+        if scan is None or not (scan.skipped or scan.large):
+            return info
+        return replace(info, skipped=scan.skipped, large=scan.large, limit=self.max_file_bytes)
 
     def _info(self, commit: pygit2.Commit, stats: bool = False) -> CheckpointInfo:
         key = str(commit.id)
@@ -384,7 +611,12 @@ class Checkpoints:
             parent = commit.parents[0] if commit.parents else None
             stat = None
             if stats:
-                stat = diff_stat(self._repo, parent.tree if parent else None, commit.tree)
+                quick = self._quick_diff(parent.tree, commit.tree) if parent else None
+                stat = (
+                    quick[0]
+                    if quick is not None
+                    else diff_stat(self._repo, parent.tree if parent else None, commit.tree)
+                )
             info = CheckpointInfo(
                 commit=key,
                 tree=str(commit.tree_id),
@@ -399,6 +631,26 @@ class Checkpoints:
             )
             self._infos[key] = info
         return info
+
+
+def _size_limit(repo: pygit2.Repository, wanted: int | None) -> int:
+    """The run's size limit: ``wanted`` (remembered in the shadow config), else the stored one."""
+    config = repo.config
+    if wanted is not None:
+        if _config_value(config, _LIMIT_KEY) != str(wanted):
+            config[_LIMIT_KEY] = str(wanted)
+        return wanted
+    try:
+        return int(str(config[_LIMIT_KEY]))
+    except (KeyError, ValueError):
+        return DEFAULT_MAX_FILE_BYTES
+
+
+def _config_value(config: pygit2.Config, key: str) -> str | None:
+    try:
+        return config[key]
+    except KeyError:
+        return None
 
 
 def compose_message(subject: str, body: str, trailers: list[tuple[str, str]]) -> str:
@@ -421,7 +673,7 @@ def parse_trailers(message: str) -> dict[str, str]:
     return out
 
 
-def _paths(stat: DiffStat, status: str) -> tuple[str, ...]:
+def _paths(stat: DiffStat, status: str, kept: set[str]) -> tuple[str, ...]:
     """Paths of one kind of change; a rename counts as a removal and an addition."""
     out = [f.path for f in stat.files if f.status == status]
     if status == "deleted":
@@ -430,7 +682,7 @@ def _paths(stat: DiffStat, status: str) -> tuple[str, ...]:
         out += [f.path for f in stat.files if f.status in ("renamed", "copied")]
     elif status == "modified":
         out += [f.path for f in stat.files if f.status == "typechange"]
-    return tuple(sorted(out))
+    return tuple(sorted(p for p in out if p not in kept))
 
 
 __all__ = [

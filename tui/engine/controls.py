@@ -195,6 +195,8 @@ class Controls:
                 f"{len(report.brought_back)} brought back, {len(report.reverted)} reverted"
             )
         )
+        if report.kept_large:
+            self.publish(Notice(level="warning", message=report.large_note()))
         return report
 
     def _restore_memories(self: Runner, iteration: int) -> None:

@@ -79,7 +79,7 @@ def _tree_diff(repo: pygit2.Repository, old: pygit2.Tree | None, new: pygit2.Tre
 def _file_stat(patch: pygit2.Patch) -> FileStat:
     delta = patch.delta
     status = _STATUS.get(delta.status_char(), "modified")
-    binary = delta.is_binary
+    binary = bool(delta.is_binary)
     _context, added, removed = (0, 0, 0) if binary else patch.line_stats
     moved = status in ("renamed", "copied")
     return FileStat(
@@ -119,6 +119,65 @@ def tree_patch(
         files.append(_file_stat(patch))
         chunks.append(patch.data.decode("utf-8", errors="replace"))
     return DiffStat(files=tuple(files)), "".join(chunks)
+
+
+def changed_files(
+    repo: pygit2.Repository, old: pygit2.Tree | None, new: pygit2.Tree
+) -> tuple[FileStat, ...]:
+    """The files changed from ``old`` to ``new`` with their status, no line counts.
+
+    Reads no file content beyond what rename detection needs, so the list of
+    an iteration that changed thousands of files comes back at once; a file's
+    patch is then made on demand (:func:`file_patch`).
+    """
+    if old is not None and old.id == new.id:
+        return ()
+    out = []
+    for delta in _tree_diff(repo, old, new).deltas:
+        status = _STATUS.get(delta.status_char(), "modified")
+        moved = status in ("renamed", "copied")
+        out.append(
+            FileStat(
+                path=delta.new_file.path if status != "deleted" else delta.old_file.path,
+                status=status,
+                binary=bool(delta.is_binary),
+                old_path=delta.old_file.path if moved else None,
+            )
+        )
+    return tuple(out)
+
+
+def file_patch(
+    repo: pygit2.Repository,
+    old: pygit2.Tree | None,
+    new: pygit2.Tree,
+    path: str,
+    old_path: str | None = None,
+) -> tuple[FileStat, str]:
+    """One file's stat and unified patch from ``old`` to ``new`` (``old_path``: a rename)."""
+    before = _blob_at(old, old_path or path)
+    after = _blob_at(new, path)
+    patch = pygit2.Patch.create_from(before, after, old_as_path=old_path or path, new_as_path=path)
+    stat = _file_stat(patch)
+    text = patch.data.decode("utf-8", errors="replace")
+    if old_path and old_path != path:
+        stat = stat.model_copy(update={"status": "renamed", "old_path": old_path})
+        if not text:  # a pure move: libgit2 makes no patch for identical blobs
+            text = (
+                f"diff --git a/{old_path} b/{path}\nsimilarity index 100%\n"
+                f"rename from {old_path}\nrename to {path}\n"
+            )
+    return stat, text
+
+
+def _blob_at(tree: pygit2.Tree | None, path: str) -> pygit2.Blob | None:
+    if tree is None:
+        return None
+    try:
+        obj = tree / path
+    except KeyError:
+        return None
+    return obj if isinstance(obj, pygit2.Blob) else None
 
 
 def _count_files(tree: pygit2.Tree) -> int:

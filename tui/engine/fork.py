@@ -27,6 +27,7 @@ import tomlkit
 from pygit2.enums import FileMode
 
 from tui.engine.checkpoints import CheckpointError, Checkpoints
+from tui.engine.large_files import is_placeholder
 from tui.engine.record import RecordError, RunRecord, load_record
 from tui.engine.rundir import RunDir
 from tui.engine.shadow import ShadowError, open_shadow_readonly
@@ -70,6 +71,7 @@ class Branch:
     number: int
     variant: Variant = field(default_factory=Variant)
     status: str = "open"  # open | adopted | discarded
+    missing: list[str] = field(default_factory=list)  # over the size limit: never stored
 
     @property
     def run_id(self) -> str:
@@ -128,7 +130,7 @@ def make_branches(
     def fill(branch: Branch) -> None:
         # One repository handle per thread: the workspaces are written in parallel.
         shadow = open_shadow_readonly(source_dir)
-        _write_tree(shadow, shadow[tree_id], branch.path / "workspace")  # type: ignore[arg-type]
+        _write_tree(shadow, shadow[tree_id], branch.path / "workspace", branch.missing)  # type: ignore[arg-type]
         branch.save()
 
     with ThreadPoolExecutor(max_workers=min(len(branches), 8)) as pool:
@@ -181,17 +183,26 @@ def _branch_spec(text: str, variant: Variant, share: int) -> str:
     return tomlkit.dumps(doc)
 
 
-def _write_tree(repo: pygit2.Repository, tree: pygit2.Tree, folder: Path) -> None:
-    """Write a checkpoint's tree into a new, empty folder."""
+def _write_tree(
+    repo: pygit2.Repository, tree: pygit2.Tree, folder: Path, large: list[str], rel: str = ""
+) -> None:
+    """Write a checkpoint's tree into a new, empty folder.
+
+    Files over the checkpoint size limit were never stored: they are left
+    out and named in ``large``.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     for entry in tree:
         target = folder / entry.name
+        path = f"{rel}{entry.name}"
         if entry.filemode == FileMode.TREE:
-            _write_tree(repo, repo[entry.id], target)  # type: ignore[arg-type]
+            _write_tree(repo, repo[entry.id], target, large, path + "/")  # type: ignore[arg-type]
         elif entry.filemode == FileMode.LINK:
             os.symlink(repo[entry.id].data, target)  # type: ignore[attr-defined]
         elif entry.filemode == FileMode.COMMIT:
             target.mkdir(exist_ok=True)  # a nested repository: its folder only
+        elif is_placeholder(repo, entry.id):
+            large.append(path)
         else:
             target.write_bytes(repo[entry.id].data)  # type: ignore[attr-defined]
             if entry.filemode == FileMode.BLOB_EXECUTABLE:

@@ -22,6 +22,7 @@ import pygit2
 from pygit2.enums import FileMode
 
 from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints, compose_message
+from tui.engine.large_files import is_placeholder
 from tui.engine.record import IterationRecord, RunRecord
 from tui.engine.shadow import ShadowError, open_shadow_readonly
 
@@ -43,6 +44,7 @@ class LandResult:
     prefix: str = ""  # where the workspace lies in the repository
     files: int = 0  # files the branch changes against its base
     moved: list[str] = field(default_factory=list)  # paths HEAD changed since the run began
+    large: list[str] = field(default_factory=list)  # over the size limit: never stored, not landed
 
 
 def default_branch(record: RunRecord) -> str:
@@ -88,7 +90,7 @@ def land(
     by_iteration = {it.iteration: it for it in record.iterations}
     for info in steps:
         tree = shadow[info.tree]
-        _apply(shadow, repo, index, previous, tree, prefix)
+        _apply(shadow, repo, index, previous, tree, prefix, result.large)
         previous = tree
         message = (
             _squash_message(record)
@@ -161,15 +163,26 @@ def _apply(
     old: pygit2.Object,
     new: pygit2.Object,
     prefix: str,
+    large: list[str],
 ) -> None:
-    """Put the change from ``old`` to ``new`` (shadow trees) into ``index`` under ``prefix``."""
+    """Put the change from ``old`` to ``new`` (shadow trees) into ``index`` under ``prefix``.
+
+    A file over the checkpoint size limit was recorded by size and hash only:
+    its content cannot be landed, so its path is left as HEAD has it and
+    named in ``large``.
+    """
     diff = shadow.diff(old, new)
     for delta in diff.deltas:
+        new_file = delta.new_file
+        stored = delta.status_char() != "D" and new_file.mode != FileMode.COMMIT
+        if stored and is_placeholder(shadow, new_file.id):
+            if new_file.path not in large:
+                large.append(new_file.path)
+            continue
         if delta.status_char() in ("D", "R"):
             _remove(index, _join(prefix, delta.old_file.path))
         if delta.status_char() == "D":
             continue
-        new_file = delta.new_file
         if new_file.mode != FileMode.COMMIT and new_file.id not in repo:
             repo.odb.write(pygit2.enums.ObjectType.BLOB, shadow[new_file.id].read_raw())
         index.add(pygit2.IndexEntry(_join(prefix, new_file.path), new_file.id, new_file.mode))

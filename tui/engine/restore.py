@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 import pygit2
 from pygit2.enums import FileMode
 
+from tui.engine.large_files import is_placeholder
 from tui.engine.shadow import ShadowError
 
+_ZERO = pygit2.Oid(hex="0" * 40)
 _TMP_PREFIX = ".loopconsole-restore-"  # excluded from checkpoints (see shadow.py)
 
 
@@ -41,6 +43,7 @@ class TreeWrite:
     removed: list[str] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
     unlinked: list[str] = field(default_factory=list)  # links/files in the way, not followed
+    kept_large: list[str] = field(default_factory=list)  # over the size limit: left as they are
 
 
 def write_tree(
@@ -59,7 +62,13 @@ def write_tree(
     diff = repo.diff(current, target)
     remove: list[bytes] = []
     write: list[tuple[bytes, pygit2.Oid, int]] = []
+    out = TreeWrite()
     for delta in diff.deltas:
+        if _touches_large(repo, delta):
+            # Its content was never stored: overwriting or removing it would
+            # lose it, and a placeholder cannot be written back.
+            out.kept_large.append(delta.new_file.path or delta.old_file.path)
+            continue
         if delta.status_char() in ("D", "T"):
             remove.append(os.fsencode(delta.old_file.path))
         if delta.status_char() != "D":
@@ -67,7 +76,6 @@ def write_tree(
             if new.mode != FileMode.COMMIT:
                 write.append((os.fsencode(new.path), new.id, new.mode))
     _refuse_nested_in_the_way(root, [w[0] for w in write])
-    out = TreeWrite()
     for rel in remove:
         if _unlink_inside(root, rel):
             out.removed.append(os.fsdecode(rel))
@@ -83,6 +91,16 @@ def write_tree(
         index.add(os.fsdecode(rel))
     index.write()
     return out
+
+
+def _touches_large(repo: pygit2.Repository, delta: pygit2.DiffDelta) -> bool:
+    """Whether either side of ``delta`` is a large file's placeholder."""
+    return any(
+        f.mode in (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)
+        and f.id != _ZERO
+        and is_placeholder(repo, f.id)
+        for f in (delta.old_file, delta.new_file)
+    )
 
 
 def _is_real_dir(path: bytes) -> bool:

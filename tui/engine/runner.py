@@ -12,6 +12,7 @@ import contextlib
 import shutil
 import traceback
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Literal
 
 from tui.agents.base import Agent, AgentContext, AgentFatal, AgentResult
@@ -19,7 +20,7 @@ from tui.agents.registry import create_agent
 from tui.agents.tools import Toolbox
 from tui.engine.budget import Budget
 from tui.engine.call_ids import CallIds
-from tui.engine.checkpoints import CheckpointError, Checkpoints
+from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints
 from tui.engine.controls import Controls
 from tui.engine.decide import Verdict, decide, summarize_checks
 from tui.engine.journal import (
@@ -44,6 +45,7 @@ from tui.engine.watch import WorkspaceWatch
 from tui.events import (
     EXIT_CODES,
     AgentFinished,
+    AgentTurn,
     BudgetState,
     BudgetUpdated,
     Decided,
@@ -101,6 +103,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self.results_by_iteration: dict[int, list[ValidatorResult]] = {}
         self.summaries: list[IterationSummary] = []
         self._calls: list[tuple[str, dict[str, Any]]] = []
+        # The highest turn number reported in this iteration (AgentTurn).
+        self._turns = 0
         self._resume = resume
         self._prep = prep
         self._subscribers: list[Subscriber] = []
@@ -152,6 +156,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self._call_ids.stamp(event)
         if isinstance(event, ToolCall):
             self._calls.append((event.name, dict(event.input)))
+        elif isinstance(event, AgentTurn):
+            self._turns = max(self._turns, event.turn)
         for callback in self._subscribers:
             callback(event)
 
@@ -228,7 +234,12 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
 
     async def _open_checkpoints(self) -> None:
         self.checkpoints = await asyncio.to_thread(
-            Checkpoints.open, self.run_dir.path, self.run_dir.workspace
+            partial(
+                Checkpoints.open,
+                self.run_dir.path,
+                self.run_dir.workspace,
+                max_file_bytes=self.spec.checkpoints.max_file_bytes,
+            )
         )
         for lock in self.checkpoints.recovered:
             self.publish(Notice(level="warning", message=f"removed a stale lock: {lock}"))
@@ -236,6 +247,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         if state is None:
             info = await asyncio.to_thread(self.checkpoints.commit, 0, "start")
             self.publish(info.event())
+            self._checkpoint_notes(info)
             self.thrash.start(info.tree, None)
             return
         for call in state.interrupted_calls:
@@ -327,9 +339,14 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             self._apply_pending_spec()
             self.iteration += 1
             self._calls = []
+            self._turns = 0
             notes = read_notes(self.run_dir.memories, self.spec.memory.max_note_chars)
             prompt = self._next_prompt(notes)
             system = system_prompt(self.spec)
+            # A CLI agent keeps its own system prompt: record what it was sent.
+            system_for = getattr(self.agent, "system_for", None)
+            if system_for is not None:
+                system = system_for(system)
             self.publish(
                 IterationStarted(goal=self.goal, prompt=prompt, system=system, notes=notes)
             )
@@ -344,7 +361,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                     tool_calls=result.tool_calls,
                 )
             )
-            if not self._stop_now:
+            # An API that failed past its retries changed nothing worth judging.
+            if not self._stop_now and result.stop != API_ERROR:
                 if self.status == "running":
                     self.status = "validating"
                 results = await self._phase(
@@ -365,7 +383,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         assert self.checkpoints is not None
         tree, patch = await asyncio.to_thread(self.checkpoints.snapshot)
         signals: list[SignalRaised] = []
-        if not self._stop_now:
+        if not self._stop_now and result.stop != API_ERROR:
             record = IterationRecord(
                 iteration=self.iteration,
                 tree=tree,
@@ -399,6 +417,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             self.checkpoints.commit, self.iteration, "agent", verdict.action, tree=tree
         )
         self.publish(info.event())
+        self._checkpoint_notes(info)
         self._snapshot_memories()
         passing, total = summarize_checks(self.last_results)
         self.publish(
@@ -411,6 +430,11 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             )
         )
         return verdict
+
+    def _checkpoint_notes(self, info: CheckpointInfo) -> None:
+        """Say what a checkpoint did not store as usual (files over the size limit)."""
+        for note in info.notes():
+            self.publish(Notice(level="warning", message=note))
 
     async def _phase(self, coro):  # type: ignore[no-untyped-def]
         """Run one phase as a task that stop(now=True) can cancel."""
@@ -444,14 +468,21 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         except TimeoutError:
             # The agent part is bounded by the time left (a hung API, a silent CLI).
             self.publish(Notice(level="warning", message=WALL_CUT.format(left=left or 0)))
-            return AgentResult(stop="budget", final_text="")
+            return AgentResult(
+                stop="budget", final_text="", turns=self._turns, tool_calls=len(self._calls)
+            )
         if result is None:
-            return AgentResult(stop="interrupted", final_text="")
+            # Stopped midway: count what was reported before the stop.
+            return AgentResult(
+                stop="interrupted", final_text="", turns=self._turns, tool_calls=len(self._calls)
+            )
         return result
 
-    def _charge(self, model: str, usage: Usage, reported_cost: float | None) -> float:
+    def _charge(
+        self, model: str, usage: Usage, reported_cost: float | None = None, source: str = ""
+    ) -> float:
         known = set(self.budget.unpriced)
-        cost = self.budget.charge(model, usage, reported_cost)
+        cost = self.budget.charge(model, usage, reported_cost, source)
         if self.budget.unpriced - known:
             self.publish(
                 Notice(
@@ -500,6 +531,9 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
 WALL_CUT = (
     "the agent was stopped after {left:.0f} s: the run reached budget.max_wall_s during its turn"
 )
+# AgentResult.stop when the agent's API failed past its retries (the agent
+# sets pause_reason): no validators run, no thrash is looked for.
+API_ERROR = "api_error"
 
 
 def _current_task_cancelling() -> bool:

@@ -8,12 +8,23 @@ left, excluding what must never be committed, and staging the workspace.
 
 from __future__ import annotations
 
+import os
+import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
 from pygit2.enums import DiffOption, FileMode, RepositoryOpenFlag
 
+from tui.engine import large_files
+from tui.engine.index_entries import add_with_stat
+from tui.engine.large_files import DEFAULT_MAX_FILE_BYTES
+from tui.engine.pack_writer import PackWriter
+
 SHADOW_DIR = "checkpoints.git"
+# From this many changed files on, a scan writes one pack instead of loose objects.
+BULK_FILES = 256
+PACK_FILES = 25_000
 
 # libgit2's GIT_DIFF_UPDATE_INDEX, which pygit2 does not name: refresh the
 # stat data of files that were hashed and found unchanged, so the next scan
@@ -172,12 +183,25 @@ def _exclude_nested(repo: pygit2.Repository, folders: list[str]) -> None:
             f.writelines(new)
 
 
-def scan_workspace(repo: pygit2.Repository, index: pygit2.Index) -> tuple[str, ...]:
+@dataclass(frozen=True)
+class Scan:
+    """What staging the workspace found besides the files it added."""
+
+    skipped: tuple[str, ...] = ()  # could not be read: they keep their previous content
+    large: tuple[tuple[str, int], ...] = ()  # (path, size) recorded by size and hash only
+    changed: int = 0  # paths staged or removed
+
+
+def scan_workspace(
+    repo: pygit2.Repository, index: pygit2.Index, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> Scan:
     """Bring the index in line with the workspace, like ``git add -A``; write it.
 
-    Only files whose stat data changed are read. Nested repositories met on
-    the way are excluded from now on. Returns the paths that could not be
-    read (they keep their previous content in the checkpoint).
+    Only files whose stat data changed are read; folders the ignore rules
+    exclude are not walked. Nested repositories met on the way are excluded
+    from now on. Files over ``max_file_bytes`` get a placeholder (see
+    :mod:`tui.engine.large_files`). Many changed files at once (a first
+    checkpoint) are written as one pack rather than one loose object each.
     """
     diff = index.diff_to_workdir(_SCAN)
     deleted: list[str] = []
@@ -195,13 +219,87 @@ def scan_workspace(repo: pygit2.Repository, index: pygit2.Index) -> tuple[str, .
     # collide with the entries it replaces.
     for path in deleted:
         index.remove(path)
-    skipped: list[str] = []
-    for path in changed:
-        try:
-            index.add(path)
-        except (pygit2.GitError, OSError):
-            skipped.append(path)
+    root = os.fsencode(repo.workdir).rstrip(b"/")
+    skipped, large = add_files(repo, index, root, changed, max_file_bytes)
     if nested:
         _exclude_nested(repo, nested)
-    index.write()
-    return tuple(skipped)
+    if deleted or changed:
+        index.write()  # unchanged: the file on disk holds the same entries already
+    return Scan(tuple(skipped), tuple(large), len(deleted) + len(changed))
+
+
+def add_files(
+    repo: pygit2.Repository, index: pygit2.Index, root: bytes, paths: list[str], limit: int
+) -> tuple[list[str], list[tuple[str, int]]]:
+    """Hash ``paths`` into the shadow repository and the index (one pack when many).
+
+    Returns the paths that could not be read and the (path, size) of files
+    over ``limit``, which get a placeholder.
+    """
+    skipped: list[str] = []
+    large: list[tuple[str, int]] = []
+    if len(paths) >= BULK_FILES:
+        # One pack per PACK_FILES files: the entries waiting for their pack stay few.
+        for start in range(0, len(paths), PACK_FILES):
+            _add_bulk(repo, index, root, paths[start : start + PACK_FILES], limit, skipped, large)
+        return skipped, large
+    for path in paths:
+        try:
+            _add_one(repo, index, root, path, limit, large)
+        except (pygit2.GitError, OSError):
+            skipped.append(path)
+    return skipped, large
+
+
+def _add_one(
+    repo: pygit2.Repository,
+    index: pygit2.Index,
+    root: bytes,
+    path: str,
+    limit: int,
+    large: list[tuple[str, int]],
+) -> None:
+    rel = os.fsencode(path)
+    st = os.lstat(os.path.join(root, rel))
+    if stat.S_ISREG(st.st_mode) and st.st_size > limit:
+        large_files.record(repo, index, root, rel, st, limit)
+        large.append((path, st.st_size))
+    else:
+        index.add(path)
+
+
+def _add_bulk(
+    repo: pygit2.Repository,
+    index: pygit2.Index,
+    root: bytes,
+    paths: list[str],
+    limit: int,
+    skipped: list[str],
+    large: list[tuple[str, int]],
+) -> None:
+    """Hash many files into one new pack and index them with their stat data."""
+    with PackWriter(Path(repo.path) / "objects") as pack:
+        staged: list[tuple[bytes, bytes, int, os.stat_result]] = []
+        mode: int
+        for path in paths:
+            rel = os.fsencode(path)
+            full = os.path.join(root, rel)
+            try:
+                st = os.lstat(full)
+                if stat.S_ISLNK(st.st_mode):
+                    staged.append((rel, pack.add(os.readlink(full)), FileMode.LINK, st))
+                elif not stat.S_ISREG(st.st_mode):
+                    skipped.append(path)
+                elif st.st_size > limit:
+                    large_files.record(repo, index, root, rel, st, limit)
+                    large.append((path, st.st_size))
+                else:
+                    with open(full, "rb", buffering=0) as f:
+                        data = f.readall()
+                    mode = FileMode.BLOB_EXECUTABLE if st.st_mode & stat.S_IXUSR else FileMode.BLOB
+                    staged.append((rel, pack.add(data), mode, st))
+            except OSError:
+                skipped.append(path)
+        pack.finish()  # before the entries: the index must only name objects that exist
+    for rel, oid, mode, st in staged:
+        add_with_stat(index, rel, oid, int(mode), st)

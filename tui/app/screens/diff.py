@@ -1,4 +1,11 @@
-"""DiffScreen: what one checkpoint changed, file by file, then the whole diff."""
+"""DiffScreen: what one checkpoint changed, file by file, then the whole diff.
+
+A small diff (up to WHOLE_DIFF_FILES files) is shown whole, the file list
+scrolling it. A larger one (an iteration that reformatted 5,000 files, the
+start of a monorepo) shows its file list at once, taken from the checkpoint's
+event when it carries one, and loads the highlighted file's patch on demand:
+no patch of every file is ever made to open the screen.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +43,9 @@ _STATUS_MARKS = {
 }
 
 
+WHOLE_DIFF_FILES = 200
+
+
 @dataclass(frozen=True)
 class DiffTarget:
     """One checkpoint to show: its commit, compared with the checkpoint before it."""
@@ -43,6 +53,8 @@ class DiffTarget:
     iteration: int
     commit: str
     label: str
+    files_changed: int = 0  # from the checkpoint's event; 0 when unknown
+    files: tuple[FileStat, ...] = ()  # the event's per-file stats, when it has them
 
 
 def diff_targets(iteration: int, checkpoints: list[Checkpointed]) -> list[DiffTarget]:
@@ -57,19 +69,18 @@ def diff_targets(iteration: int, checkpoints: list[Checkpointed]) -> list[DiffTa
             )
         else:
             label = _KIND_WORDS.get(c.kind, c.kind)
-        out.append(DiffTarget(iteration, c.commit, label))
+        out.append(DiffTarget(iteration, c.commit, label, c.files_changed, tuple(c.files)))
     return out
 
 
-def file_line(f: FileStat) -> Content:
-    """``M pages.py  +1 -1``."""
+def file_line(f: FileStat, counted: bool = True) -> Content:
+    """``M pages.py  +1 -1`` (without the counts when they were not ``counted``)."""
     mark = _STATUS_MARKS.get(f.status, "?")
     colour = {"A": "$passed", "D": "$failed"}.get(mark, "$accent")
     name = f"{f.old_path} → {f.path}" if f.old_path else f.path
-    counts = "binary" if f.binary else f"+{f.insertions} -{f.deletions}"
-    return Content.from_markup(
-        f"[{colour}]$mark[/] $name  [$text-muted]$counts", mark=mark, name=name, counts=counts
-    )
+    counts = "binary" if f.binary else (f"+{f.insertions} -{f.deletions}" if counted else "")
+    # assemble, not markup: fifty times faster, for the list of a 5,000-file diff
+    return Content.assemble((mark, colour), f" {name}  ", (counts, "$text-muted"))
 
 
 class DiffScreen(Screen[None]):
@@ -100,6 +111,8 @@ class DiffScreen(Screen[None]):
         self.targets: list[DiffTarget] = []
         self.index = 0
         self.diff: CheckpointDiff | None = None
+        #: The files of a large diff, whose patches load one at a time (else empty).
+        self.large_files: tuple[FileStat, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Static(id="diff-title")
@@ -132,7 +145,50 @@ class DiffScreen(Screen[None]):
             return
         target = self.targets[self.index]
         self._show_title(f"Iteration {target.iteration} · {target.label} · loading…")
-        self._fetch(target)
+        self.large_files = ()
+        if target.files_changed > WHOLE_DIFF_FILES:
+            self._fetch_list(target)
+        else:
+            self._fetch(target)
+
+    @work(exclusive=True, group="diff")
+    async def _fetch_list(self, target: DiffTarget) -> None:
+        files = target.files
+        counted = len(files) == target.files_changed
+        if not counted:
+            try:
+                files = await asyncio.to_thread(self.reader.files, None, target.commit)
+            except CheckpointError as exc:
+                self._show_title(f"Iteration {target.iteration} · {target.label}")
+                self.notify(str(exc), severity="error", timeout=8)
+                return
+        self.diff = None
+        self.large_files = files
+        self._show_title(
+            f"Iteration {target.iteration} · {target.label} · {len(files):,} files changed"
+            f"{self._more()} · each file's diff loads when highlighted"
+        )
+        lister = self.query_one("#diff-files", OptionList)
+        lister.set_options(Option(file_line(f, counted)) for f in files)
+        self.query_one(DiffView).set_patch("")
+        if files:
+            lister.highlighted = 0
+
+    @work(exclusive=True, group="patch")
+    async def _fetch_file(self, commit: str, f: FileStat) -> None:
+        try:
+            _stat, patch = await asyncio.to_thread(
+                self.reader.file_diff, None, commit, f.path, f.old_path
+            )
+        except CheckpointError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        self.query_one(DiffView).set_patch(patch or "(no changes)")
+
+    def _more(self) -> str:
+        if len(self.targets) > 1:
+            return f" · {self.index + 1} of {len(self.targets)} (c: next)"
+        return ""
 
     @work(exclusive=True, group="diff")
     async def _fetch(self, target: DiffTarget) -> None:
@@ -147,11 +203,8 @@ class DiffScreen(Screen[None]):
         self._show(target, diff)
 
     def _show(self, target: DiffTarget, diff: CheckpointDiff) -> None:
-        more = ""
-        if len(self.targets) > 1:
-            more = f" · {self.index + 1} of {len(self.targets)} (c: next)"
         self._show_title(
-            f"Iteration {target.iteration} · {target.label} · {diff.stat.summary()}{more}"
+            f"Iteration {target.iteration} · {target.label} · {diff.stat.summary()}{self._more()}"
         )
         files = self.query_one("#diff-files", OptionList)
         files.set_options(Option(file_line(f), id=f.path) for f in diff.stat.files)
@@ -163,6 +216,11 @@ class DiffScreen(Screen[None]):
 
     @on(OptionList.OptionHighlighted, "#diff-files")
     def _file_chosen(self, event: OptionList.OptionHighlighted) -> None:
+        if self.large_files:
+            if event.option_index < len(self.large_files) and self.targets:
+                target = self.targets[self.index]
+                self._fetch_file(target.commit, self.large_files[event.option_index])
+            return
         view = self.query_one(DiffView)
         starts = view.file_starts()
         if event.option_index < len(starts):

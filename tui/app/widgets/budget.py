@@ -10,6 +10,7 @@ from tui.app.forecast import burn_rate, meters, projection
 from tui.app.store import RunStore
 from tui.app.widgets.budget_bar import BudgetBar
 from tui.app.widgets.pane import Pane
+from tui.spend import cost_sources_text
 
 
 class BudgetPane(Pane):
@@ -24,6 +25,7 @@ class BudgetPane(Pane):
     def compose(self) -> ComposeResult:
         for key in ("iterations", "tokens", "cost", "time"):
             yield BudgetBar(id=f"budget-{key}")
+        yield Static(id="budget-sources")
         yield Static(id="budget-burn")
         yield Static(id="budget-projection")
 
@@ -33,6 +35,10 @@ class BudgetPane(Pane):
         bars = meters(budget, wall_s)
         for meter in bars:
             self.query_one(f"#budget-{meter.key}", BudgetBar).meter = meter
+        # Where the dollars came from: reported by a CLI, estimated, a plan.
+        sources = self.query_one("#budget-sources", Static)
+        sources.update(Content.from_markup("[$text-muted]$text", text=cost_sources_text(budget)))
+        sources.display = bool(budget.cost_sources) and bool(cost_sources_text(budget))
         self.query_one("#budget-burn", Static).update(
             Content.from_markup("[$text-muted]$rate", rate=burn_rate(budget))
         )
