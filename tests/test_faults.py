@@ -209,6 +209,25 @@ def test_read_only_run_folder_on_resume_is_one_sentence(tmp_path: Path) -> None:
         subprocess.run(["umount", "-l", str(run)], capture_output=True)
 
 
+def test_loop_toml_swapped_for_a_fifo_mid_run_does_not_hang_the_run(tmp_path: Path) -> None:
+    spec = write_loop(tmp_path / "loop", script=_paced(3), budget="max_iterations = 3")
+    spec.write_text(spec.read_text() + NO_THRASH + "\n")
+    run = tmp_path / "run"
+    proc = _start("run", str(spec), "--headless", "--run-dir", str(run))
+    try:
+        _wait_for(run / "journal.jsonl", b'"type":"iteration_started"')
+        spec.unlink()
+        os.mkfifo(spec)  # hot reload reads loop.toml when it changes
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 1, err
+    assert_one_sentence(err, "is not a regular file")
+    assert_intact(run / "journal.jsonl")
+
+
 # -- the journal changed behind the engine's back ---------------------------------
 
 

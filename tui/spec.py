@@ -387,6 +387,17 @@ def _read_spec_file(file: Path) -> bytes:
     return raw
 
 
+def read_spec_text(file: Path) -> str:
+    """A spec file's text, read as :func:`load_spec` reads it (bounded, never blocking).
+
+    Raises SpecError with one line when it is not a readable UTF-8 regular file.
+    """
+    try:
+        return _read_spec_file(file).decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(file, [f"{file}: is not UTF-8 text"]) from None
+
+
 def spec_from_text(text: str, path: Path) -> LoopSpec:
     """Validate spec text as if it were the file at ``path`` (hot reload, resume)."""
     try:
