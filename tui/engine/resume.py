@@ -62,7 +62,7 @@ from tui.events import (
     ValidatorFinished,
     ValidatorResult,
 )
-from tui.spec import LoopSpec, SpecError, load_spec, spec_from_text
+from tui.spec import LoopSpec, SpecError, load_spec, read_spec_text, spec_from_text
 
 INTERRUPTED_OUTPUT = "interrupted: the run stopped before this call finished; it was not run again"
 
@@ -181,8 +181,8 @@ def _recover_start(
             spec_path = json.loads(match.group(1))
     copy = run_dir / "spec.toml"
     try:
-        spec = spec_from_text(copy.read_text(), Path(spec_path) if spec_path else copy)
-    except (OSError, SpecError) as exc:
+        spec = spec_from_text(read_spec_text(copy), Path(spec_path) if spec_path else copy)
+    except SpecError as exc:
         raise ResumeError(
             f"{journal}: the first line (run_started) is damaged and the spec copy cannot "
             f"stand in for it ({exc}); the run cannot resume"
@@ -206,11 +206,9 @@ def _recover_start(
 def _spec_of(run_dir: Path, started: RunStarted) -> LoopSpec:
     copy = run_dir / "spec.toml"
     try:
-        text = copy.read_text()
-    except OSError as exc:
-        raise ResumeError(
-            f"cannot read {copy} ({exc.strerror or exc}); the run cannot resume"
-        ) from None
+        text = read_spec_text(copy)
+    except SpecError as exc:
+        raise ResumeError(f"{exc.messages[0]}; the run cannot resume") from None
     # Validate as the original file, so relative paths (workspace, script) resolve as before.
     return spec_from_text(text, Path(started.spec_path) if started.spec_path else copy)
 
