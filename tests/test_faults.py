@@ -252,7 +252,11 @@ def test_journal_rewritten_by_the_agent_is_reported_not_written_blind(
         + f"input = {{ command = {json.dumps(step)} }}\n"
         + "[[iteration.step]]\nsay = 'said-after-the-change'\n" + edit("try 2")
     )  # fmt: skip
-    spec = write_loop(tmp_path / "loop", script=script, budget="max_iterations = 3")
+    # The sandbox hides the run folder from the agent; off, as an agent CLI may run.
+    unsandboxed = '[sandbox]\nmode = "off"'
+    spec = write_loop(
+        tmp_path / "loop", script=script, budget="max_iterations = 3", extra=unsandboxed
+    )
     proc = _cli("run", str(spec), "--headless", "--run-dir", str(run))
     assert proc.returncode == 3, proc.stderr
     assert_one_sentence(proc.stderr, says)

@@ -7,7 +7,16 @@ from pathlib import Path
 
 from tests.loops import REPO
 
-UI_FREE = ["tui/engine", "tui/agents", "tui/spec.py", "tui/events.py", "tui/process.py"]
+UI_FREE = [
+    "tui/engine",
+    "tui/agents",
+    "tui/spec.py",
+    "tui/events.py",
+    "tui/process.py",
+    "tui/sandbox.py",
+    "tui/confinement.py",
+    "tui/redaction.py",
+]
 
 
 def _imports(path: Path) -> set[str]:

@@ -185,7 +185,7 @@ async def test_writes_are_atomic_and_keep_the_mode(
     assert stat.S_IMODE(script.stat().st_mode) == 0o755
     assert script.read_text() == "echo new\n"
 
-    def broken_replace(src: str, dst: object) -> None:
+    def broken_replace(src: str, dst: object, **_dir_fds: object) -> None:
         raise OSError(28, "No space left on device", str(dst))
 
     monkeypatch.setattr(editor_module.os, "replace", broken_replace)

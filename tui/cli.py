@@ -133,12 +133,14 @@ def _error(message: str) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from tui.agents.cli_checks import command_warnings
+    from tui.sandbox import describe_sandbox
     from tui.summary import describe_spec
 
     spec = load_spec(args.path)
     # The same preflight as `run`; only a missing key is a note (it is the shell's).
     ready = preflight(spec, args.run_dir, need_key=False)
     print(describe_spec(spec))
+    print(f"  sandbox     {describe_sandbox(spec)}")
     for warning in command_warnings(spec):
         print(f"  warning     {warning}")
     for note in ready.notes:

@@ -126,6 +126,8 @@ class RunStarted(_Event):
     budget: BudgetState = BudgetState()
     validators: list[str] = []
     resumed: bool = False
+    # How commands are confined: "bwrap", or "off" (unconfined; the header warns).
+    sandbox: str = ""
 
 
 class IterationStarted(_Event):

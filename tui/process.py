@@ -11,7 +11,9 @@ validators, the command agent backend) goes through :func:`run_command`:
 - on timeout, on cancellation, and when the shell exits while children it put
   in the background still run, the whole group gets SIGTERM, then SIGKILL after
   a short grace: no process outlives its command;
-- the environment has API keys and other secrets removed (:func:`child_env`).
+- the environment has API keys and other secrets removed (:func:`child_env`),
+  unless the caller gives one (a run gives its allow-listed environment);
+- with a ``sandbox`` (:mod:`tui.sandbox`), the shell runs under bubblewrap.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tui.sandbox import Sandbox
 
 # Names of environment variables that must never reach a child process.
 _SECRET_NAME = re.compile(r"(_KEY|_TOKEN|_SECRET|_PASSWORD)$", re.IGNORECASE)
@@ -248,6 +254,10 @@ async def run_command(
     env: dict[str, str] | None = None,
     stdin: bytes | None = None,
     stream_cap: int | None = None,
+    sandbox: Sandbox | None = None,
+    network: bool | None = None,
+    writable: list[Path] | None = None,
+    readable: list[Path] | None = None,
 ) -> CommandResult:
     """Run ``command`` through the shell in ``cwd`` and return how it ended.
 
@@ -261,12 +271,21 @@ async def run_command(
     timeout, on cancellation of the awaiting task (CancelledError is
     re-raised), and shortly after the shell itself exits. Raises OSError when
     the shell cannot be started (e.g. ``cwd`` does not exist).
+
+    With ``sandbox``, the shell runs inside it (see :mod:`tui.sandbox`); its
+    PID namespace dies with the shell, so nothing it started outlives it.
+    ``network`` overrides the sandbox's network setting for this command;
+    ``writable`` are more folders it may write (a validator's report folder),
+    ``readable`` more it may read (an agent CLI's prompt folder).
     """
     started = time.monotonic()
+    argv = [_shell(), "-c", command]
+    if sandbox is not None:
+        if not cwd.is_dir():
+            raise FileNotFoundError(2, "No such file or directory", str(cwd))
+        argv = sandbox.wrap(argv, cwd, network=network, writable=writable, readable=readable)
     proc = await asyncio.create_subprocess_exec(
-        _shell(),
-        "-c",
-        command,
+        *argv,
         cwd=str(cwd),
         stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,

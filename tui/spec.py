@@ -106,6 +106,8 @@ class AgentSpec(_Strict):
     timeout_s: PositiveFloat = 1800.0
     # tools
     tool_timeout_s: PositiveFloat = 120.0
+    # command: run the agent CLI in the sandbox too (network on: it calls its API)
+    sandbox: bool = False
 
 
 class ValidatorSpec(_Strict):
@@ -128,7 +130,13 @@ class BudgetSpec(_Strict):
 
 
 SignalKind = Literal[
-    "same_failure", "oscillation", "edit_undone", "no_progress", "repeated_actions", "false_done"
+    "same_failure",
+    "oscillation",
+    "edit_undone",
+    "no_progress",
+    "repeated_actions",
+    "false_done",
+    "tamper",
 ]
 AtLeastTwo = Annotated[int, Field(ge=2)]
 
@@ -182,6 +190,34 @@ class Price(_Strict):
     cache_read: Annotated[float, Field(ge=0)] | None = None
 
 
+class SandboxSpec(_Strict):
+    """How commands (bash tool, validators) are confined; see tui/sandbox.py."""
+
+    mode: Literal["bwrap", "off"] = "bwrap"
+    network: bool = False
+    # More folders commands may read (HOME is private): a tool cache, a venv; ~ expands.
+    readable: list[str] = []
+
+
+class ProtectSpec(_Strict):
+    """Globs (relative to the workspace) the agent may not change."""
+
+    paths: list[str] = []
+
+
+class EnvSpec(_Strict):
+    """What children see of the environment: an allow-list, and what is redacted."""
+
+    # Variables passed through from the user's environment by name.
+    pass_: list[str] = Field(default=[], alias="pass")
+    # Variables set for every child.
+    set: dict[str, str] = {}
+    # More names whose values are redacted from everything recorded or shown.
+    redact: list[str] = []
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
 class LoopSpec(_Strict):
     """A whole ``loop.toml``. Paths are absolute once loaded."""
 
@@ -196,6 +232,9 @@ class LoopSpec(_Strict):
     memory: MemorySpec = MemorySpec()
     checkpoints: CheckpointSpec = CheckpointSpec()
     prices: dict[str, Price] = {}
+    sandbox: SandboxSpec = SandboxSpec()
+    protect: ProtectSpec = ProtectSpec()
+    env: EnvSpec = EnvSpec()
     # Set by the loader, not by the file.
     path: Path | None = Field(default=None, exclude=True)
 
@@ -233,7 +272,7 @@ class SpecError(Exception):
 
 
 def _known_keys(model: type[BaseModel]) -> list[str]:
-    return [name for name, f in model.model_fields.items() if not f.exclude]
+    return [f.alias or name for name, f in model.model_fields.items() if not f.exclude]
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:

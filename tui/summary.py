@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.engine.journal_index import JournalIndex
-from tui.engine.rundir import RUNS_FOLDER, running_pid
+from tui.engine.rundir import find_runs, running_pid
 from tui.figures import duration
-from tui.spec import LoopSpec, spec_path
+from tui.spec import LoopSpec
 
 
 def _limit(value: float | None, fmt: str) -> str | None:
@@ -93,13 +93,7 @@ def summarize_run(run_dir: Path) -> RunRow:
 
 def find_run_dirs(path: Path) -> list[Path]:
     """Run directories for a spec, its folder, or any spec below a folder."""
-    spec_file = spec_path(path)
-    if spec_file.is_file():
-        roots = [spec_file.parent / RUNS_FOLDER]
-    else:
-        roots = [p for p in path.glob("**/.loopconsole/runs") if p.is_dir()]
-    runs = [d for root in roots if root.is_dir() for d in root.iterdir() if d.is_dir()]
-    return sorted(runs, key=lambda d: d.name)
+    return find_runs(path)
 
 
 def list_runs(path: Path) -> str:

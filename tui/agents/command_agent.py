@@ -13,6 +13,8 @@ The CLI gets the user's environment as it is, API keys included: it is the
 agent, and calling its model is its job (``claude`` needs ANTHROPIC_API_KEY
 or its login, ``codex`` its OpenAI key). The scrubbing DESIGN.md asks for is
 about what the agent runs: validators and the shared tools never see keys.
+With ``[agent] sandbox = true`` the CLI runs in the run's sandbox instead
+(network on), with the allow-listed environment plus its model's variables.
 
 Stop, pause-now and Ctrl-C cancel :meth:`CommandAgent.run_iteration`; the
 cancellation reaches :func:`tui.process.run_command`, which kills the whole
@@ -34,7 +36,7 @@ import re
 import shlex
 import shutil
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from tui.agents.adapters import Item, OutputAdapter, Spend, TextAdapter, make_adapter
@@ -236,8 +238,10 @@ class CommandAgent:
         self, command: str, ctx: AgentContext, abort: asyncio.Event, **kwargs
     ) -> CommandResult | None:
         """Run the CLI to its end, or until the adapter asks to end it (then None)."""
-        task = asyncio.ensure_future(
-            run_command(
+        if self.spec.agent.sandbox:
+            running = self._sandboxed(command, ctx, **kwargs)
+        else:
+            running = run_command(
                 command,
                 ctx.workspace,
                 timeout_s=self.spec.agent.timeout_s,
@@ -245,7 +249,7 @@ class CommandAgent:
                 stream_cap=STREAM_CAP_BYTES,
                 **kwargs,
             )
-        )
+        task = asyncio.ensure_future(running)
         aborted = asyncio.ensure_future(abort.wait())
         try:
             await asyncio.wait({task, aborted}, return_when=asyncio.FIRST_COMPLETED)
@@ -305,6 +309,46 @@ class CommandAgent:
         """Nothing to release: each iteration's process group ends with it."""
 
     # -- helpers -----------------------------------------------------------
+    def _sandboxed(
+        self,
+        command: str,
+        ctx: AgentContext,
+        *,
+        env: dict[str, str],
+        on_output: Callable[[str], None],
+        stdin: bytes | None,
+    ) -> Awaitable[CommandResult]:
+        """``[agent] sandbox = true``: the run's sandbox, network on, the allow-listed env."""
+        from tui.engine.trust import agent_cli_env
+
+        confinement = getattr(ctx.tools, "confinement", None)
+        if confinement is None:
+            raise AgentFatal("[agent] sandbox = true needs the run's sandbox; none was set up.")
+        cli_env = agent_cli_env(self.spec, confinement)
+        cli_env.update({k: v for k, v in env.items() if k.startswith("LOOPCONSOLE_")})
+        prompt_folder = Path(env["LOOPCONSOLE_PROMPT_FILE"]).parent
+        return confinement.run(
+            command,
+            ctx.workspace,
+            timeout_s=self.spec.agent.timeout_s,
+            output_cap=OUTPUT_KEPT_BYTES,
+            stream_cap=STREAM_CAP_BYTES,
+            on_output=on_output,
+            replace_env=cli_env,
+            stdin=stdin,
+            network=True,
+            readable=[prompt_folder],
+        )
+
+    def _loop_vars(self, ctx: AgentContext, prompt_file: Path) -> dict[str, str]:
+        return dict(
+            LOOPCONSOLE_ITERATION=str(ctx.iteration),
+            LOOPCONSOLE_WORKSPACE=str(ctx.workspace),
+            LOOPCONSOLE_RUN_DIR=str(ctx.run_dir),
+            LOOPCONSOLE_PROMPT_FILE=str(prompt_file),
+            LOOPCONSOLE_SPEC_DIR=str(self.spec.folder),
+        )
+
     def _write_prompt(self, run_dir: Path, iteration: int, prompt: str) -> Path:
         # In the run directory, not the workspace: the prompt is not the
         # agent's work and must not show up in checkpoints or validators.
@@ -316,13 +360,7 @@ class CommandAgent:
 
     def _env(self, ctx: AgentContext, prompt_file: Path) -> dict[str, str]:
         env = dict(os.environ)
-        env.update(
-            LOOPCONSOLE_ITERATION=str(ctx.iteration),
-            LOOPCONSOLE_WORKSPACE=str(ctx.workspace),
-            LOOPCONSOLE_RUN_DIR=str(ctx.run_dir),
-            LOOPCONSOLE_PROMPT_FILE=str(prompt_file),
-            LOOPCONSOLE_SPEC_DIR=str(self.spec.folder),
-        )
+        env.update(self._loop_vars(ctx, prompt_file))
         return env
 
     def _charge(self, ctx: AgentContext, adapter: OutputAdapter, spend: Spend) -> None:

@@ -20,7 +20,9 @@ NUL bytes and symlinks that lead out are refused (through the same
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -97,6 +99,23 @@ class MemoryTool(TextEditor):
 
     def __init__(self, root: Path) -> None:
         super().__init__(root, max_characters=MAX_VIEW_CHARS)
+        self._real_root: Path | None = None
+
+    def _check_root(self) -> None:
+        """Refuse a memories folder swapped for a symlink or moved since the first call."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        info = os.lstat(self.root)
+        real = self.root.resolve()
+        if (
+            stat.S_ISLNK(info.st_mode)
+            or not stat.S_ISDIR(info.st_mode)
+            or (self._real_root is not None and real != self._real_root)
+        ):
+            raise ToolError(
+                f"The {ROOT} folder was replaced (it is now a symlink, or not the folder it "
+                "was); the memory tool will not use it."
+            )
+        self._real_root = real
 
     def register(self, toolbox: Toolbox) -> None:
         """Make ``memory`` one of the toolbox's tools."""
@@ -105,7 +124,7 @@ class MemoryTool(TextEditor):
     async def __call__(self, tool_input: dict) -> ToolOutcome:
         """Run one command; mistakes raise ToolError, which the toolbox turns into is_error."""
         request = _COMMAND.validate_python(tool_input)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self._check_root()
         if isinstance(request, _Delete):
             return ToolOutcome(self._delete(request.path))
         if isinstance(request, _Rename):

@@ -6,26 +6,57 @@ listing), ``create``, ``str_replace`` (exactly one match), ``insert``. Paths may
 be relative to the root or absolute inside it; anything that leaves it (``..``,
 other absolute paths, symlinks pointing out, NUL bytes) is refused. Files are
 written through a temporary file and a rename, so a reader never sees half a
-file. Mistakes come back as ``ToolOutcome(is_error=True)`` with one clear
-sentence, for the model to read and correct. The memory tool
-(:mod:`tui.agents.memory_tool`) reuses :class:`TextEditor` on its own folder.
+file, and every read and write walks the path from a handle on the root one
+folder at a time without following symlinks (openat-style): a folder swapped
+for a symlink between the check and the write is refused, never followed.
+Writes into ``.git/``, into the folder a ``.git`` file's ``gitdir:`` names, and
+to protected paths are refused. Files above :data:`MAX_EDIT_BYTES` are not
+edited, and ``view`` reads a big file a line at a time. Mistakes come back
+as ``ToolOutcome(is_error=True)`` with one clear sentence, for the model to
+read and correct. The memory tool (:mod:`tui.agents.memory_tool`) reuses
+:class:`TextEditor` on its own folder.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from tui.agents.safe_files import (
+    PathEscape,
+    ToolError,
+    confine,
+    human_bytes,
+    open_file,
+    parts_in,
+    refuse_git,
+    stream_lines,
+    write_atomic,
+    write_in,
+)
+
+__all__ = [
+    "EDITOR_INPUT",
+    "PathEscape",
+    "TextEditor",
+    "ToolError",
+    "ToolOutcome",
+    "confine",
+    "input_error",
+    "walk_two_levels",
+    "write_atomic",
+]
+
 _MAX_LISTED = 1000
-# Read once: os.umask can only be read by setting it, which is not thread-safe later.
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
+# Files above this are not edited (a whole-file rewrite); view streams them.
+MAX_EDIT_BYTES = 10 * 1024 * 1024
+# Files above this are viewed a line at a time instead of read whole.
+_STREAM_VIEW_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -35,48 +66,6 @@ class ToolOutcome:
     output: str
     is_error: bool = False
     exit_code: int | None = None
-
-
-class PathEscape(Exception):
-    """A path that would leave the workspace."""
-
-
-class ToolError(Exception):
-    """A tool call the model can correct; its message is the tool result."""
-
-
-def confine(root: Path, path: str) -> Path:
-    """Resolve ``path`` (relative, or absolute inside ``root``) to a real path inside ``root``.
-
-    Raises :class:`PathEscape` for NUL bytes, ``..`` that climbs out, absolute
-    paths elsewhere, and symlinks (the file or any parent) resolving outside.
-    """
-    if "\x00" in path:
-        raise PathEscape("The path contains a NUL byte; send a plain file path.")
-    real_root = root.resolve()
-    given = Path(path)
-    if given.is_absolute():
-        normal = Path(os.path.normpath(given))
-        # Accept the workspace as given or as resolved (e.g. /tmp -> /private/tmp).
-        for base in (root.absolute(), real_root):
-            if normal == base or normal.is_relative_to(base):
-                relative = normal.relative_to(base)
-                break
-        else:
-            raise PathEscape(
-                f"{path} is outside the workspace; use a path relative to the workspace."
-            )
-    else:
-        relative = Path(os.path.normpath(given))
-        if relative.parts and relative.parts[0] == "..":
-            raise PathEscape(f"{path} climbs out of the workspace with '..'; stay inside it.")
-    resolved = (real_root / relative).resolve()
-    if resolved != real_root and not resolved.is_relative_to(real_root):
-        raise PathEscape(
-            f"{path} goes through a symlink that points outside the workspace; "
-            "use a path inside it."
-        )
-    return resolved
 
 
 # -- tool inputs --------------------------------------------------------------
@@ -148,24 +137,6 @@ def input_error(tool: str, exc: ValidationError) -> ToolOutcome:
 
 
 # -- file helpers -------------------------------------------------------------
-
-
-def write_atomic(file: Path, text: str) -> None:
-    """Write ``text`` to ``file`` through a temp file in the same folder and a rename."""
-    file.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = file.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o666 & ~_UMASK
-    fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(text.encode("utf-8"))
-        os.chmod(tmp, mode)  # mkstemp makes 0600; keep the file's own mode
-        os.replace(tmp, file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def walk_two_levels(folder: Path) -> Iterator[os.DirEntry[str]]:
@@ -258,10 +229,28 @@ class TextEditor:
     # Lines shown before and after an edit.
     SNIPPET_CONTEXT = 4
 
-    def __init__(self, root: Path, *, max_characters: int) -> None:
+    TOO_BIG = (
+        "{path} is {size}; the editor edits files up to {limit}. Change it with a command "
+        "instead (sed, a script), or view it with view_range."
+    )
+    PROTECTED = (
+        "{path} is protected (the spec's [protect] paths, the spec itself, .git/ and "
+        ".loopconsole/ are what judges the loop); it cannot be changed. Change the code "
+        "under test instead."
+    )
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        max_characters: int,
+        protected: Callable[[str], bool] | None = None,
+    ) -> None:
         self.root = root
         # How much of a file `view` shows; bounded so one view cannot fill the context.
         self.max_characters = max_characters
+        # Whether a root-relative path (posix) is protected: such writes are refused.
+        self.protected = protected
 
     def run(self, request: EditorCommand) -> str:
         """Carry out one validated command and return the reply."""
@@ -283,7 +272,11 @@ class TextEditor:
         return confine(self.root, path)
 
     def _write(self, file: Path, path: str, text: str) -> None:
-        write_atomic(file, text)
+        refuse_git(self.root, file, path)
+        rel = "/".join(parts_in(self.root, file))
+        if self.protected is not None and self.protected(rel):
+            raise ToolError(self.PROTECTED.format(path=path))
+        write_in(self.root, file, text)
 
     def _select(
         self, text: str, path: str, view_range: tuple[int, int] | None
@@ -323,22 +316,59 @@ class TextEditor:
 
     # -- the commands
 
-    def _read(self, file: Path, path: str) -> str:
+    def _open(self, file: Path, path: str) -> int:
         if not file.exists():
             raise ToolError(self.MISSING.format(path=path))
         if not file.is_file():
             raise ToolError(self.NOT_A_FILE.format(path=path))
+        return open_file(self.root, file)
+
+    def _read(self, file: Path, path: str) -> str:
+        fd = self._open(file, path)
+        with os.fdopen(fd, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_EDIT_BYTES:
+                limit = human_bytes(MAX_EDIT_BYTES)
+                raise ToolError(self.TOO_BIG.format(path=path, size=human_bytes(size), limit=limit))
+            data = handle.read()
         try:
-            return file.read_bytes().decode("utf-8")
+            return data.decode("utf-8")
         except UnicodeDecodeError:
             raise ToolError(self.NOT_TEXT.format(path=path)) from None
+
+    def _view_streamed(
+        self, file: Path, path: str, view_range: tuple[int, int] | None
+    ) -> tuple[list[str], int]:
+        """``_select`` for a big file: a line at a time, keeping only what is shown."""
+        start, end = view_range if view_range is not None else (1, -1)
+        kept: list[str] = []
+        room = self.max_characters + 1
+        total = 0
+        with os.fdopen(self._open(file, path), "rb") as handle:
+            for number, line in enumerate(stream_lines(handle, room), 1):
+                total = number
+                if number >= start and (end == -1 or number <= end) and room > 0:
+                    try:
+                        text = line.decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise ToolError(self.NOT_TEXT.format(path=path)) from None
+                    kept.append(text)
+                    room -= len(text) + 8
+                if (end != -1 and number >= end) or (room <= 0 and number >= start):
+                    break  # what is shown is complete; the rest is not read
+        if view_range is not None:
+            self._select("\n" * total, path, view_range)  # the same range checks
+        return kept, start
 
     def view(self, path: str, view_range: tuple[int, int] | None = None) -> str:
         """A file with line numbers (clipped at ``max_characters``), or a folder's listing."""
         target = self._resolve(path)
         if target.is_dir():
             return self._view_folder(target, path, view_range)
-        lines, first = self._select(self._read(target, path), path, view_range)
+        if target.is_file() and target.stat().st_size > _STREAM_VIEW_BYTES:
+            lines, first = self._view_streamed(target, path, view_range)
+        else:
+            lines, first = self._select(self._read(target, path), path, view_range)
         body = _numbered(lines, first)
         if len(body) > self.max_characters:
             clipped = self.CLIPPED.format(path=path, limit=self.max_characters)

@@ -18,15 +18,17 @@ never sees half a file. Mistakes come back as ``ToolOutcome(is_error=True)``
 with one clear sentence, for the model to read and correct. The editor's
 commands live in :mod:`tui.agents.text_editor`.
 
-The editor's checks guard against mistakes, not against a hostile agent: the
-bash tool can reach anything the user can.
+With a :class:`~tui.confinement.Confinement` (the runner always gives one),
+bash commands run in the run's sandbox with its allow-listed environment, the
+editor refuses protected paths, and every tool output is redacted of secret
+values before the model or the record sees it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError, model_validator
 
@@ -41,6 +43,9 @@ from tui.agents.text_editor import (
     input_error,
 )
 from tui.process import run_command
+
+if TYPE_CHECKING:
+    from tui.confinement import Confinement
 
 __all__ = [
     "BASH_TOOL",
@@ -77,12 +82,15 @@ class Toolbox:
         timeout_s: float = 120,
         output_cap: int = 30_000,
         max_characters: int | None = None,
+        confinement: Confinement | None = None,
+        protected: Callable[[str], bool] | None = None,
     ):
         self.workspace = workspace
         self.timeout_s = timeout_s
         self.output_cap = output_cap
         self.max_characters = max_characters or output_cap
-        self.editor = TextEditor(workspace, max_characters=self.max_characters)
+        self.confinement = confinement
+        self.editor = TextEditor(workspace, max_characters=self.max_characters, protected=protected)
         self._handlers: dict[str, Callable[[dict], Awaitable[ToolOutcome]]] = {
             EDITOR_TOOL: self.edit,
             BASH_TOOL: self.bash,
@@ -106,7 +114,10 @@ class Toolbox:
         if not isinstance(tool_input, dict):
             return ToolOutcome(f"The input for {name} must be a JSON object.", is_error=True)
         try:
-            return await handler(tool_input)
+            outcome = await handler(tool_input)
+            if self.confinement is not None:
+                outcome.output = self.confinement.redactor.text(outcome.output)
+            return outcome
         except (PathEscape, ToolError) as exc:
             return ToolOutcome(str(exc), is_error=True)
         except ValidationError as exc:
@@ -134,12 +145,20 @@ class Toolbox:
                 "workspace, so there was no session state to lose.)"
             )
         assert request.command is not None
-        result = await run_command(
-            request.command,
-            self.workspace,
-            timeout_s=self.timeout_s,
-            output_cap=self.output_cap,
-        )
+        if self.confinement is not None:
+            result = await self.confinement.run(
+                request.command,
+                self.workspace,
+                timeout_s=self.timeout_s,
+                output_cap=self.output_cap,
+            )
+        else:
+            result = await run_command(
+                request.command,
+                self.workspace,
+                timeout_s=self.timeout_s,
+                output_cap=self.output_cap,
+            )
         output = result.output.rstrip("\n") or "(no output)"
         if result.timed_out:
             return ToolOutcome(

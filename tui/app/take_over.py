@@ -49,7 +49,10 @@ def run_suspended(app: App, argv: list[str], cwd: Path, banner: str = "") -> int
         with app.suspend():
             if banner:
                 print(banner, flush=True)
-            return subprocess.run(argv, cwd=cwd, check=False).returncode
+            # os.environ, not the process's own block: the engine blanks secrets
+            # there for children (tui/redaction.py), and this is the human's shell.
+            env = dict(os.environ)
+            return subprocess.run(argv, cwd=cwd, check=False, env=env).returncode
     except SuspendNotSupported:
         raise TakeOverError(
             "this terminal cannot hand over to another program; edit the workspace "

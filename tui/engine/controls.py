@@ -122,7 +122,7 @@ class Controls:
         self.publish(ControlApplied(control="revalidate"))
         async with self._workspace_lock:
             results = await run_validators(
-                self.spec.validators, self.run_dir.workspace, self.publish
+                self.spec.validators, self.run_dir.workspace, self.publish, self.confinement
             )
         self.last_results = results
         return results

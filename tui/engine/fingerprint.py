@@ -24,7 +24,7 @@ from tui.events import ValidatorResult
 # Order matters: paths and timings go before bare numbers.
 _TEMP_PATH = re.compile(
     r"(?:/private)?(?:/tmp|/var/tmp|/var/folders|/dev/shm)(?:/[^\s'\":,)\]]*)?"
-    r"|\S*\.loopconsole/runs/[^\s'\":,)\]]*"
+    r"|\S*[/.]loopconsole/runs/[^\s'\":,)\]]*"
     r"|[A-Za-z]:\\[^\s'\"]*\\Temp\\[^\s'\":,)\]]*"
 )
 _HEX_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]+\b")

@@ -291,16 +291,17 @@ async def run_branches(
 
     async def one(branch: Branch) -> BranchResult:
         async with gate:
+            run = RunDir(
+                path=branch.path, run_id=branch.run_id, workspace=branch.path / "workspace"
+            )
             try:
                 spec = load_branch_spec(branch)
                 agent = create_agent(spec)
                 agent.prepare()
+                # Raises SandboxUnavailable (an AgentConfigError) when bwrap cannot start.
+                runner = Runner(spec, run, agent, interactive=False)
             except (SpecError, AgentConfigError, RecordError, OSError) as exc:
                 return BranchResult(branch, 2, error=str(exc))
-            run = RunDir(
-                path=branch.path, run_id=branch.run_id, workspace=branch.path / "workspace"
-            )
-            runner = Runner(spec, run, agent, interactive=False)
             announced = False
 
             def announce(event: Event) -> None:

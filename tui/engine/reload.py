@@ -3,6 +3,11 @@
 A valid edit of the goal, budget, validators, thrash or memory settings
 applies from the next iteration; an invalid edit is reported and the spec in
 force stays as it was.
+
+The file is watched only when the agent cannot write it: commands run in the
+sandbox (which hides the spec) and the agent is not an unsandboxed CLI (the
+editor refuses the spec anyway). Otherwise it is read once at start, and an
+edit applies only when the human asks for it (:meth:`SpecReload.reload_spec`).
 """
 
 from __future__ import annotations
@@ -74,8 +79,40 @@ async def watch_spec(
 class SpecReload:
     """Hot reload, mixed into Runner: valid edits wait for the next iteration."""
 
+    def spec_out_of_reach(self: Runner) -> bool:
+        """Whether nothing the agent runs can write the spec file."""
+        sandboxed = self.confinement.sandbox is not None
+        agent = self.spec.agent
+        return sandboxed and (agent.backend != "command" or agent.sandbox)
+
+    def reload_spec(self: Runner) -> None:
+        """The human asks for the spec file to be read again; edits apply as a hot reload's."""
+        if self.spec.path is None:
+            return
+        try:
+            text = self.spec.path.read_text()
+        except OSError as exc:
+            self._spec_invalid([f"{self.spec.path}: cannot be read ({exc.strerror})"])
+            return
+        try:
+            new = spec_from_text(text, self.spec.path)
+        except SpecError as exc:
+            self._spec_invalid(exc.messages)
+            return
+        self._spec_edited(new)
+
     def _start_watcher(self: Runner) -> asyncio.Task | None:
         if not self._watch_spec or self.spec.path is None:
+            return None
+        if not self.spec_out_of_reach():
+            self.publish(
+                Notice(
+                    level="warning",
+                    message=f"{self.spec.path.name} is not watched for edits: the agent could "
+                    "write it (the sandbox is off, or the agent CLI runs unsandboxed); it "
+                    "was read once, and edits apply only when you reload it",
+                )
+            )
             return None
         return asyncio.ensure_future(
             watch_spec(self.spec.path, self._spec_edited, self._spec_invalid, stop=self._watch_stop)

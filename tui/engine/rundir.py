@@ -1,23 +1,31 @@
 """Run directories: where a run keeps its journal, spec copy and workspace.
 
 ```
-<spec dir>/.loopconsole/runs/<YYYYmmdd-HHMMSS>-<name>/   (or --run-dir)
+<user state dir>/runs/<YYYYmmdd-HHMMSS>-<name>/   (platformdirs; or --run-dir)
   journal.jsonl   spec.toml   checkpoints.git/   workspace/ (copy_workspace)
 ```
+
+Runs live out of the workspace, where the agent cannot reach them. Earlier
+versions kept them in ``<spec dir>/.loopconsole/runs/``; :func:`find_runs`
+still finds those.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui.engine import runlock
-from tui.spec import LoopSpec
+import platformdirs
 
+from tui.engine import runlock
+from tui.spec import LoopSpec, spec_path
+
+# Where earlier versions kept runs, under the spec's folder (still read).
 RUNS_FOLDER = Path(".loopconsole") / "runs"
 
 
@@ -46,9 +54,56 @@ class RunDir:
         return self.path / "memories"
 
 
+def state_runs_root() -> Path:
+    """The folder holding every run by default: ``runs`` in the user's state folder."""
+    return platformdirs.user_state_path("loopconsole") / "runs"
+
+
 def runs_root(spec: LoopSpec) -> Path:
     """The folder holding a spec's runs by default."""
-    return spec.folder / RUNS_FOLDER
+    return state_runs_root()
+
+
+def _spec_of(run_dir: Path) -> Path | None:
+    """The spec file a run was started from (its journal's first event)."""
+    try:
+        with (run_dir / "journal.jsonl").open("rb") as journal:
+            first = json.loads(journal.readline(1_000_000) or b"{}")
+    except (OSError, ValueError):
+        return None
+    spec = first.get("spec_path") if isinstance(first, dict) else None
+    return Path(spec) if spec else None
+
+
+def find_runs(path: Path) -> list[Path]:
+    """Run folders of a spec, or of every spec in or below a folder, oldest first.
+
+    Looks in the user's state folder and in the ``.loopconsole/runs`` folders
+    earlier versions kept beside the spec.
+    """
+    spec_file = spec_path(path)
+    if spec_file.is_file():
+        legacy = [spec_file.parent / RUNS_FOLDER]
+        mine = spec_file.resolve()
+
+        def belongs(spec: Path) -> bool:
+            return spec == mine
+
+    else:
+        legacy = [p for p in path.glob("**/.loopconsole/runs") if p.is_dir()]
+        folder = path.resolve()
+
+        def belongs(spec: Path) -> bool:
+            return spec.is_relative_to(folder)
+
+    runs = [d for root in legacy if root.is_dir() for d in root.iterdir() if d.is_dir()]
+    state = state_runs_root()
+    if state.is_dir():
+        for run in state.iterdir():
+            spec = _spec_of(run) if run.is_dir() else None
+            if spec is not None and belongs(spec):
+                runs.append(run)
+    return sorted(runs, key=lambda d: d.name)
 
 
 def _new_run_path(spec: LoopSpec) -> Path:

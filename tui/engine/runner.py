@@ -18,6 +18,7 @@ from typing import Any, Literal
 from tui.agents.base import Agent, AgentContext, AgentFatal, AgentResult
 from tui.agents.registry import create_agent
 from tui.agents.tools import Toolbox
+from tui.confinement import Confinement
 from tui.engine.budget import Budget
 from tui.engine.call_ids import CallIds
 from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints
@@ -40,6 +41,13 @@ from tui.engine.reload import SpecReload
 from tui.engine.resume import INTERRUPTED_OUTPUT, ResumeState, WorkspacePrep
 from tui.engine.rundir import RunDir, lock_run, unlock_run
 from tui.engine.thrash import IterationRecord, ThrashDetector, corrective_hint
+from tui.engine.trust import (
+    TamperCheck,
+    confinement_for,
+    protected_paths,
+    secrets_in_patch,
+    tampered_verdict,
+)
 from tui.engine.validators import run_validators
 from tui.engine.watch import WorkspaceWatch
 from tui.events import (
@@ -63,6 +71,7 @@ from tui.events import (
     Usage,
     ValidatorResult,
 )
+from tui.redaction import scrub_process_environ
 from tui.spec import LoopSpec
 
 Status = Literal["idle", "running", "validating", "pausing", "paused", "stopping", "finished"]
@@ -125,7 +134,18 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self._watch_spec = watch_spec and spec.path is not None
         self._pending_spec: LoopSpec | None = None
         self._watch_stop = asyncio.Event()
-        self.toolbox = Toolbox(run.workspace, timeout_s=spec.agent.tool_timeout_s)
+        self._tamper_signal: SignalRaised | None = None
+        self.protected = protected_paths(spec, run)
+        # Raises SandboxUnavailable (one sentence) when bwrap cannot start here.
+        self.confinement: Confinement = confinement_for(spec, run, self.protected)
+        self.redactor = self.confinement.redactor
+        self.tamper = TamperCheck(self.protected)
+        self.toolbox = Toolbox(
+            run.workspace,
+            timeout_s=spec.agent.tool_timeout_s,
+            confinement=self.confinement,
+            protected=self.protected.matches,
+        )
         if resume is not None:
             self._seed(resume)
 
@@ -150,6 +170,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
 
     def publish(self, event: Event) -> None:
         """Stamp an event with the run and (unless set) the iteration; hand it out."""
+        self.redactor.value(event)  # no secret value is journaled, shown or sent on
         event.run_id = self.run_id
         if not event.iteration:
             event.iteration = self.iteration
@@ -168,6 +189,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
     async def run(self) -> RunFinished:
         """Run the loop to its end and return the final event."""
         lock_run(self.run_dir.path)
+        scrub_process_environ(self.spec.env.redact)  # children cannot read them from /proc
         self.publish(
             RunStarted(
                 name=self.spec.name,
@@ -180,8 +202,11 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                 budget=self.budget.state(),
                 validators=[v.name for v in self.spec.validators],
                 resumed=self.resumed,
+                sandbox="off" if self.confinement.sandbox is None else "bwrap",
             )
         )
+        if self.confinement.sandbox is None:
+            self.publish(Notice(level="warning", message=SANDBOX_OFF))
         watcher = self._start_watcher()
         try:
             await self._open_checkpoints()
@@ -241,6 +266,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                 max_file_bytes=self.spec.checkpoints.max_file_bytes,
             )
         )
+        await asyncio.to_thread(self.tamper.start)
         for lock in self.checkpoints.recovered:
             self.publish(Notice(level="warning", message=f"removed a stale lock: {lock}"))
         state = self._resume
@@ -361,12 +387,19 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                     tool_calls=result.tool_calls,
                 )
             )
+            # Protected paths changed any other way are put back before anyone judges.
+            self._tamper_signal = await asyncio.to_thread(self.tamper.check, self.iteration)
             # An API that failed past its retries changed nothing worth judging.
             if not self._stop_now and result.stop != API_ERROR:
                 if self.status == "running":
                     self.status = "validating"
                 results = await self._phase(
-                    run_validators(self.spec.validators, self.run_dir.workspace, self.publish)
+                    run_validators(
+                        self.spec.validators,
+                        self.run_dir.workspace,
+                        self.publish,
+                        self.confinement,
+                    )
                 )
                 if results is not None:
                     self.last_results = results
@@ -382,7 +415,10 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         """Checkpoint, look for thrash, decide; publish all three."""
         assert self.checkpoints is not None
         tree, patch = await asyncio.to_thread(self.checkpoints.snapshot)
-        signals: list[SignalRaised] = []
+        for line in secrets_in_patch(self.redactor, patch):
+            self.publish(Notice(level="warning", message=line))
+        tamper, self._tamper_signal = self._tamper_signal, None
+        signals: list[SignalRaised] = [] if tamper is None else [tamper]
         if not self._stop_now and result.stop != API_ERROR:
             record = IterationRecord(
                 iteration=self.iteration,
@@ -393,7 +429,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                 patch=patch,
                 final_text=result.final_text,
             )
-            signals = self.thrash.observe(record)
+            signals += self.thrash.observe(record)
         for signal in signals:
             self.publish(signal)
         verdict = decide(
@@ -407,6 +443,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             signals=signals,
             thrash=self.spec.thrash,
         )
+        if tamper is not None:
+            verdict = tampered_verdict(verdict, tamper, self.spec.thrash)
         if self._journal_fault is not None:
             verdict = Verdict("stop", self._journal_fault, "paused")
         if verdict.action == "continue":
@@ -510,7 +548,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             human_changes=changes,
             instruction=instruction,
         )
-        return build_prompt(inputs, mem.failure_chars)
+        return self.redactor.text(build_prompt(inputs, mem.failure_chars))
 
     def _snapshot_memories(self) -> None:
         """Keep the agent's notes as of this iteration, so a rewind can bring them back."""
@@ -534,6 +572,13 @@ WALL_CUT = (
 # AgentResult.stop when the agent's API failed past its retries (the agent
 # sets pause_reason): no validators run, no thrash is looked for.
 API_ERROR = "api_error"
+
+
+SANDBOX_OFF = (
+    'the sandbox is off ([sandbox] mode = "off"): the agent\'s commands and the validators '
+    "run unconfined, with your permissions; protected paths are still checked after "
+    "each iteration"
+)
 
 
 def _current_task_cancelling() -> bool:

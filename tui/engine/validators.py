@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tui.confinement import Confinement
 from tui.events import (
     Event,
     ValidatorFinished,
@@ -196,27 +197,45 @@ def _last_line(output: str) -> str:
 
 
 async def run_validator(
-    spec: ValidatorSpec, workspace: Path, emit: Callable[[Event], None]
+    spec: ValidatorSpec,
+    workspace: Path,
+    emit: Callable[[Event], None],
+    confinement: Confinement | None = None,
 ) -> ValidatorResult:
-    """Run one validator in the workspace, publishing its output and result."""
+    """Run one validator in the workspace, publishing its output and result.
+
+    With ``confinement`` it runs in the run's sandbox, with its environment;
+    the folder for pytest's report is the one extra place it may write.
+    """
     emit(ValidatorStarted(name=spec.name, command=spec.run))
     coalescer = _Coalescer(spec.name, emit)
     with tempfile.TemporaryDirectory(prefix="loopconsole-junit-") as tmp:
         report = Path(tmp) / "report.xml"
-        env = child_env()
+        env = child_env() if confinement is None else dict(confinement.env)
         addopts = f"--junitxml={report} -o junit_family=xunit1"
         if env.get("PYTEST_ADDOPTS"):
             addopts = f"{env['PYTEST_ADDOPTS']} {addopts}"
-        env["PYTEST_ADDOPTS"] = addopts
         try:
-            run = await run_command(
-                spec.run,
-                workspace,
-                timeout_s=spec.timeout_s,
-                output_cap=spec.output_cap_bytes,
-                on_output=coalescer.add,
-                env=env,
-            )
+            if confinement is None:
+                env["PYTEST_ADDOPTS"] = addopts
+                run = await run_command(
+                    spec.run,
+                    workspace,
+                    timeout_s=spec.timeout_s,
+                    output_cap=spec.output_cap_bytes,
+                    on_output=coalescer.add,
+                    env=env,
+                )
+            else:
+                run = await confinement.run(
+                    spec.run,
+                    workspace,
+                    timeout_s=spec.timeout_s,
+                    output_cap=spec.output_cap_bytes,
+                    on_output=coalescer.add,
+                    extra_env={"PYTEST_ADDOPTS": addopts},
+                    writable=[Path(tmp)],  # /tmp is private in the sandbox
+                )
         except OSError as exc:
             coalescer.flush()
             result = ValidatorResult(
@@ -266,10 +285,13 @@ async def run_validator(
 
 
 async def run_validators(
-    specs: Sequence[ValidatorSpec], workspace: Path, emit: Callable[[Event], None]
+    specs: Sequence[ValidatorSpec],
+    workspace: Path,
+    emit: Callable[[Event], None],
+    confinement: Confinement | None = None,
 ) -> list[ValidatorResult]:
     """Run the validators one after another, in spec order."""
-    return [await run_validator(spec, workspace, emit) for spec in specs]
+    return [await run_validator(spec, workspace, emit, confinement) for spec in specs]
 
 
 __all__ = [

@@ -127,6 +127,14 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
             show=False,
             tooltip="Re-run the validators now",
         ),
+        Binding(
+            "L",
+            "reload_spec",
+            "reload",
+            id="reload_spec",
+            show=False,
+            tooltip="Read loop.toml again (edits apply from the next iteration)",
+        ),
         Binding("x", "stop", "stop", id="stop", tooltip="Stop the run (twice: stop at once)"),
         Binding("q", "quit", "quit", id="quit", tooltip="Quit (asks while the run is going)"),
         Binding("question_mark", "help", "help", id="help", tooltip="Show the keys"),
@@ -371,6 +379,12 @@ class MainScreen(TakeOverActions, HistoryActions, Screen[None]):
             ),
             apply,
         )
+
+    def action_reload_spec(self) -> None:
+        """The human's reload of the spec (the only one when the agent could write it)."""
+        reload = getattr(self.controls, "reload_spec", None)
+        if reload is not None:
+            reload()
 
     def action_revalidate(self) -> None:
         assert self.controls is not None

@@ -43,11 +43,14 @@ class RunHeader(Static):
             iteration = f"replay · iteration {position[0]} of {position[1]}"
         name = store.name or "loopconsole"
         run = f"run {store.run_id}" if store.run_id else "starting"
+        unconfined = store.started is not None and store.started.sandbox == "off"
         self.update(
             Content.assemble(
                 (f" {name} ", "bold"),
                 f"· {run} · {iteration} · ",
                 (f" {word} ", f"bold reverse {colour}"),
+                # [sandbox] mode = "off": the agent's commands run as the user.
+                (" · ⚠ NO SANDBOX", "bold $failed") if unconfined else "",
             )
         )
 
