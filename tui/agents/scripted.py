@@ -32,12 +32,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tui.agents.base import AgentConfigError, AgentContext, AgentResult, claims_done
+from tui.agents.memory_tool import MEMORY_TOOL, MemoryTool
 from tui.agents.tools import BASH_TOOL, EDITOR_TOOL
 from tui.events import AgentText, AgentTurn, Notice, Usage
 from tui.spec import LoopSpec
 
 # The tools a recording may call (the shared toolbox every backend gets).
-RECORDED_TOOLS = (EDITOR_TOOL, BASH_TOOL)
+RECORDED_TOOLS = (EDITOR_TOOL, BASH_TOOL, MEMORY_TOOL)
 
 
 class Step(BaseModel):
@@ -124,6 +125,8 @@ class ScriptedAgent:
                     "no model is called"
                 )
             )
+        if MEMORY_TOOL not in ctx.tools.names:  # as the anthropic backend does
+            MemoryTool(ctx.memories).register(ctx.tools)
         recorded = script.iteration[ctx.iteration - 1]
         ctx.emit(AgentText(text=f"[recording {ctx.iteration}/{total} from {self.path.name}]\n\n"))
         last_text = ""
