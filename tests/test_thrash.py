@@ -373,11 +373,23 @@ def test_a_long_slow_loop_with_plateaus_of_new_errors_raises_nothing() -> None:
 # -- controls, events, hints ---------------------------------------------------
 
 
+def loud(signals: list[SignalRaised]) -> list[SignalRaised]:
+    """The signals that may interrupt (not the quiet ones of a kind switched off)."""
+    return [s for s in signals if s.action != "ignore"]
+
+
 def test_disable_switches_one_kind_off_and_start_forgets_streaks() -> None:
     detector = ThrashDetector(ThrashSpec())
     detector.disable("same_failure")
     out = [detector.observe(record(i, failing(*FA), tree="same")) for i in range(1, 6)]
-    assert [[s.kind for s in batch] for batch in out] == [[], [], [], [], ["no_progress"]]
+    # Switched off is quiet, not blind: still raised and recorded, as "ignore".
+    assert [[(s.kind, s.action) for s in batch] for batch in out] == [
+        [],
+        [],
+        [("same_failure", "ignore")],
+        [],
+        [("no_progress", "pause")],
+    ]
     detector.enable("same_failure")
     detector.start("rewound")  # a rewind: the next iterations start a new streak
     out = [detector.observe(record(i, failing(*FA), tree=f"n{i}")) for i in range(6, 9)]
@@ -393,9 +405,12 @@ def test_dismissing_a_failure_leaves_other_failures_watched() -> None:
     detector.dismiss(first)
     detector.disable("no_progress")  # watch only the failures here
     for i in range(4, 7):
-        assert detector.observe(record(i, failing(*FA), tree=f"a{i}")) == []
-    assert [detector.observe(record(i, failing(*FB), tree=f"b{i}")) for i in (7, 8)] == [[], []]
-    (second,) = detector.observe(record(9, failing(*FB), tree="b9"))
+        assert loud(detector.observe(record(i, failing(*FA), tree=f"a{i}"))) == []
+    assert [loud(detector.observe(record(i, failing(*FB), tree=f"b{i}"))) for i in (7, 8)] == [
+        [],
+        [],
+    ]
+    (second,) = loud(detector.observe(record(9, failing(*FB), tree="b9")))
     assert second.kind == "same_failure" and second.iterations == [7, 8, 9]
 
 
@@ -484,3 +499,57 @@ def test_a_long_oscillation_keeps_only_the_latest_diffs() -> None:
     assert signal.kind == "oscillation" and signal.iterations == list(range(1, 13))
     patches = [c["patch"] for c in signal.evidence["cycle"]]
     assert [bool(p) for p in patches] == [False] * 6 + [True] * 6
+
+
+def test_the_same_evidence_never_raises_the_same_signal_twice() -> None:
+    reads = [view("pages.py")] * 3
+    detector = ThrashDetector(ThrashSpec())
+    (first,) = detector.observe(record(1, failing(*FA), tree="a", calls=reads))
+    # A rewind forgets streaks, not what was already reported: iteration 1 run
+    # again (resumed after a crash) shows nothing new; iteration 2 does.
+    detector.start("a")
+    assert detector.observe(record(1, failing(*FA), tree="a", calls=reads)) == []
+    (again,) = detector.observe(record(2, failing(*FA), tree="a", calls=reads))
+    assert again.evidence["key"] == first.evidence["key"] and again.iterations == [2]
+    # A resumed run is told what its journal already holds.
+    resumed = ThrashDetector(ThrashSpec())
+    resumed.remember(first)
+    assert resumed.observe(record(1, failing(*FA), tree="a", calls=reads)) == []
+
+
+def test_a_repeat_needs_the_same_result_as_well_as_the_same_call() -> None:
+    polls = [bash("make status")] * 4
+    detector = ThrashDetector(ThrashSpec())
+    changing = [f"ok 0\nbuilding: step {n} of 4" for n in range(4)]
+    rec = record(1, failing(*FA), tree="a", calls=polls)
+    rec.observations = list(changing)
+    assert detector.observe(rec) == []
+    rec = record(2, failing(*FA), tree="b", calls=polls)
+    rec.observations = ["ok 0\nbuilding: step 4 of 4"] * 4
+    (signal,) = detector.observe(rec)
+    assert signal.kind == "repeated_actions" and signal.evidence["count"] == 4
+    assert signal.evidence["seen"] == "building: step 4 of 4"
+
+
+def test_a_raised_threshold_survives_a_reloaded_spec() -> None:
+    detector = ThrashDetector(ThrashSpec())
+    assert detector.raise_threshold("same_failure") == (3, 6)
+    assert detector.raise_threshold("oscillation") is None
+    detector.update(ThrashSpec(same_failure=4))
+    assert detector.spec.same_failure == 6
+    detector.update(ThrashSpec(same_failure=8))
+    assert detector.spec.same_failure == 8
+
+
+def test_reads_of_other_ranges_are_other_actions() -> None:
+    ranges = [
+        (
+            "str_replace_based_edit_tool",
+            {"command": "view", "path": "a.py", "view_range": [n, n + 9]},
+        )
+        for n in (1, 11, 21, 31)
+    ]
+    detector = ThrashDetector(ThrashSpec())
+    rec = record(1, failing(*FA), tree="a", calls=ranges)
+    rec.observations = ["ok None\nsame text"] * 4  # even if each range looked alike
+    assert detector.observe(rec) == []

@@ -261,6 +261,10 @@ class SignalRaised(_Event):
     iterations: list[int] = []
     explanation: str
     evidence: dict[str, Any] = {}
+    # The policy it met: "pause", "hint", "stop", "recover", or "ignore" for a
+    # quiet one (the spec ignores its kind, or the human switched it off); it is
+    # recorded and shown, but never notifies or interrupts. "" in older journals.
+    action: str = ""
 
 
 class Decided(_Event):
@@ -317,6 +321,33 @@ class SignalDismissed(_Event):
     kind: str
     key: str = ""
     whole_kind: bool = False
+
+
+class SignalRecovered(_Event):
+    """A recovery from a thrash signal: the workspace went back to before the
+    evidence began, and ``note`` goes into the next prompt.
+
+    ``by_human`` is False for the ``recover`` policy; ``number`` counts the
+    policy's recoveries in the run so far (this one included), of ``limit``.
+    """
+
+    type: Literal["signal_recovered"] = "signal_recovered"
+    kind: str
+    key: str = ""
+    to_iteration: int
+    note: str
+    by_human: bool = False
+    number: int = 0
+    limit: int = 0
+
+
+class ThresholdRaised(_Event):
+    """The human raised a kind of signal's threshold for the rest of the run."""
+
+    type: Literal["threshold_raised"] = "threshold_raised"
+    kind: str
+    threshold: int
+    previous: int
 
 
 class HintAdded(_Event):
@@ -379,7 +410,9 @@ Event = Annotated[
     | Paused
     | Resumed
     | Notice
-    | RunFinished,
+    | RunFinished
+    | SignalRecovered
+    | ThresholdRaised,
     Field(discriminator="type"),
 ]
 

@@ -12,6 +12,7 @@ from tui.events import (
     AgentFinished,
     BudgetState,
     BudgetUpdated,
+    Checkpointed,
     Decided,
     Event,
     IterationStarted,
@@ -19,6 +20,8 @@ from tui.events import (
     RunFinished,
     RunStarted,
     SignalRaised,
+    SignalRecovered,
+    ThresholdRaised,
     ValidatorFinished,
     ValidatorResult,
     dump_event,
@@ -46,8 +49,13 @@ class LinePrinter:
         self._journal = ""
         self._budget: BudgetState | None = None
         self._tokens_before = 0
+        self._line: str | None = None  # the iteration line, held for a recovery to join it
 
     def __call__(self, event: Event) -> None:
+        if self._line is not None and not isinstance(
+            event, Checkpointed | SignalRecovered | Notice
+        ):
+            self._flush()
         match event:
             case RunStarted():
                 self._journal = f"{event.run_dir}/journal.jsonl"
@@ -70,7 +78,13 @@ class LinePrinter:
             case Notice() if event.level != "info":
                 print(f"  {event.level}: {event.message}", file=self.err, flush=True)
             case SignalRaised():
-                self._print(f"  signal {event.kind}: {event.explanation}")
+                quiet = " (ignored: recorded only)" if event.action == "ignore" else ""
+                self._print(f"  signal {event.kind}{quiet}: {event.explanation}")
+            case SignalRecovered():
+                self._recovered(event)
+            case ThresholdRaised():
+                words = event.kind.replace("_", " ")
+                self._print(f"  {words} threshold raised: {event.previous} -> {event.threshold}")
             case RunFinished():
                 self._summary(event)
 
@@ -87,7 +101,23 @@ class LinePrinter:
             cells.append(
                 f"{tokens:,} tok · ${self._budget.cost_usd:.2f} total" + estimate_note(self._budget)
             )
-        self._print(" · ".join(cells) + f" · {event.action}: {event.reason}")
+        self._line = " · ".join(cells) + f" · {event.action}: {event.reason}"
+
+    def _recovered(self, event: SignalRecovered) -> None:
+        where = "the start" if event.to_iteration == 0 else f"iteration {event.to_iteration}"
+        note = " ".join(event.note.split())
+        note = note if len(note) <= 160 else note[:159] + "…"
+        text = f" · rewound to {where} · note: {note}"
+        if self._line is not None:
+            self._line += text
+            self._flush()
+        else:
+            self._print(" " + text.removeprefix(" · "))
+
+    def _flush(self) -> None:
+        line, self._line = self._line, None
+        if line is not None:
+            self._print(line)
 
     def _summary(self, event: RunFinished) -> None:
         b = event.budget

@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 Backend = Literal["anthropic", "command", "scripted"]
-ThrashAction = Literal["pause", "hint", "stop", "ignore"]
+ThrashAction = Literal["pause", "hint", "stop", "ignore", "recover"]
 OutputFormat = Literal["text", "claude-stream-json", "codex-json"]
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
@@ -145,7 +145,9 @@ class ThrashSpec(_Strict):
     """What to do when the loop shows signs of not converging.
 
     ``action`` applies to every signal; ``actions`` overrides it per kind,
-    e.g. ``actions = { no_progress = "hint" }``.
+    e.g. ``actions = { no_progress = "hint" }``. ``"recover"`` rewinds to
+    before the evidence began and goes on with a corrective note, at most
+    ``recoveries`` times in a run; the next signal after that pauses.
     """
 
     action: ThrashAction = "pause"
@@ -156,6 +158,7 @@ class ThrashSpec(_Strict):
     false_done: PositiveInt = 2
     oscillation: bool = True
     edit_undone: bool = True
+    recoveries: Annotated[int, Field(ge=0)] = 2
 
     def action_for(self, kind: str) -> ThrashAction:
         return self.actions.get(kind, self.action)  # type: ignore[call-overload]

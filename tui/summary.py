@@ -49,7 +49,10 @@ def describe_spec(spec: LoopSpec) -> str:
     else:
         lines.append("  validators  none: the agent's own word decides when the goal is met")
     lines.append(f"  budget      {', '.join(x for x in limits if x)}")
-    lines.append(f"  thrash      {spec.thrash.action} when the loop stops converging")
+    policy: str = spec.thrash.action
+    if policy == "recover":
+        policy = f"recover (at most {spec.thrash.recoveries} times, then pause)"
+    lines.append(f"  thrash      {policy} when the loop stops converging")
     return "\n".join(lines)
 
 

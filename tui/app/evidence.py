@@ -150,9 +150,13 @@ def _repeated_actions(s: SignalRaised, ev: dict[str, Any]) -> tuple[list[str], l
     call = ev.get("call", {})
     scope = "in the run" if ev.get("scope") == "run" else f"in iteration {s.iterations[0]}"
     facts = [f"the same {call.get('name', 'call')} {ev.get('count')} times {scope}"]
-    return facts, [
-        Column("the call", json.dumps(call.get("input", {}), indent=2, ensure_ascii=False)),
-    ]
+    seen = ev.get("seen")
+    if seen is not None:
+        facts.append("and the same result each time (timestamps, durations, addresses set aside)")
+    columns = [Column("the call", json.dumps(call.get("input", {}), indent=2, ensure_ascii=False))]
+    if seen is not None:
+        columns.append(Column("what it returned each time (normalised)", str(seen) or "(nothing)"))
+    return facts, columns
 
 
 def _false_done(s: SignalRaised, ev: dict[str, Any]) -> tuple[list[str], list[Column]]:

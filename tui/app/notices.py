@@ -64,6 +64,8 @@ class Notifier:
                 f"loop.toml changed: {changed} {verb} from the next iteration", "Spec reloaded"
             )
         if isinstance(event, SignalRaised):
+            if event.action == "ignore":
+                return None  # quiet: on the timeline and in the journal, never a toast
             self._signals.add(event.explanation)
             return Notification(event.explanation, f"Signal: {event.kind}", "warning", 10)
         if isinstance(event, Notice):

@@ -15,7 +15,18 @@ from typing import Protocol
 from tui.app.store import RunStore
 from tui.app.timeline_model import TimelineItem, build_timeline
 from tui.engine.journal_index import IterationRow, IterationStatus, iteration_status
-from tui.events import Event, RunFinished, RunStarted, SignalDismissed, SignalRaised
+from tui.events import (
+    Event,
+    RunFinished,
+    RunStarted,
+    SignalDismissed,
+    SignalRaised,
+    SignalRecovered,
+    ThresholdRaised,
+)
+
+# What happened to signals, kept for every iteration up to the one shown.
+_SignalEvent = SignalRaised | SignalDismissed | SignalRecovered | ThresholdRaised
 
 
 class ReplaySource(Protocol):
@@ -39,7 +50,7 @@ class ReplayStore(RunStore):
         self.source = source
         self.shown = 0
         # Signals and dismissals per iteration, read once (rows name only the kinds).
-        self._signal_events: dict[int, list[SignalRaised | SignalDismissed]] = {}
+        self._signal_events: dict[int, list[_SignalEvent]] = {}
         super().__init__()
 
     # -- the whole run, from the rows ---------------------------------------
@@ -119,18 +130,22 @@ class ReplayStore(RunStore):
                 for event in self._signals_of(row.iteration):
                     if isinstance(event, SignalRaised):
                         self.signals.append(event)
-                    else:
+                    elif isinstance(event, SignalDismissed):
                         self._signal_dismissed(event)
+                    elif isinstance(event, SignalRecovered):
+                        self.recovered[event.key] = event
+                    else:
+                        self._threshold_raised(event)
         # Signals of a loaded iteration the rows did not name (none expected).
         self.signals += [s for s in loaded if s not in self.signals]
 
-    def _signals_of(self, number: int) -> list[SignalRaised | SignalDismissed]:
+    def _signals_of(self, number: int) -> list[_SignalEvent]:
         cached = self._signal_events.get(number)
         if cached is None:
             cached = [
                 e
                 for e in self.source.events(number)
-                if isinstance(e, SignalRaised | SignalDismissed)
+                if isinstance(e, SignalRaised | SignalDismissed | SignalRecovered | ThresholdRaised)
             ]
             self._signal_events[number] = cached
         return cached

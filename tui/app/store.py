@@ -40,7 +40,9 @@ from tui.events import (
     RunStarted,
     SignalDismissed,
     SignalRaised,
+    SignalRecovered,
     SpecReloaded,
+    ThresholdRaised,
     ToolCall,
     ToolInputDelta,
     ToolResult,
@@ -65,7 +67,7 @@ __all__ = [
 RunStatus = Literal[
     "starting", "running", "validating", "pausing", "paused", "stopping", "finished"
 ]
-SignalState = Literal["active", "dismissed", "kind off"]
+SignalState = Literal["active", "dismissed", "kind off", "recovered", "quiet"]
 
 
 class RunStore:
@@ -96,6 +98,9 @@ class RunStore:
         self.signals: list[SignalRaised] = []
         self.dismissed_keys: set[str] = set()
         self.kinds_off: set[str] = set()
+        # Recoveries from signals (by key), and thresholds the human raised (by kind).
+        self.recovered: dict[str, SignalRecovered] = {}
+        self.thresholds: dict[str, int] = {}
         # Files the engineer changed during the current pause (watch mode).
         self.edited: list[str] = []
         # Bumped on every event that changes what summary panes show, so the
@@ -171,9 +176,36 @@ class RunStore:
         """Whether the human dismissed this signal or switched its kind off."""
         if signal.kind in self.kinds_off:
             return "kind off"
-        if str(signal.evidence.get("key", "")) in self.dismissed_keys:
+        key = str(signal.evidence.get("key", ""))
+        if key in self.dismissed_keys:
             return "dismissed"
+        if key in self.recovered:
+            return "recovered"
+        if signal.action == "ignore":
+            return "quiet"
         return "active"
+
+    def signal_actions(self, signal: SignalRaised) -> list[str]:
+        """What was done about a signal (recovered, its kind's threshold raised), in words."""
+        done = []
+        recovered = self.recovered.get(str(signal.evidence.get("key", "")))
+        if recovered is not None:
+            where = (
+                "the start"
+                if recovered.to_iteration == 0
+                else (f"the end of iteration {recovered.to_iteration}")
+            )
+            who = (
+                "by the human"
+                if recovered.by_human
+                else f"by the recover policy ({recovered.number} of {recovered.limit})"
+            )
+            done.append(f"recovered {who}: back to {where}, with a corrective note")
+        raised = self.thresholds.get(signal.kind)
+        if raised is not None:
+            kind = signal.kind.replace("_", " ")
+            done.append(f"{kind} threshold raised to {raised} for the rest of the run")
+        return done
 
     def latest_with_validators(self) -> int | None:
         """The newest iteration whose validators have started."""
@@ -323,6 +355,14 @@ class RunStore:
         elif e.key:
             self.dismissed_keys.add(e.key)
 
+    def _signal_recovered(self, e: SignalRecovered) -> None:
+        self.recovered[e.key] = e
+        if e.note:
+            self.hints.append(e.note)
+
+    def _threshold_raised(self, e: ThresholdRaised) -> None:
+        self.thresholds[e.kind] = e.threshold
+
     def _decided(self, e: Decided) -> None:
         self._rec(e.iteration).decision = e
         self.last_decision = e
@@ -391,6 +431,8 @@ _HANDLERS = {
     Checkpointed: RunStore._checkpointed,
     SignalRaised: RunStore._signal,
     SignalDismissed: RunStore._signal_dismissed,
+    SignalRecovered: RunStore._signal_recovered,
+    ThresholdRaised: RunStore._threshold_raised,
     Decided: RunStore._decided,
     ControlApplied: RunStore._control,
     GoalChanged: RunStore._goal,

@@ -12,6 +12,7 @@ import shutil
 from typing import TYPE_CHECKING
 
 from tui.engine.checkpoints import CheckpointError, RestoreReport
+from tui.engine.decide import recovery_start
 from tui.engine.validators import run_validators
 from tui.events import (
     ControlApplied,
@@ -21,6 +22,8 @@ from tui.events import (
     Notice,
     SignalDismissed,
     SignalRaised,
+    SignalRecovered,
+    ThresholdRaised,
     ValidatorResult,
 )
 
@@ -168,16 +171,21 @@ class Controls:
             raise ControlError(f"there is no checkpoint of iteration {iteration}")
         self.publish(ControlApplied(control="rewind", detail=f"to iteration {iteration}"))
         async with self._workspace_lock:
-            try:
-                report = await asyncio.to_thread(
-                    self.checkpoints.restore,
-                    target.commit,
-                    iteration=self.iteration,
-                    reason=f"rewind to iteration {iteration}, asked by the human",
-                )
-            except CheckpointError as exc:
-                self.publish(Notice(level="error", message=str(exc)))
-                raise ControlError(str(exc)) from None
+            return await self._restore_to(
+                target.commit, iteration, f"rewind to iteration {iteration}, asked by the human"
+            )
+
+    async def _restore_to(self: Runner, commit: str, iteration: int, reason: str) -> RestoreReport:
+        """Put back checkpoint ``commit``, the end state of ``iteration`` (0: the start),
+        with that iteration's failures, summaries and memory. Hold the workspace lock."""
+        assert self.checkpoints is not None
+        try:
+            report = await asyncio.to_thread(
+                self.checkpoints.restore, commit, iteration=self.iteration, reason=reason
+            )
+        except CheckpointError as exc:
+            self.publish(Notice(level="error", message=str(exc)))
+            raise ControlError(str(exc)) from None
         for info in report.checkpoints:
             event = info.event()
             if info is report.checkpoint:
@@ -188,7 +196,7 @@ class Controls:
         # Changes the human made before the rewind are gone with it.
         self.human_changes = []
         self._restore_memories(iteration)
-        self.thrash.start(target.tree, self.last_results)
+        self.thrash.start(report.target.tree, self.last_results)
         self.publish(
             Notice(
                 message=f"rewound to iteration {iteration}: {len(report.removed)} removed, "
@@ -198,6 +206,67 @@ class Controls:
         if report.kept_large:
             self.publish(Notice(level="warning", message=report.large_note()))
         return report
+
+    def raise_threshold(self: Runner, kind: str) -> ThresholdRaised:
+        """Raise (double) a kind of signal's threshold for the rest of the run."""
+        changed = self.thrash.raise_threshold(kind)
+        if changed is None:
+            words = kind.replace("_", " ")
+            raise ControlError(f"{words} signals have no threshold to raise; switch them off")
+        event = ThresholdRaised(kind=kind, previous=changed[0], threshold=changed[1])
+        self.publish(event)
+        return event
+
+    async def recover(self: Runner, signal: SignalRaised, note: str) -> SignalRecovered:
+        """Go back to before a signal's evidence began and go on with ``note`` as a hint.
+
+        Only while paused; the loop resumes from the restored workspace.
+        """
+        if self.status != "paused":
+            raise ControlError("pause the loop before recovering from a signal")
+        async with self._workspace_lock:
+            event = await self._recover(signal, note, by_human=True)
+        self.resume()
+        return event
+
+    async def _recover(
+        self: Runner, signal: SignalRaised, note: str, by_human: bool
+    ) -> SignalRecovered:
+        """Restore the workspace as it was when the signal's evidence began; queue the note.
+
+        Hold the workspace lock. Journaled as a SignalRecovered event after the
+        rewind's checkpoints.
+        """
+        assert self.checkpoints is not None
+        start = recovery_start(signal)
+        origin = self.recovery.origin_of(signal)
+        if origin is None:
+            # Not known (a journal from before origins were kept): the end of the
+            # iteration before, else the start of the run.
+            before = self.checkpoints.find(start - 1, "agent") if start > 1 else None
+            first = before or self.checkpoints.find(0, "start")
+            if first is None:
+                raise ControlError("this run has no start checkpoint to go back to")
+            origin = (first.commit, start - 1 if before else 0)
+        commit, label = origin
+        words = signal.kind.replace("_", " ")
+        await self._restore_to(
+            commit, label, f"recovering from a {words} signal: back to before iteration {start}"
+        )
+        note = note.strip()
+        if note:
+            self.hints.append(note)
+        event = SignalRecovered(
+            kind=signal.kind,
+            key=str(signal.evidence.get("key", "")),
+            to_iteration=label,
+            note=note,
+            by_human=by_human,
+            number=self.recovery.used + (0 if by_human else 1),
+            limit=self.spec.thrash.recoveries,
+        )
+        self.publish(event)  # the recovery log counts it
+        return event
 
     def _restore_memories(self: Runner, iteration: int) -> None:
         snapshot = self.run_dir.path / "memory-snapshots" / str(iteration)

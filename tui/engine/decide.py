@@ -16,6 +16,7 @@ class Verdict:
     reason: str
     outcome: Outcome | None = None
     by_human: bool = False  # a pause the human asked for (step, pause), not an escalation
+    recover: SignalRaised | None = None  # go back to before this signal's evidence, with its note
 
 
 def summarize_checks(results: list[ValidatorResult]) -> tuple[int, int]:
@@ -52,17 +53,37 @@ def goal_met(result: AgentResult, results: list[ValidatorResult]) -> tuple[bool,
     return False, f"{len(failing)} of {len(required)} required validators failing ({detail})"
 
 
-_STRENGTH = {"ignore": 0, "hint": 1, "pause": 2, "stop": 3}
+_STRENGTH = {"ignore": 0, "hint": 1, "recover": 2, "pause": 3, "stop": 4}
+
+
+def policy_of(signal: SignalRaised, thrash: ThrashSpec) -> str:
+    """The policy a signal met: the one it carries, else (older journals) the spec's."""
+    return signal.action or thrash.action_for(signal.kind)
+
+
+def recovery_start(signal: SignalRaised) -> int:
+    """The first iteration of a signal's evidence (a recovery goes back to before it)."""
+    return min(signal.iterations, default=signal.iteration)
 
 
 def strongest_policy(
     signals: list[SignalRaised], thrash: ThrashSpec
 ) -> tuple[str, SignalRaised | None]:
-    """The strongest action the spec asks for among ``signals``, and its signal."""
+    """The strongest action the spec asks for among ``signals``, and its signal.
+
+    Among signals asking to recover, the one whose evidence began first: going
+    back to before it goes back to before the others too.
+    """
     best: tuple[str, SignalRaised | None] = ("ignore", None)
     for signal in signals:
-        action = thrash.action_for(signal.kind)
-        if best[1] is None or _STRENGTH[action] > _STRENGTH[best[0]]:
+        action = policy_of(signal, thrash)
+        stronger = best[1] is None or _STRENGTH[action] > _STRENGTH[best[0]]
+        earlier = (
+            action == best[0] == "recover"
+            and best[1] is not None
+            and recovery_start(signal) < recovery_start(best[1])
+        )
+        if stronger or earlier:
             best = (action, signal)
     return best
 
@@ -78,13 +99,18 @@ def decide(
     pause_requested: bool,
     signals: list[SignalRaised] = (),  # type: ignore[assignment]
     thrash: ThrashSpec | None = None,
+    recoveries_used: int = 0,
 ) -> Verdict:
     """What to do after an iteration, in order of precedence.
 
     The goal, a stop and the budget come first; then thrash signals under the
-    spec's policy ("hint" goes on, with a corrective note in the next prompt);
+    spec's policy ("hint" goes on, with a corrective note in the next prompt;
+    "recover" goes on from before the evidence, with the note, while
+    ``recoveries_used`` is below the spec's ``recoveries``, and pauses after);
     then the agent's own call for a human; then stepping and pausing.
     """
+    thrash = thrash or ThrashSpec()
+    recover: SignalRaised | None = None
     if interrupted:
         return Verdict("stop", "interrupted (Ctrl-C)", "interrupted")
     if result.stop == "interrupted":
@@ -102,19 +128,33 @@ def decide(
         return Verdict(
             "stop", f"the next model request could break a budget limit ({spent})", "budget"
         )
-    thrash_action, first = strongest_policy(signals, thrash or ThrashSpec())
+    thrash_action, first = strongest_policy(signals, thrash)
     if first is not None and thrash_action != "ignore":
         more = f" (and {len(signals) - 1} more signal(s))" if len(signals) > 1 else ""
         reason = f"thrash, {first.kind.replace('_', ' ')}: {first.explanation}{more}"
-        if thrash_action == "pause":
+        if thrash_action == "recover":
+            allowed = thrash.recoveries
+            if recoveries_used >= allowed:
+                used = f"{recoveries_used} recover{'y' if recoveries_used == 1 else 'ies'}"
+                made = f"{used} already made" if allowed else "no recovery allowed (recoveries = 0)"
+                return Verdict("pause", f"{reason}; {made}, a human decides now")
+            recover = first
+            start = recovery_start(first)
+            where = "the start" if start <= 1 else f"before iteration {start}"
+            why = (
+                f"{why}; {reason}; recovering ({recoveries_used + 1} of {allowed}): back to "
+                f"{where}, with a corrective note in the next prompt"
+            )
+        elif thrash_action == "pause":
             return Verdict("pause", reason)
-        if thrash_action == "stop":
+        elif thrash_action == "stop":
             return Verdict("stop", reason, "stopped")
-        why = f"{why}; {reason}; a corrective hint goes into the next prompt"
+        else:
+            why = f"{why}; {reason}; a corrective hint goes into the next prompt"
     if result.pause_reason:
-        return Verdict("pause", result.pause_reason)
+        return Verdict("pause", result.pause_reason, recover=recover)
     if stepping:
-        return Verdict("pause", f"stepped one iteration; {why}", by_human=True)
+        return Verdict("pause", f"stepped one iteration; {why}", by_human=True, recover=recover)
     if pause_requested:
-        return Verdict("pause", f"paused by the human; {why}", by_human=True)
-    return Verdict("continue", why)
+        return Verdict("pause", f"paused by the human; {why}", by_human=True, recover=recover)
+    return Verdict("continue", why, recover=recover)

@@ -32,6 +32,20 @@ _HEX_ID = re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,}\b")
 _TIMING = re.compile(r"\b\d+(?:\.\d+)?\s*(?:ms|µs|us|ns|s|sec|secs|seconds?|minutes?)\b")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _SPACE = re.compile(r"\s+")
+# What a tool's output holds that changes between two looks at the same thing.
+_TIMESTAMP = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"|\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b"
+    r"|\b1[5-9]\d{8}(?:\d{3})?(?:\.\d+)?\b"
+)
+_TEMP_MARKERS = ("/tmp", "/var/", "/dev/shm", "\\Temp\\")
+# _TEMP_PATH without its run-folder branch (costly: it tries from every character).
+_SYSTEM_TEMP = re.compile(_TEMP_PATH.pattern.replace(r"|\S*\.loopconsole/runs/[^\s'\":,)\]]*", ""))
+_TIME_NOISE = re.compile(f"{_TIMESTAMP.pattern}|{_TIMING.pattern}")
+_CLOCK_WORDS = re.compile(
+    r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug"
+    r"|Sep|Oct|Nov|Dec)[a-z]*\b|\b[A-Z]{2,5}\b|[\W\d_]+"
+)
 
 _UNITTEST_CASE = re.compile(r"^(FAIL|ERROR): (\S+) \(([^)]*)\)", re.MULTILINE)
 _PYTEST_CASE = re.compile(r"^(?:FAILED|ERROR) (\S+::\S+)", re.MULTILINE)
@@ -60,6 +74,36 @@ def normalize(text: str) -> str:
     text = _TIMING.sub("<time>", text)
     text = _NUMBER.sub("N", text)
     return _SPACE.sub(" ", text).strip()
+
+
+def normalize_output(text: str) -> str:
+    """A tool's output as compared for repeats: noise out, everything else kept.
+
+    Timestamps (ISO dates with a time, ``12:03:44``, epoch seconds), durations
+    (``0.12s``, ``3 ms``), hex addresses (``0x7f3a...``) and temporary paths
+    become placeholders, runs of spaces one space and blank lines go; other numbers stay
+    (``3 of 10 done`` is not ``4 of 10 done``). An output that is nothing
+    but a reading of the clock (``date``) is kept as it is: the time moving
+    on is what the agent was looking at.
+    """
+    raw = text
+    # Each pattern only where it could match: most outputs hold few of them.
+    if ".loopconsole/runs/" in text:
+        text = _TEMP_PATH.sub("<tmp>", text)
+    elif any(marker in text for marker in _TEMP_MARKERS):
+        text = _SYSTEM_TEMP.sub("<tmp>", text)
+    if "0x" in text:
+        text = _HEX_ADDRESS.sub("<addr>", text)
+    text = _TIME_NOISE.sub("<time>", text)
+    normal = _lines(text)
+    if "<time>" in normal and not _CLOCK_WORDS.sub("", re.sub("<(?:time|addr|tmp)>", "", normal)):
+        return _lines(raw)
+    return normal
+
+
+def _lines(text: str) -> str:
+    """Runs of spaces and tabs as one space, lines trimmed, blank lines dropped."""
+    return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
 
 
 def _stable_id(check_id: str) -> str:

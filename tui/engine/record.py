@@ -27,6 +27,7 @@ from tui.events import (
     RunFinished,
     RunStarted,
     SignalRaised,
+    SignalRecovered,
     ValidatorFinished,
     ValidatorResult,
 )
@@ -223,6 +224,17 @@ class _Fold:
         elif isinstance(e, ControlApplied) and e.control in ("take_over", "stop"):
             detail = f" ({e.detail})" if e.detail else ""
             self.row(n).human.append(e.control.replace("_", " ") + detail)
+        elif isinstance(e, SignalRecovered):
+            self._recovered(e)
+
+    def _recovered(self, e: SignalRecovered) -> None:
+        """A recovery's rewind is the policy's when the policy made it, not the engineer's."""
+        human = self.row(e.iteration).human
+        rewind = f"rewound to iteration {e.to_iteration}"
+        if not e.by_human and rewind in human:
+            human.remove(rewind)
+        elif e.by_human:
+            human.append(f"recovered from the {e.kind.replace('_', ' ')} signal: {e.note}")
 
     def _checkpointed(self, e: Checkpointed) -> None:
         row = self.row(e.iteration)

@@ -41,6 +41,7 @@ from pathlib import Path
 from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints, RestoreReport
 from tui.engine.journal import iter_journal, repair_torn_tail
 from tui.engine.prompt import IterationSummary
+from tui.engine.recovery import RecoveryLog
 from tui.engine.reload import RELOADABLE
 from tui.engine.shadow import ShadowError
 from tui.events import (
@@ -57,6 +58,9 @@ from tui.events import (
     RunFinished,
     RunStarted,
     SignalDismissed,
+    SignalRaised,
+    SignalRecovered,
+    ThresholdRaised,
     ToolCall,
     ToolResult,
     ValidatorFinished,
@@ -93,6 +97,12 @@ class ResumeState:
     dismissed: list[SignalDismissed] = field(default_factory=list)  # thrash signals set aside
     warnings: list[str] = field(default_factory=list)
     call_ids: set[str] = field(default_factory=set)  # every tool call id already journaled
+    # Thrash: signals already raised (never raised again on the same evidence),
+    # thresholds the human raised, the recoveries made and where they go back to.
+    signals: list[SignalRaised] = field(default_factory=list)
+    thresholds: list[ThresholdRaised] = field(default_factory=list)
+    recovery: RecoveryLog = field(default_factory=RecoveryLog)
+    results_by_iteration: dict[int, list[ValidatorResult]] = field(default_factory=dict)
 
 
 @dataclass
@@ -154,6 +164,10 @@ def load_resume_state(run_dir: Path) -> ResumeState:
         call_ids=fold.call_ids,
         dismissed=fold.dismissed,
         warnings=warnings,
+        signals=fold.signals,
+        thresholds=fold.thresholds,
+        recovery=fold.recovery,
+        results_by_iteration=fold.results_by_iteration,
     )
     state.spec_edits = _spec_edits(state, fold.goals_seen)
     return state
@@ -255,8 +269,12 @@ class _Fold:
         self.finished: RunFinished | None = None
         self.results_by_iteration: dict[int, list[ValidatorResult]] = {}
         self.dismissed: list[SignalDismissed] = []
+        self.signals: list[SignalRaised] = []
+        self.thresholds: list[ThresholdRaised] = []
+        self.recovery = RecoveryLog()
 
     def apply(self, e: Event) -> None:  # noqa: C901 - one branch per event type
+        self.recovery.see(e)
         if isinstance(e, RunStarted):
             self._abandon()
             self.finished = None
@@ -294,6 +312,13 @@ class _Fold:
                 self.iteration_checkpoint = e
         elif isinstance(e, SignalDismissed):
             self.dismissed.append(e)
+        elif isinstance(e, SignalRaised):
+            self.signals.append(e)
+        elif isinstance(e, ThresholdRaised):
+            self.thresholds.append(e)
+        elif isinstance(e, SignalRecovered):
+            if e.note:
+                self.hints.append(e.note)
         elif isinstance(e, Decided):
             self._decided(e)
         elif isinstance(e, RunFinished):

@@ -12,8 +12,9 @@ import contextlib
 import shutil
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
-from typing import Any, Literal
+from typing import Literal
 
 from tui.agents.base import Agent, AgentContext, AgentFatal, AgentResult
 from tui.agents.registry import create_agent
@@ -22,8 +23,8 @@ from tui.confinement import Confinement
 from tui.engine.budget import Budget
 from tui.engine.call_ids import CallIds
 from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints
-from tui.engine.controls import Controls
-from tui.engine.decide import Verdict, decide, summarize_checks
+from tui.engine.controls import ControlError, Controls
+from tui.engine.decide import Verdict, decide, policy_of, summarize_checks
 from tui.engine.journal import (
     JournalWriter,
     is_environment_fault,
@@ -37,10 +38,13 @@ from tui.engine.prompt import (
     read_notes,
     system_prompt,
 )
+from tui.engine.recovery import RecoveryLog
 from tui.engine.reload import SpecReload
 from tui.engine.resume import INTERRUPTED_OUTPUT, ResumeState, WorkspacePrep
 from tui.engine.rundir import RunDir, lock_run, unlock_run
+from tui.engine.signal_text import recovery_note
 from tui.engine.thrash import IterationRecord, ThrashDetector, corrective_hint
+from tui.engine.toolcalls import CallLog
 from tui.engine.trust import (
     TamperCheck,
     confinement_for,
@@ -111,7 +115,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self.last_results: list[ValidatorResult] = []
         self.results_by_iteration: dict[int, list[ValidatorResult]] = {}
         self.summaries: list[IterationSummary] = []
-        self._calls: list[tuple[str, dict[str, Any]]] = []
+        self._calls = CallLog()
+        self.recovery = RecoveryLog()  # where a thrash recovery goes back to
         # The highest turn number reported in this iteration (AgentTurn).
         self._turns = 0
         self._resume = resume
@@ -160,6 +165,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self.hints = list(state.hints)
         self.last_results = list(state.last_results)
         self.summaries = list(state.summaries)
+        self.results_by_iteration = dict(state.results_by_iteration)
+        self.recovery = replace(state.recovery, origins=dict(state.recovery.origins))
         if self._prep is not None:
             self.human_changes = list(self._prep.human_changes)
 
@@ -175,10 +182,11 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         if not event.iteration:
             event.iteration = self.iteration
         self._call_ids.stamp(event)
-        if isinstance(event, ToolCall):
-            self._calls.append((event.name, dict(event.input)))
+        if isinstance(event, ToolCall | ToolResult):
+            self._calls.see(event)
         elif isinstance(event, AgentTurn):
             self._turns = max(self._turns, event.turn)
+        self.recovery.see(event)
         for callback in self._subscribers:
             callback(event)
 
@@ -300,6 +308,10 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                 self.thrash.disable(dismissed.kind)
             else:
                 self.thrash.dismiss_key(dismissed.key)
+        for raised in state.signals:
+            self.thrash.remember(raised)
+        for threshold in state.thresholds:
+            self.thrash.raise_threshold(threshold.kind, threshold.threshold)
 
     def _finish(self, outcome: Outcome, reason: str) -> RunFinished:
         self.budget.stop_clock()
@@ -364,7 +376,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             self.status = "stopping" if self._stop_requested else "running"
             self._apply_pending_spec()
             self.iteration += 1
-            self._calls = []
+            self._calls = CallLog()
             self._turns = 0
             notes = read_notes(self.run_dir.memories, self.spec.memory.max_note_chars)
             prompt = self._next_prompt(notes)
@@ -407,6 +419,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             self.publish(BudgetUpdated(budget=self.budget.state()))
             verdict = await self._conclude(result)
             self._remember(result, verdict)
+            if verdict.recover is not None:
+                verdict = await self._recover_policy(verdict)
             if self.status in ("running", "validating"):
                 self.status = "pausing" if verdict.action == "pause" else "running"
             return verdict
@@ -418,16 +432,19 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         for line in secrets_in_patch(self.redactor, patch):
             self.publish(Notice(level="warning", message=line))
         tamper, self._tamper_signal = self._tamper_signal, None
+        if tamper is not None:
+            tamper.action = self.thrash.action_for(tamper.kind)
         signals: list[SignalRaised] = [] if tamper is None else [tamper]
         if not self._stop_now and result.stop != API_ERROR:
             record = IterationRecord(
                 iteration=self.iteration,
                 tree=tree,
                 results=self.last_results,
-                tool_calls=self._calls,
+                tool_calls=self._calls.calls,
                 claims_done=result.claims_done,
                 patch=patch,
                 final_text=result.final_text,
+                observations=self._calls.observations(),
             )
             signals += self.thrash.observe(record)
         for signal in signals:
@@ -442,6 +459,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             pause_requested=self._pause_requested,
             signals=signals,
             thrash=self.spec.thrash,
+            recoveries_used=self.recovery.used,
         )
         if tamper is not None:
             verdict = tampered_verdict(verdict, tamper, self.spec.thrash)
@@ -449,7 +467,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             verdict = Verdict("stop", self._journal_fault, "paused")
         if verdict.action == "continue":
             for signal in signals:
-                if self.spec.thrash.action_for(signal.kind) == "hint":
+                if policy_of(signal, self.spec.thrash) == "hint":
                     self.hints.append(corrective_hint(signal))
         info = await asyncio.to_thread(
             self.checkpoints.commit, self.iteration, "agent", verdict.action, tree=tree
@@ -467,6 +485,15 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                 total_checks=total,
             )
         )
+        return verdict
+
+    async def _recover_policy(self, verdict: Verdict) -> Verdict:
+        """The "recover" policy: back to before the evidence, the note queued."""
+        assert verdict.recover is not None
+        try:
+            await self._recover(verdict.recover, recovery_note(verdict.recover), by_human=False)
+        except ControlError as exc:
+            return Verdict("pause", f"could not recover from the signal: {exc}")
         return verdict
 
     def _checkpoint_notes(self, info: CheckpointInfo) -> None:

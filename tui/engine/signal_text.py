@@ -168,3 +168,14 @@ def corrective_hint(signal: SignalRaised) -> str:
     write = _HINTS.get(signal.kind)
     body = write(signal, signal.evidence) if write else signal.explanation
     return f"The loop is not converging ({signal.kind.replace('_', ' ')}). {body}"
+
+
+def recovery_note(signal: SignalRaised) -> str:
+    """The note a recovery puts into the next prompt: where the workspace went back
+    to, then the corrective hint."""
+    start = min(signal.iterations, default=signal.iteration)
+    where = "the start of the run" if start <= 1 else f"the start of iteration {start}"
+    return (
+        f"The workspace was put back to how it was at {where}, before this began; "
+        f"the work since is set aside. {corrective_hint(signal)}"
+    )

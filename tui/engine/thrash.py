@@ -27,8 +27,14 @@ Signals (``[thrash]`` in the spec sets the thresholds):
 Each signal has a stable key (``evidence["key"]``) naming what repeats. A
 signal does not fire again for the same key until the pattern has gone on
 for another full threshold (so a paused human who resumes is reminded, not
-nagged every iteration); once dismissed, a key never fires again. Nothing
+nagged every iteration), and never on evidence already reported: the same
+key with no iteration it has not shown before, in the whole run (rewinds
+and resumes included). Once dismissed, a key never fires again. Nothing
 fires on an iteration that meets the goal.
+
+Every signal carries the policy it met (``action``): a kind the spec
+ignores, or one the human switched off, is still raised and journaled, as
+``"ignore"``, so the record is honest; it just never interrupts.
 
 How the runner uses it::
 
@@ -38,20 +44,24 @@ How the runner uses it::
     record = record_from_events(this_iterations_events, n, patch=diff_of_checkpoint)
     record.tree = checkpoint.tree
     for signal in detector.observe(record):
-        publish(signal)  # then apply spec.thrash.action (corrective_hint for "hint")
+        publish(signal)  # then apply signal.action: see tui.engine.decide
+                         # (corrective_hint for "hint"; tui.engine.recovery for "recover")
+
+``record.observations`` (what each tool call returned) is what lets
+repeated_actions tell a stuck agent from one polling something that moves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, get_args
 
 from tui.engine import thrash_checks as checks
 from tui.engine.fingerprint import Fingerprint
 from tui.engine.signal_text import corrective_hint
 from tui.engine.thrash_checks import Finding, Observed, observed
-from tui.engine.toolcalls import CallHistory
+from tui.engine.toolcalls import CallHistory, CallLog
 from tui.events import (
     AgentFinished,
     Checkpointed,
@@ -59,14 +69,24 @@ from tui.events import (
     Event,
     SignalRaised,
     ToolCall,
+    ToolResult,
     ValidatorFinished,
     ValidatorResult,
 )
 from tui.spec import SignalKind, ThrashSpec
 
-__all__ = ["KINDS", "IterationRecord", "ThrashDetector", "corrective_hint", "record_from_events"]
+__all__ = [
+    "KINDS",
+    "THRESHOLDS",
+    "IterationRecord",
+    "ThrashDetector",
+    "corrective_hint",
+    "record_from_events",
+]
 
 KINDS: tuple[str, ...] = get_args(SignalKind)
+# The kinds with a count to raise (oscillation and edit_undone are yes/no).
+THRESHOLDS: tuple[str, ...] = ("same_failure", "repeated_actions", "no_progress", "false_done")
 
 
 @dataclass
@@ -80,6 +100,9 @@ class IterationRecord:
     claims_done: bool
     patch: str = ""  # unified diff of this iteration against the previous checkpoint
     final_text: str = ""  # what the agent said last (evidence for false_done)
+    # What each tool call returned (tui.engine.toolcalls.observation), aligned
+    # with tool_calls; None (or a short list) where unknown.
+    observations: list[str | None] = field(default_factory=list)
 
 
 class ThrashDetector:
@@ -87,8 +110,11 @@ class ThrashDetector:
 
     def __init__(self, spec: ThrashSpec) -> None:
         self.spec = spec
+        self._base = spec  # the spec's own thresholds, before the human raised any
+        self._raised: dict[str, int] = {}
         self._dismissed: set[str] = set()
         self._disabled: set[str] = set()
+        self._reported: dict[str, set[int]] = {}  # key -> iterations already shown, all run
         self.start(None)
 
     # -- controls ---------------------------------------------------------
@@ -114,9 +140,37 @@ class ThrashDetector:
                 self._progress(self._history[0])
 
     def update(self, spec: ThrashSpec) -> None:
-        """Apply new thresholds (a hot-reloaded spec) from the next iteration on."""
-        self.spec = spec
-        self._calls.threshold = spec.repeated_actions
+        """Apply new thresholds (a hot-reloaded spec) from the next iteration on.
+
+        A threshold the human raised during the run stays raised unless the
+        new spec sets it higher still.
+        """
+        self._base = spec
+        raised = {k: max(v, getattr(spec, k)) for k, v in self._raised.items()}
+        self.spec = spec.model_copy(update=raised)
+        self._calls.threshold = self.spec.repeated_actions
+
+    def raise_threshold(self, kind: str, to: int | None = None) -> tuple[int, int] | None:
+        """Raise a kind's threshold for the rest of the run (double it, or to ``to``).
+
+        Returns (previous, new); None for a kind without a threshold.
+        """
+        if kind not in THRESHOLDS:
+            return None
+        previous = int(getattr(self.spec, kind))
+        self._raised[kind] = max(previous, to if to is not None else previous * 2)
+        self.update(self._base)
+        return previous, int(getattr(self.spec, kind))
+
+    def remember(self, signal: SignalRaised) -> None:
+        """Count a signal raised earlier in the run (resume) as reported."""
+        key = signal.evidence.get("key")
+        if isinstance(key, str):
+            self._reported.setdefault(key, set()).update(signal.iterations)
+
+    def action_for(self, kind: str) -> str:
+        """The policy a signal of ``kind`` meets now: "ignore" once switched off."""
+        return "ignore" if kind in self._disabled else self.spec.action_for(kind)
 
     def dismiss(self, signal: SignalRaised) -> None:
         """Never raise this signal again on the same evidence (its ``evidence["key"]``)."""
@@ -159,9 +213,8 @@ class ThrashDetector:
             checks.unchanged(history, spec.no_progress)
             or checks.plateau(history, self._progress_at, self._best_passing or 0, spec.no_progress)
         )
-        found += [
-            checks.repeated_call(r) for r in self._calls.add(record.iteration, record.tool_calls)
-        ]
+        repeats = self._calls.add(record.iteration, record.tool_calls, record.observations)
+        found += [checks.repeated_call(r) for r in repeats]
         if record.claims_done and state.required_failing:
             self._false_claims.append(record.iteration)
             if len(self._false_claims) >= spec.false_done:
@@ -171,16 +224,20 @@ class ThrashDetector:
             state.results = []
             return []  # the goal is met: whatever repeated, it converged
         fired = [f for f in found if f is not None and self._fires(f, record.iteration)]
-        signals = [_signal(f, record.iteration) for f in fired]
+        signals = [_signal(f, record.iteration, self.action_for(f.kind)) for f in fired]
         state.results = []  # validator output can be large; only the latest is ever shown
         return signals
 
     def _fires(self, finding: Finding, iteration: int) -> bool:
-        if finding.kind in self._disabled or finding.key in self._dismissed:
+        if finding.key in self._dismissed:
             return False
         last = self._fired.get(finding.key)
         if last is not None and iteration - last < finding.cooldown:
             return False
+        reported = self._reported.setdefault(finding.key, set())
+        if reported.issuperset(finding.iterations):
+            return False  # the same evidence, already shown
+        reported.update(finding.iterations)
         self._fired[finding.key] = iteration
         return True
 
@@ -203,13 +260,14 @@ class ThrashDetector:
             self._progress_at = len(self._history) - 1
 
 
-def _signal(finding: Finding, iteration: int) -> SignalRaised:
+def _signal(finding: Finding, iteration: int, action: str) -> SignalRaised:
     return SignalRaised(
         iteration=iteration,
         kind=finding.kind,
         iterations=finding.iterations,
         explanation=finding.explanation,
         evidence={"key": finding.key, **finding.evidence()},
+        action=action,
     )
 
 
@@ -220,15 +278,15 @@ def record_from_events(events: Iterable[Event], iteration: int, patch: str = "")
     (a later re-validation is not part of the iteration); the tree is that of
     the iteration's agent checkpoint.
     """
-    calls: list[tuple[str, dict[str, Any]]] = []
+    calls = CallLog()
     results: list[ValidatorResult] = []
     claims, said, tree = False, "", None
     agent_done = decided = False
     for event in events:
         if event.iteration != iteration:
             continue
-        if isinstance(event, ToolCall) and not agent_done:
-            calls.append((event.name, dict(event.input)))
+        if isinstance(event, ToolCall | ToolResult) and not agent_done:
+            calls.see(event)
         elif isinstance(event, AgentFinished):
             agent_done, claims, said = True, event.claims_done, event.final_text
         elif isinstance(event, ValidatorFinished) and agent_done and not decided:
@@ -241,8 +299,9 @@ def record_from_events(events: Iterable[Event], iteration: int, patch: str = "")
         iteration=iteration,
         tree=tree,
         results=results,
-        tool_calls=calls,
+        tool_calls=calls.calls,
         claims_done=claims,
         patch=patch,
         final_text=said,
+        observations=calls.observations(),
     )

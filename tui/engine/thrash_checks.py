@@ -311,9 +311,10 @@ def repeated_call(repeat: Repeat) -> Finding:
         )
     else:
         verb = "read" if repeat.kind == "read" else "ran"
+        same = "with the same result and " if repeat.seen is not None else "with "
         why = (
             f"{what} {verb} {times(repeat.count)} in iteration {repeat.iterations[0]} "
-            "with nothing changed in between"
+            f"{same}nothing changed in between"
         )
 
     def evidence() -> dict[str, Any]:
@@ -322,6 +323,8 @@ def repeated_call(repeat: Repeat) -> Finding:
             "count": repeat.count,
             "scope": repeat.scope,
             "call_kind": repeat.kind,
+            # What it returned each time, normalised; None when the agent does not say.
+            "seen": repeat.seen,
         }
 
     key = f"repeated_actions:{repeat.key}"

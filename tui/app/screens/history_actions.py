@@ -77,6 +77,7 @@ class HistoryActions:
                 controls=self.controls,
                 reader=self.reader,
                 commit_of=self.commit_of,
+                done=self.store.signal_actions(signal),
             )
         )
 
