@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tui.agents.base import AgentConfigError
+from tui.engine.preflight import RunFolderRefused, preflight
 from tui.spec import LoopSpec, SpecError, load_spec
 
 USAGE_ERROR = 2
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate a spec and summarise the loop")
     check.add_argument("path", type=Path, metavar="PATH", help="loop.toml or its folder")
+    check.add_argument("--run-dir", type=Path, metavar="DIR", help="check this run folder too")
 
     runs = sub.add_parser("runs", help="list runs: outcome, iterations, cost, duration")
     runs.add_argument("path", type=Path, nargs="?", default=Path("."), metavar="PATH")
@@ -135,24 +137,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     from tui.summary import describe_spec
 
     spec = load_spec(args.path)
+    # The same preflight as `run`; only a missing key is a note (it is the shell's).
+    ready = preflight(spec, args.run_dir, need_key=False)
     print(describe_spec(spec))
     print(f"  sandbox     {describe_sandbox(spec)}")
     for warning in command_warnings(spec):
         print(f"  warning     {warning}")
-    try:
-        _prepare_agent(spec)
-    except AgentConfigError as exc:
-        # The spec is valid; what is missing is in the environment.
-        print(f"  note        before `run`: {exc}")
+    for note in ready.notes:
+        print(f"  note        before `run`: {note}")
     return 0
 
 
 def _prepare_agent(spec: LoopSpec):  # type: ignore[no-untyped-def]
-    from tui.agents.registry import create_agent
-
-    agent = create_agent(spec)
-    agent.prepare()
-    return agent
+    return preflight(spec).agent
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -163,7 +160,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if headless and args.paused:
         raise UsageError("--paused needs the console; drop --headless to start paused")
     spec = load_spec(args.path)
-    agent = _prepare_agent(spec)
+    agent = preflight(spec, args.run_dir).agent
     run = create_run(spec, args.run_dir)
     if headless:
         from tui.headless import run_headless
@@ -192,12 +189,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     from tui.engine.resume import load_resume_state, prepare_workspace
-    from tui.engine.rundir import open_run, refuse_if_running
+    from tui.engine.rundir import lock_run, open_run
     from tui.engine.runner import Runner
     from tui.run_lookup import resolve_run
 
     args.run_dir = resolve_run(args.run_dir)
-    refuse_if_running(args.run_dir)  # before touching its journal or workspace
+    if not (args.run_dir / "journal.jsonl").is_file():
+        raise UsageError(f"{args.run_dir} is not a loopconsole run directory (no journal.jsonl)")
+    lock_run(args.run_dir.resolve())  # before reading its journal or touching its workspace
     state = load_resume_state(args.run_dir)
     agent = _prepare_agent(state.spec)
     run = open_run(state.run_dir, state.spec)
@@ -394,6 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         RecordError,
         ResumeError,
         RunDirError,
+        RunFolderRefused,
         UsageError,
     ) as exc:
         return _error(str(exc))

@@ -8,6 +8,7 @@ the same event loop at any time and take effect at the next safe point.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import traceback
 from collections.abc import Callable
@@ -20,10 +21,16 @@ from tui.agents.registry import create_agent
 from tui.agents.tools import Toolbox
 from tui.confinement import Confinement
 from tui.engine.budget import Budget
+from tui.engine.call_ids import CallIds
 from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints
 from tui.engine.controls import ControlError, Controls
 from tui.engine.decide import Verdict, decide, policy_of, summarize_checks
-from tui.engine.journal import JournalWriter
+from tui.engine.journal import (
+    JournalWriter,
+    is_environment_fault,
+    journaled_answer,
+    run_folder_fault,
+)
 from tui.engine.prompt import (
     IterationSummary,
     PromptInputs,
@@ -118,7 +125,9 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         self._resume = resume
         self._prep = prep
         self._subscribers: list[Subscriber] = []
-        self._journal = JournalWriter(run.journal_path)
+        self._call_ids = CallIds(resume.call_ids if resume is not None else ())
+        self._journal_fault: str | None = None
+        self._journal = JournalWriter(run.journal_path, on_fault=self._journal_failed)
         self._subscribers.append(self._journal)
         self._pause_requested = start_paused
         self._pause_reason = "started paused" if start_paused else "paused by the human"
@@ -175,6 +184,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         event.run_id = self.run_id
         if not event.iteration:
             event.iteration = self.iteration
+        self._call_ids.stamp(event)
         if isinstance(event, ToolCall | ToolResult):
             self._calls.see(event)
         elif isinstance(event, AgentTurn):
@@ -220,9 +230,15 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             outcome, reason = "error", f"checkpoints failed: {exc}"
         except asyncio.CancelledError:
             return self._finish("interrupted", "the run was cancelled")
+        except OSError as exc:
+            if self._journal_fault is None and not is_environment_fault(exc):
+                self._internal_error(exc)
+                raise
+            # The run folder cannot be written (disk full, read-only): a fault, not a bug.
+            outcome, reason = "paused", self._journal_fault or run_folder_fault(exc)
+            self.publish(Notice(level="error", message=reason))
         except Exception as exc:  # a bug: record it, keep the journal whole, then re-raise
-            (self.run_dir.path / "error.log").write_text(traceback.format_exc())
-            self._finish("error", f"internal error: {exc!r} (details in error.log)")
+            self._internal_error(exc)
             raise
         finally:
             self.stop_watch()
@@ -233,7 +249,24 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             if self.checkpoints is not None:
                 self.checkpoints.close()
             unlock_run(self.run_dir.path)
+        if self._journal_fault is not None:
+            outcome, reason = "paused", self._journal_fault
         return self._finish(outcome, reason)
+
+    def _internal_error(self, exc: BaseException) -> None:
+        with contextlib.suppress(OSError):
+            (self.run_dir.path / "error.log").write_text(traceback.format_exc())
+        self._finish("error", f"internal error: {exc!r} (details in error.log)")
+
+    def _journal_failed(self, sentence: str) -> None:
+        """The journal cannot be written: stop at once, resumable (see journal.py)."""
+        self._journal_fault = sentence
+        self.publish(Notice(level="error", message=sentence))
+        # As stop(now=True), without a "stop" control: no human asked for it.
+        self._stop_requested = self._stop_now = True
+        if self._work is not None:
+            self._work.cancel()
+        self._wake.set()
 
     async def _open_checkpoints(self) -> None:
         self.checkpoints = await asyncio.to_thread(
@@ -322,6 +355,10 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         while True:
             if self._stop_requested:
                 return self._stopped_outcome()
+            if not self._pause_requested:
+                # A budget raised in loop.toml (while stopped, or just now) counts before
+                # the limit is checked, not only once the next iteration has started.
+                self._apply_pending_spec()
             limit = self.budget.exhausted()
             if limit:
                 return "budget", self.budget.describe(limit)
@@ -339,6 +376,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
                 self._paused_by_human = verdict.by_human
 
     def _stopped_outcome(self) -> tuple[Outcome, str]:
+        if self._journal_fault is not None:
+            return "paused", self._journal_fault
         if self._goal_met_while_paused:
             return "goal_met", "every required validator passes (re-checked while paused)"
         if self._interrupted:
@@ -386,7 +425,7 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             self.publish(
                 AgentFinished(
                     stop=result.stop,
-                    final_text=result.final_text,
+                    final_text=journaled_answer(result.final_text),
                     claims_done=result.claims_done,
                     turns=result.turns,
                     tool_calls=result.tool_calls,
@@ -459,6 +498,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         )
         if tamper is not None:
             verdict = tampered_verdict(verdict, tamper, self.spec.thrash)
+        if self._journal_fault is not None:
+            verdict = Verdict("stop", self._journal_fault, "paused")
         if verdict.action == "continue":
             for signal in signals:
                 if policy_of(signal, self.spec.thrash) == "hint":
@@ -521,7 +562,15 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             over_budget=self.budget.over_budget,
             memories=self.run_dir.memories,
         )
-        result = await self._phase(self.agent.run_iteration(ctx))
+        left = self.budget.wall_left()
+        try:
+            result = await asyncio.wait_for(self._phase(self.agent.run_iteration(ctx)), left)
+        except TimeoutError:
+            # The agent part is bounded by the time left (a hung API, a silent CLI).
+            self.publish(Notice(level="warning", message=WALL_CUT.format(left=left or 0)))
+            return AgentResult(
+                stop="budget", final_text="", turns=self._turns, tool_calls=len(self._calls)
+            )
         if result is None:
             # Stopped midway: count what was reported before the stop.
             return AgentResult(
@@ -579,6 +628,9 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
         )
 
 
+WALL_CUT = (
+    "the agent was stopped after {left:.0f} s: the run reached budget.max_wall_s during its turn"
+)
 # AgentResult.stop when the agent's API failed past its retries (the agent
 # sets pause_reason): no validators run, no thrash is looked for.
 API_ERROR = "api_error"
