@@ -58,6 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--headless", action="store_true")
     resume.add_argument("--json", action="store_true")
     resume.add_argument("--theme", metavar="NAME")
+    resume.add_argument(
+        "--raise",
+        dest="raises",
+        action="append",
+        default=[],
+        metavar="LIMIT=VALUE",
+        help="raise a budget limit (max_iterations, max_tokens, max_cost_usd, max_wall_s)",
+    )
 
     land = sub.add_parser("land", help="the run's iterations as a new branch of your repository")
     land.add_argument("run_dir", type=Path, metavar="RUN")
@@ -188,16 +196,21 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    from tui.engine.raise_budget import apply_raises, parse_raise
     from tui.engine.resume import load_resume_state, prepare_workspace
     from tui.engine.rundir import lock_run, open_run
     from tui.engine.runner import Runner
     from tui.run_lookup import resolve_run
 
+    for text in args.raises:
+        parse_raise(text)  # a malformed --raise is refused before the run is touched
     args.run_dir = resolve_run(args.run_dir)
     if not (args.run_dir / "journal.jsonl").is_file():
         raise UsageError(f"{args.run_dir} is not a loopconsole run directory (no journal.jsonl)")
     lock_run(args.run_dir.resolve())  # before reading its journal or touching its workspace
     state = load_resume_state(args.run_dir)
+    for line in apply_raises(state, args.raises):
+        print(f"loopconsole: {line}", file=sys.stderr)
     agent = _prepare_agent(state.spec)
     run = open_run(state.run_dir, state.spec)
     prep = prepare_workspace(state, run.workspace)
@@ -219,7 +232,7 @@ def cmd_land(args: argparse.Namespace) -> int:
     from tui.engine.record import load_record
     from tui.report import summary_markdown
 
-    record = load_record(args.run_dir.resolve())
+    record = load_record(_run_folder(args.run_dir))
     result = land(record, branch=args.branch, repo_path=args.repo, squash=args.squash)
     base = result.base[:10] if result.base else "an empty history"
     print(summary_markdown(record))
@@ -249,11 +262,18 @@ def cmd_land(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_folder(run: Path) -> Path:
+    """A run folder, run id or unique prefix of one, as a folder."""
+    from tui.run_lookup import resolve_run
+
+    return resolve_run(run)
+
+
 def cmd_fork(args: argparse.Namespace) -> int:
     from tui.engine.fork import make_branches
 
     variants = _variants(args)
-    source = args.run_dir.resolve()
+    source = _run_folder(args.run_dir)
     branches = make_branches(source, args.iteration, variants, split_budget=args.split_budget)
     for b in branches:
         print(f"branch {b.number}: {b.path}  ({b.variant.label()})")
@@ -328,14 +348,14 @@ def cmd_branches(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from tui.engine.fork import branches_of, group_results, ranking_table
 
-    print(ranking_table(group_results(branches_of(args.run_dir.resolve()))))
+    print(ranking_table(group_results(branches_of(_run_folder(args.run_dir)))))
     return 0
 
 
 def cmd_adopt(args: argparse.Namespace) -> int:
     from tui.engine.fork import Branch, choose
 
-    adopted = Branch.load(args.run_dir.resolve())
+    adopted = Branch.load(_run_folder(args.run_dir))
     group = choose(adopted)
     others = [b.run_id for b in group if b.status == "discarded"]
     print(
@@ -350,7 +370,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from tui.engine.record import load_record
     from tui.report import write_report
 
-    record = load_record(args.run_dir.resolve())
+    record = load_record(_run_folder(args.run_dir))
     files = write_report(record, args.out.resolve() if args.out else None)
     print(f"{files.html}\n{files.markdown}")
     return 0
@@ -375,6 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``loopconsole`` script; returns the exit code."""
     from tui.engine.fork import ForkError
     from tui.engine.land import LandError
+    from tui.engine.raise_budget import RaiseError
     from tui.engine.record import RecordError
     from tui.engine.resume import ResumeError
     from tui.engine.rundir import RunDirError
@@ -390,6 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         AgentConfigError,
         ForkError,
         LandError,
+        RaiseError,
         RecordError,
         ResumeError,
         RunDirError,

@@ -96,6 +96,7 @@ class ResumeState:
     spec_edits: LoopSpec | None = None  # loop.toml as edited since, when it differs
     dismissed: list[SignalDismissed] = field(default_factory=list)  # thrash signals set aside
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # said at resume, not warnings (a raise)
     call_ids: set[str] = field(default_factory=set)  # every tool call id already journaled
     # Thrash: signals already raised (never raised again on the same evidence),
     # thresholds the human raised, the recoveries made and where they go back to.

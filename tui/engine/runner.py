@@ -303,6 +303,8 @@ class Runner(Controls, SpecReload, WorkspaceWatch):
             self.publish(info.event())
         for line in state.warnings + prep.notes:
             self.publish(Notice(level="warning", message=line))
+        for line in state.notes:
+            self.publish(Notice(level="info", message=line))
         if state.spec_edits is not None:
             self._spec_edited(state.spec_edits)
         self.thrash.start(state.checkpoint_tree, state.last_results)
