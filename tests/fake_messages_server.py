@@ -4,7 +4,9 @@ It plays scripted assistant turns (as JSON, or as server-sent events exactly as
 Anthropic documents the stream), records every request, simulates prompt
 caching from the request's ``cache_control`` breakpoints, and injects faults:
 HTTP errors (529, 429 with retry-after, 401, 403, 500), an ``event: error`` in
-the middle of a stream, and a connection dropped mid-stream.
+the middle of a stream, a connection dropped mid-stream, a ``data:`` line that
+is not JSON, an HTML page with status 200, a request never answered, and a
+stream that sends nothing but pings.
 
 A script is a list of turns; each request takes the next one. Turns are plain
 dicts, so a script can live in a JSON file::
@@ -100,6 +102,26 @@ def drop(partial: Turn, after: int = 4, clean: bool = False) -> Turn:
     cut mid-body, which the client sees as an incomplete chunked read.
     """
     return {**partial, "fault": "drop", "after": after, "clean": clean}
+
+
+def bad_json(partial: Turn, after: int = 4) -> Turn:
+    """Stream the first ``after`` events, then a ``data:`` line that is not JSON."""
+    return {**partial, "fault": "bad_json", "after": after}
+
+
+def html_page() -> Turn:
+    """HTTP 200 with an HTML body (a captive portal or a misconfigured proxy)."""
+    return {"fault": "html"}
+
+
+def hang() -> Turn:
+    """Accept the request and never answer (until the server stops)."""
+    return {"fault": "hang"}
+
+
+def pings_only(every: float = 0.05) -> Turn:
+    """Start a stream, then send nothing but ``ping`` events (until the server stops)."""
+    return {"fault": "pings", "every": every}
 
 
 _ERROR_TYPES = {
@@ -325,6 +347,13 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(500, "api_error", f"fake server: {exc}")
         if turn_.get("delay_s"):
             time.sleep(turn_["delay_s"])
+        if turn_.get("fault") == "hang":
+            while not fake.stopping.wait(0.05):
+                pass
+            self.close_connection = True
+            return None
+        if turn_.get("fault") == "html":
+            return self._html()
         if turn_.get("fault") == "status":
             kind = turn_.get("error_type") or _ERROR_TYPES.get(turn_["status"], "api_error")
             extra = {}
@@ -351,6 +380,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _html(self) -> None:
+        data = b"<!DOCTYPE html><html><body><h1>Sign in to the Wi-Fi</h1></body></html>"
+        self.send_response(200)
+        self.send_header("content-type", "text/html; charset=utf-8")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def _error(self, status: int, kind: str, message: str, headers: dict[str, str] | None = None):
         body = {"type": "error", "error": {"type": kind, "message": message}}
         self._json(status, body, headers)
@@ -369,13 +406,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         events = sse_events(message, fake.chunk)
         fault = turn_.get("fault")
-        if fault in ("sse_error", "drop"):
+        if fault in ("sse_error", "drop", "bad_json"):
             events = events[: turn_.get("after", 4)]
+        if fault == "pings":
+            events = events[:2]
         try:
             for name, data in events:
                 self._chunk(_sse(name, data))
                 if fake.event_delay:
                     time.sleep(fake.event_delay)
+            if fault == "bad_json":
+                self._chunk(b'event: content_block_delta\ndata: {"type": "content_blo\n\n')
+            if fault == "pings":
+                while not fake.stopping.wait(turn_.get("every", 0.05)):
+                    self._chunk(_sse("ping", {"type": "ping"}))
+                self.close_connection = True
+                return
             if fault == "sse_error":
                 kind = turn_.get("error_type", "overloaded_error")
                 err = {"type": "error", "error": {"type": kind, "message": "Overloaded"}}
@@ -420,6 +466,8 @@ class FakeMessagesServer:
         self.chunk = chunk
         self.event_delay = event_delay
         self.cache = PromptCache()
+        # Set by stop(): requests that hang on purpose give up.
+        self.stopping = threading.Event()
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._httpd: _Server | None = None
@@ -440,6 +488,7 @@ class FakeMessagesServer:
 
     def stop(self) -> None:
         """Stop serving and close the listening socket."""
+        self.stopping.set()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -223,16 +224,20 @@ def test_api_down_headless_says_why_in_one_sentence(tmp_path: Path) -> None:
 
 def test_check_warns_about_stream_json_without_verbose(tmp_path: Path) -> None:
     command = "claude -p --output-format stream-json --permission-mode acceptEdits"
+    # `check` refuses a program that is not there (as `run` does): put a `claude` on PATH.
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "claude").symlink_to(BIN / "fake-claude")
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     spec = write_cli_loop(tmp_path / "loop", command, "claude-stream-json")
     proc = subprocess.run(
-        [str(LOOPCONSOLE), "check", str(spec)], capture_output=True, text=True, timeout=60
+        [str(LOOPCONSOLE), "check", str(spec)], capture_output=True, text=True, timeout=60, env=env
     )
     assert proc.returncode == 0
     assert "without --verbose" in proc.stdout and "add --verbose" in proc.stdout
     (tmp_path / "ok").mkdir()
     good = write_cli_loop(tmp_path / "ok", f"{command} --verbose", "claude-stream-json")
     proc = subprocess.run(
-        [str(LOOPCONSOLE), "check", str(good)], capture_output=True, text=True, timeout=60
+        [str(LOOPCONSOLE), "check", str(good)], capture_output=True, text=True, timeout=60, env=env
     )
     assert "warning" not in proc.stdout
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from tui.engine.journal import JournalWriter, read_journal, repair_torn_tail
-from tui.events import AgentText, Decided, Notice, RunFinished
+from tui.events import Decided, Notice, RunFinished
 
 
 def _write(path: Path, n: int) -> None:
     writer = JournalWriter(path)
     for i in range(n):
-        writer.write(AgentText(text=f"chunk {i}", run_id="r", iteration=1))
+        writer.write(Notice(message=f"chunk {i}", run_id="r", iteration=1))
     writer.write(Decided(action="continue", reason="r", run_id="r", iteration=1))
     writer.close()
 
@@ -21,8 +21,8 @@ def test_round_trip(tmp_path: Path) -> None:
     _write(path, 3)
     result = read_journal(path)
     assert result.warnings == []
-    assert [e.type for e in result.events] == ["agent_text"] * 3 + ["decision"]
-    assert result.events[1].text == "chunk 1"
+    assert [e.type for e in result.events] == ["notice"] * 3 + ["decision"]
+    assert result.events[1].message == "chunk 1"
     assert len(path.read_text().splitlines()) == 4
 
 
@@ -30,7 +30,7 @@ def test_torn_last_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
     path = tmp_path / "journal.jsonl"
     _write(path, 2)
     with open(path, "ab") as f:
-        f.write(b'{"type":"agent_text","text":"half a li')
+        f.write(b'{"type":"notice","message":"half a li')
     result = read_journal(path)
     assert len(result.events) == 3
     assert len(result.warnings) == 1 and "torn" in result.warnings[0]

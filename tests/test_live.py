@@ -24,7 +24,7 @@ from tui.engine.client import ConnectError, SocketConnection
 from tui.engine.commands import AddHint, Pause, Resume, Step, Stop
 from tui.engine.journal import read_journal
 from tui.engine.protocol import read_engine_info
-from tui.events import Event, Paused, RunFinished, dump_event
+from tui.events import AgentText, Event, Paused, RunFinished, dump_event
 
 pytestmark = pytest.mark.slow
 
@@ -91,7 +91,31 @@ async def _until(check, timeout: float = 20.0) -> None:
 
 
 def _lines(events: list[Event]) -> list[str]:
-    return [dump_event(e) for e in events]
+    """Events as journal lines, streamed text joined per stretch (the journal writes
+    text in batches; live consoles get the deltas)."""
+    lines: list[str] = []
+    text: list[str] = []
+    held: AgentText | None = None
+    for e in [*events, None]:
+        if (
+            isinstance(e, AgentText)
+            and held is not None
+            and (e.iteration, e.kind)
+            == (
+                held.iteration,
+                held.kind,
+            )
+        ):
+            text.append(e.text)
+            continue
+        if held is not None:
+            lines.append(f"text {held.iteration} {held.kind}: {''.join(text)}")
+            held, text = None, []
+        if isinstance(e, AgentText):
+            held, text = e, [e.text]
+        elif e is not None:
+            lines.append(dump_event(e))
+    return lines
 
 
 async def test_two_clients_see_every_event_once_and_every_controls_effect(

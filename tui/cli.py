@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tui.agents.base import AgentConfigError
+from tui.engine.preflight import RunFolderRefused, preflight
 from tui.spec import LoopSpec, SpecError, load_spec
 
 USAGE_ERROR = 2
@@ -64,9 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     engine.add_argument("--spec", type=Path)  # none: resume the run
     engine.add_argument("--paused", action="store_true")
     engine.add_argument("--step", action="store_true")
+    engine.add_argument("--raise", dest="raises", action="append", default=[])
 
     check = sub.add_parser("check", help="validate a spec and summarise the loop")
     check.add_argument("path", type=Path, metavar="PATH", help="loop.toml or its folder")
+    check.add_argument("--run-dir", type=Path, metavar="DIR", help="check this run folder too")
 
     runs = sub.add_parser("runs", help="list runs: outcome, iterations, cost, duration")
     runs.add_argument("path", type=Path, nargs="?", default=Path("."), metavar="PATH")
@@ -81,6 +84,14 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--json", action="store_true")
     resume.add_argument("--theme", metavar="NAME")
     resume.add_argument("--detach", action="store_true", help="carry on in the background")
+    resume.add_argument(
+        "--raise",
+        dest="raises",
+        action="append",
+        default=[],
+        metavar="LIMIT=VALUE",
+        help="raise a budget limit (max_iterations, max_tokens, max_cost_usd, max_wall_s)",
+    )
 
     land = sub.add_parser("land", help="the run's iterations as a new branch of your repository")
     land.add_argument("run_dir", type=Path, metavar="RUN")
@@ -160,24 +171,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     from tui.summary import describe_spec
 
     spec = load_spec(args.path)
+    # The same preflight as `run`; only a missing key is a note (it is the shell's).
+    ready = preflight(spec, args.run_dir, need_key=False)
     print(describe_spec(spec))
     print(f"  sandbox     {describe_sandbox(spec)}")
     for warning in command_warnings(spec):
         print(f"  warning     {warning}")
-    try:
-        _prepare_agent(spec)
-    except AgentConfigError as exc:
-        # The spec is valid; what is missing is in the environment.
-        print(f"  note        before `run`: {exc}")
+    for note in ready.notes:
+        print(f"  note        before `run`: {note}")
     return 0
 
 
 def _prepare_agent(spec: LoopSpec):  # type: ignore[no-untyped-def]
-    from tui.agents.registry import create_agent
-
-    agent = create_agent(spec)
-    agent.prepare()
-    return agent
+    return preflight(spec).agent
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -190,7 +196,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if headless and args.detach:
         raise UsageError("--detach runs without a console already; drop --headless or --detach")
     spec = load_spec(args.path)
-    agent = _prepare_agent(spec)
+    agent = preflight(spec, args.run_dir).agent
     run = create_run(spec, args.run_dir)
     if not headless and spec.path is not None:
         from tui.live_cli import attach, detached_message, start_engine
@@ -227,25 +233,34 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    from tui.engine.raise_budget import apply_raises, parse_raise
     from tui.engine.resume import load_resume_state, prepare_workspace
-    from tui.engine.rundir import open_run, refuse_if_running
+    from tui.engine.rundir import lock_run, open_run
     from tui.engine.runner import Runner
     from tui.run_lookup import resolve_run
 
+    for text in args.raises:
+        parse_raise(text)  # a malformed --raise is refused before the run is touched
     args.run_dir = resolve_run(args.run_dir)
-    refuse_if_running(args.run_dir)  # before touching its journal or workspace
+    if not (args.run_dir / "journal.jsonl").is_file():
+        raise UsageError(f"{args.run_dir} is not a loopconsole run directory (no journal.jsonl)")
     headless = args.headless or args.json
     if not headless:
+        # The engine process holds the run's lock and resumes it.
+        from tui.engine.rundir import refuse_if_running
         from tui.live_cli import attach, detached_message, start_engine
 
-        load_resume_state(args.run_dir)  # refuse here, in one sentence, what cannot resume
+        refuse_if_running(args.run_dir.resolve())
         run_dir = args.run_dir.resolve()
-        pid = start_engine(run_dir, None, paused=False, step=False)
+        pid = start_engine(run_dir, None, paused=False, step=False, raises=args.raises)
         if args.detach:
             print(detached_message(run_dir, pid))
             return 0
         return attach(run_dir, theme=args.theme)
+    lock_run(args.run_dir.resolve())  # before reading its journal or touching its workspace
     state = load_resume_state(args.run_dir)
+    for line in apply_raises(state, args.raises):
+        print(f"loopconsole: {line}", file=sys.stderr)
     agent = _prepare_agent(state.spec)
     run = open_run(state.run_dir, state.spec)
     prep = prepare_workspace(state, run.workspace)
@@ -262,7 +277,7 @@ def cmd_land(args: argparse.Namespace) -> int:
     from tui.engine.record import load_record
     from tui.report import summary_markdown
 
-    record = load_record(args.run_dir.resolve())
+    record = load_record(_run_folder(args.run_dir))
     result = land(record, branch=args.branch, repo_path=args.repo, squash=args.squash)
     base = result.base[:10] if result.base else "an empty history"
     print(summary_markdown(record))
@@ -292,11 +307,18 @@ def cmd_land(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_folder(run: Path) -> Path:
+    """A run folder, run id or unique prefix of one, as a folder."""
+    from tui.run_lookup import resolve_run
+
+    return resolve_run(run)
+
+
 def cmd_fork(args: argparse.Namespace) -> int:
     from tui.engine.fork import make_branches
 
     variants = _variants(args)
-    source = args.run_dir.resolve()
+    source = _run_folder(args.run_dir)
     branches = make_branches(source, args.iteration, variants, split_budget=args.split_budget)
     for b in branches:
         print(f"branch {b.number}: {b.path}  ({b.variant.label()})")
@@ -371,14 +393,14 @@ def cmd_branches(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from tui.engine.fork import branches_of, group_results, ranking_table
 
-    print(ranking_table(group_results(branches_of(args.run_dir.resolve()))))
+    print(ranking_table(group_results(branches_of(_run_folder(args.run_dir)))))
     return 0
 
 
 def cmd_adopt(args: argparse.Namespace) -> int:
     from tui.engine.fork import Branch, choose
 
-    adopted = Branch.load(args.run_dir.resolve())
+    adopted = Branch.load(_run_folder(args.run_dir))
     group = choose(adopted)
     others = [b.run_id for b in group if b.status == "discarded"]
     print(
@@ -393,7 +415,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from tui.engine.record import load_record
     from tui.report import write_report
 
-    record = load_record(args.run_dir.resolve())
+    record = load_record(_run_folder(args.run_dir))
     files = write_report(record, args.out.resolve() if args.out else None)
     print(f"{files.html}\n{files.markdown}")
     return 0
@@ -423,7 +445,9 @@ def cmd_fleet(args: argparse.Namespace) -> int:
 def cmd_engine(args: argparse.Namespace) -> int:
     from tui.live_cli import engine_main
 
-    return engine_main(args.run_dir, args.spec, paused=args.paused, step=args.step)
+    return engine_main(
+        args.run_dir, args.spec, paused=args.paused, step=args.step, raises=args.raises
+    )
 
 
 COMMANDS = {
@@ -449,6 +473,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``loopconsole`` script; returns the exit code."""
     from tui.engine.fork import ForkError
     from tui.engine.land import LandError
+    from tui.engine.raise_budget import RaiseError
     from tui.engine.record import RecordError
     from tui.engine.resume import ResumeError
     from tui.engine.rundir import RunDirError
@@ -466,10 +491,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         AgentConfigError,
         ForkError,
         LandError,
+        RaiseError,
         RecordError,
         ResumeError,
         RunDirError,
         LiveError,
+        RunFolderRefused,
         UsageError,
     ) as exc:
         return _error(str(exc))

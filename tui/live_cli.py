@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +31,9 @@ class LiveError(Exception):
 
 
 # -- the engine process -----------------------------------------------------------
-def engine_main(run_dir: Path, spec_path: Path | None, *, paused: bool, step: bool) -> int:
+def engine_main(
+    run_dir: Path, spec_path: Path | None, *, paused: bool, step: bool, raises: Sequence[str] = ()
+) -> int:
     """The engine process: run the loop in ``run_dir`` while serving its socket.
 
     Without ``spec_path`` it resumes the run (``loopconsole resume``).
@@ -45,7 +47,13 @@ def engine_main(run_dir: Path, spec_path: Path | None, *, paused: bool, step: bo
 
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a closed terminal never ends the run
     if spec_path is None:
+        from tui.engine.raise_budget import apply_raises
+        from tui.engine.rundir import lock_run
+
+        lock_run(run_dir.resolve())  # before reading its journal (the runner's is a no-op)
         state = load_resume_state(run_dir)
+        for line in apply_raises(state, list(raises)):
+            print(f"loopconsole: {line}", file=sys.stderr)
         agent = create_agent(state.spec)
         agent.prepare()
         run = open_run(state.run_dir, state.spec)
@@ -70,12 +78,16 @@ def engine_main(run_dir: Path, spec_path: Path | None, *, paused: bool, step: bo
     return asyncio.run(main())
 
 
-def start_engine(run_dir: Path, spec_path: Path | None, *, paused: bool, step: bool) -> int:
+def start_engine(
+    run_dir: Path, spec_path: Path | None, *, paused: bool, step: bool, raises: Sequence[str] = ()
+) -> int:
     """Start the engine process for a run folder (new, or resumed without ``spec_path``);
     return its pid once it serves."""
     command = [sys.executable, "-m", "tui.cli", "_engine", str(run_dir)]
     if spec_path is not None:
         command += ["--spec", str(spec_path)]
+    for text in raises:
+        command += ["--raise", text]
     if paused:
         command.append("--paused")
     if step:

@@ -8,12 +8,22 @@ file and the key, so the command line can print them and exit 2.
 from __future__ import annotations
 
 import difflib
+import os
+import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 Backend = Literal["anthropic", "command", "scripted"]
 ThrashAction = Literal["pause", "hint", "stop", "ignore", "recover"]
@@ -23,17 +33,64 @@ DEFAULT_MODEL = "claude-sonnet-5-5"
 
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
+# Paths are written as strings in TOML; strict mode would want Path objects.
+SpecPath = Annotated[Path, Field(strict=False)]
+
+# A name becomes a folder name and is printed to terminals.
+NAME_MAX_CHARS = 100
+# A spec is a short text file; anything bigger is a mistake (or /dev/zero).
+SPEC_MAX_BYTES = 1024 * 1024
+
+
+def _unsafe_character(text: str) -> str | None:
+    """The first character that must not reach a terminal or a file name, described."""
+    for ch in text:
+        if ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 or ch in "\u2028\u2029":
+            return "a NUL byte" if ch == "\0" else f"a control character ({ch!r})"
+    return None
+
+
+def _printable(value: str) -> str:
+    """A label shown in terminals: short, and no control characters or escapes."""
+    if len(value) > NAME_MAX_CHARS:
+        raise ValueError(f"is {len(value)} characters long; keep it to {NAME_MAX_CHARS}")
+    bad = _unsafe_character(value)
+    if bad:
+        raise ValueError(f"contains {bad}; use letters, digits, '-', '_' and spaces")
+    return value
+
+
+def _safe_name(value: str) -> str:
+    """A label that also names a folder: no separators, no '..'."""
+    _printable(value)
+    if "/" in value or "\\" in value or ".." in value:
+        raise ValueError("may not contain '/', '\\' or '..' (it names the run folder)")
+    if not value.strip():
+        raise ValueError("is blank; give it a short name")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("is blank; write the command to run")
+    return value
+
+
+SafeName = Annotated[str, Field(min_length=1), AfterValidator(_safe_name)]
+Label = Annotated[str, Field(min_length=1), AfterValidator(_printable)]
+Command = Annotated[str, Field(min_length=1), AfterValidator(_not_blank)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    # strict: "2" is not 2 and "false" is not False; no infinities or NaN.
+    model_config = ConfigDict(extra="forbid", frozen=False, strict=True, allow_inf_nan=False)
 
 
 class AgentSpec(_Strict):
     """Which agent drives the loop and how."""
 
     backend: Backend = "anthropic"
-    model: str = DEFAULT_MODEL
+    model: Annotated[str, Field(min_length=1)] = DEFAULT_MODEL
     max_turns: PositiveInt = 30
     # anthropic
     base_url: str | None = None
@@ -41,10 +98,11 @@ class AgentSpec(_Strict):
     thinking_budget: PositiveInt | None = None
     effort: Literal["low", "medium", "high", "max"] | None = None
     system: str | None = None
+    request_timeout_s: PositiveFloat = 600.0  # one model turn, start to end
     # scripted
-    script: Path | None = None
+    script: SpecPath | None = None
     # command
-    command: str | None = None
+    command: Command | None = None
     format: OutputFormat = "text"
     timeout_s: PositiveFloat = 1800.0
     # tools
@@ -56,8 +114,8 @@ class AgentSpec(_Strict):
 class ValidatorSpec(_Strict):
     """A check the agent does not control, run in the workspace."""
 
-    name: str = Field(min_length=1)
-    run: str = Field(min_length=1)
+    name: Label
+    run: Command
     timeout_s: PositiveFloat = 120.0
     required: bool = True
     output_cap_bytes: PositiveInt = 200_000
@@ -178,9 +236,9 @@ class EnvSpec(_Strict):
 class LoopSpec(_Strict):
     """A whole ``loop.toml``. Paths are absolute once loaded."""
 
-    name: str = Field(min_length=1)
+    name: SafeName
     goal: str = Field(min_length=1)
-    workspace: Path = Path(".")
+    workspace: SpecPath = Path(".")
     copy_workspace: bool = False
     agent: AgentSpec = AgentSpec()
     validators: list[ValidatorSpec] = []
@@ -211,6 +269,13 @@ class LoopSpec(_Strict):
     @property
     def folder(self) -> Path:
         return self.path.parent if self.path else Path.cwd()
+
+    @field_validator("goal")
+    @classmethod
+    def _goal_has_words(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is blank; say what the loop should achieve")
+        return value
 
 
 class SpecError(Exception):
@@ -257,6 +322,13 @@ def _key_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "(top level)"
 
 
+_TYPE_WORDS = {
+    "int_type": "a whole number",
+    "float_type": "a number",
+    "bool_type": "true or false",
+}
+
+
 def _describe(err: Mapping[str, Any]) -> str:
     loc = tuple(p for p in err["loc"] if p not in ("function-after[_backend_needs()]",))
     kind = err["type"]
@@ -280,18 +352,23 @@ def _describe(err: Mapping[str, Any]) -> str:
         return f"{_key_name(loc)}: {err['input']!r} is not one of {expected}"
     if kind in ("greater_than", "greater_than_equal"):
         return f"{_key_name(loc)}: must be {err['msg'].split('be ', 1)[-1]}, got {err['input']!r}"
-    msg = err["msg"]
     got = err.get("input")
+    if kind in _TYPE_WORDS and isinstance(got, str):
+        return f"{_key_name(loc)}: {got!r} is text; write {_TYPE_WORDS[kind]} without quotes"
+    msg = err["msg"]
     shown = f", got {got!r}" if not isinstance(got, dict | list) else ""
     return f"{_key_name(loc)}: {msg[0].lower() + msg[1:]}{shown}"
 
 
 def parse_spec(data: dict[str, Any], path: Path) -> LoopSpec:
     """Validate already-parsed TOML data; raise SpecError with readable lines."""
+    internal = [k for k, f in LoopSpec.model_fields.items() if f.exclude and k in data]
+    if internal:
+        raise SpecError(path, [f"{path}: {k}: unknown key (set by loopconsole)" for k in internal])
     try:
         spec = LoopSpec.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{path}: {_describe(e)}" for e in exc.errors()]
+        lines = [f"{path}: {_describe(dict(e))}" for e in exc.errors()]
         raise SpecError(path, lines) from None
     spec.path = path.resolve()
     folder = spec.path.parent
@@ -299,7 +376,12 @@ def parse_spec(data: dict[str, Any], path: Path) -> LoopSpec:
     if spec.agent.script is not None:
         spec.agent.script = (folder / spec.agent.script).resolve()
     problems: list[str] = []
-    if not spec.workspace.exists():
+    if spec.workspace == Path(spec.workspace.anchor):
+        problems.append(
+            f"{path}: workspace: {spec.workspace} is the whole file system; "
+            "point it at the project folder the loop works in"
+        )
+    elif not spec.workspace.exists():
         problems.append(f"{path}: workspace: {spec.workspace} does not exist")
     elif not spec.workspace.is_dir():
         problems.append(f"{path}: workspace: {spec.workspace} is not a directory")
@@ -318,12 +400,7 @@ def spec_path(path: Path) -> Path:
 def load_spec(path: Path | str) -> LoopSpec:
     """Read and validate a spec file (or a folder holding ``loop.toml``)."""
     file = spec_path(Path(path))
-    try:
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        raise SpecError(file, [f"{file}: no such file; pass a loop.toml or its folder"]) from None
-    except OSError as exc:
-        raise SpecError(file, [f"{file}: cannot be read ({exc.strerror})"]) from None
+    raw = _read_spec_file(file)
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -331,6 +408,49 @@ def load_spec(path: Path | str) -> LoopSpec:
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(file, [f"{file}: TOML syntax error: {exc}"]) from None
     return parse_spec(data, file)
+
+
+def _read_spec_file(file: Path) -> bytes:
+    """The bytes of a spec file: a regular file of at most SPEC_MAX_BYTES.
+
+    A FIFO would block forever and /dev/zero never ends, so only regular
+    files are opened, without blocking, and never read past the limit.
+    """
+    try:
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise SpecError(file, [f"{file}: no such file; pass a loop.toml or its folder"]) from None
+    except ValueError:
+        raise SpecError(file, [f"{file!r}: the path contains a NUL byte"]) from None
+    except OSError as exc:
+        raise SpecError(file, [f"{file}: cannot be read ({exc.strerror})"]) from None
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise SpecError(
+                file, [f"{file}: is not a regular file (a FIFO or device?); pass a loop.toml"]
+            )
+        try:
+            raw = f.read(SPEC_MAX_BYTES + 1)
+        except OSError as exc:
+            raise SpecError(file, [f"{file}: cannot be read ({exc.strerror})"]) from None
+    if len(raw) > SPEC_MAX_BYTES:
+        raise SpecError(
+            file,
+            [f"{file}: is larger than {SPEC_MAX_BYTES // 1024} KiB; is it really a loop.toml?"],
+        )
+    return raw
+
+
+def read_spec_text(file: Path) -> str:
+    """A spec file's text, read as :func:`load_spec` reads it (bounded, never blocking).
+
+    Raises SpecError with one line when it is not a readable UTF-8 regular file.
+    """
+    try:
+        return _read_spec_file(file).decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(file, [f"{file}: is not UTF-8 text"]) from None
 
 
 def spec_from_text(text: str, path: Path) -> LoopSpec:

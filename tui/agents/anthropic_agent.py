@@ -47,6 +47,7 @@ from tui.agents.base import (
     AgentContext,
     AgentFatal,
     AgentResult,
+    MissingCredential,
     claims_done,
 )
 from tui.agents.memory_tool import MEMORY_TOOL, MemoryTool
@@ -127,11 +128,11 @@ class AnthropicAgent:
 
     def prepare(self) -> None:
         """Say what is missing before the run starts."""
-        if not _has_key():
-            raise AgentConfigError(NO_KEY)
         problem = thinking_problem(self.spec.agent)
         if problem:
             raise AgentConfigError(problem)
+        if not _has_key():
+            raise MissingCredential(NO_KEY)
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
@@ -231,7 +232,11 @@ class AnthropicAgent:
             kwargs: dict[str, Any] = (
                 {"base_url": self.spec.agent.base_url} if self.spec.agent.base_url else {}
             )
-            self._client = anthropic.AsyncAnthropic(max_retries=self.sdk_retries, **kwargs)
+            # Explicit: a request that gets no bytes for this long fails (and is retried).
+            timeout = anthropic.Timeout(self.spec.agent.request_timeout_s, connect=15.0)
+            self._client = anthropic.AsyncAnthropic(
+                max_retries=self.sdk_retries, timeout=timeout, **kwargs
+            )
         return self._client
 
     async def _turn(
@@ -241,7 +246,7 @@ class AnthropicAgent:
         for attempt in range(1, attempts + 1):
             text = TextCoalescer(ctx.emit)
             try:
-                return await stream_turn(client, params, text)
+                return await self._bounded_turn(client, params, text)
             except StreamBroken as exc:
                 text.discard()
                 if attempt == attempts:
@@ -265,6 +270,21 @@ class AnthropicAgent:
             except anthropic.APIError as exc:
                 raise _api_failure(exc, self.spec.agent.model, self.sdk_retries) from exc
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _bounded_turn(
+        self, client: anthropic.AsyncAnthropic, params: dict, text: TextCoalescer
+    ) -> TurnResult:
+        """One streamed turn within request_timeout_s from start to end.
+
+        A server that sends only pings never trips the read timeout, so the
+        whole turn has a bound too.
+        """
+        limit = self.spec.agent.request_timeout_s
+        try:
+            async with asyncio.timeout(limit):
+                return await stream_turn(client, params, text)
+        except TimeoutError:
+            raise StreamBroken(f"no complete answer within {limit:g} s") from None
 
     # -- tools --------------------------------------------------------------------
 

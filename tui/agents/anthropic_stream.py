@@ -157,6 +157,12 @@ async def stream_turn(
     try:
         async with client.messages.stream(**params) as stream:
             started = True
+            kind = stream.response.headers.get("content-type", "")
+            if "text/event-stream" not in kind:
+                raise StreamBroken(
+                    f"the API answered with {kind.split(';')[0] or 'no content type'}, not an "
+                    "event stream (a proxy or a login page in the way? check the base URL)"
+                )
             async for event in stream:
                 if event.type == "content_block_delta":
                     delta = event.delta
@@ -174,12 +180,18 @@ async def stream_turn(
                     text.flush()
                 elif event.type == "message_stop":
                     finished = True
+            if not finished:
+                raise StreamBroken("the stream ended before message_stop")
             message = await stream.get_final_message()
     except _BROKEN as exc:
         if not started:
             raise
         raise StreamBroken(describe_break(exc)) from exc
-    if not finished or message.stop_reason is None:
+    except ValueError as exc:  # a data: line that is not JSON (json.JSONDecodeError)
+        if not started:
+            raise
+        raise StreamBroken(f"the stream sent malformed JSON ({exc})") from exc
+    if message.stop_reason is None:
         raise StreamBroken("the stream ended before message_stop")
     text.flush()
     content = [b for b in (block_param(block) for block in message.content) if b is not None]

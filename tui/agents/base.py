@@ -31,6 +31,10 @@ class AgentConfigError(Exception):
     """
 
 
+class MissingCredential(AgentConfigError):
+    """The agent needs a key the environment does not hold (``check`` notes it)."""
+
+
 class AgentFatal(Exception):
     """The agent cannot go on at all (e.g. the API rejected the key).
 

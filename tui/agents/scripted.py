@@ -32,8 +32,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tui.agents.base import AgentConfigError, AgentContext, AgentResult, claims_done
+from tui.agents.memory_tool import MEMORY_TOOL, MemoryTool
+from tui.agents.tools import BASH_TOOL, EDITOR_TOOL
 from tui.events import AgentText, AgentTurn, Notice, Usage
 from tui.spec import LoopSpec
+
+# The tools a recording may call (the shared toolbox every backend gets).
+RECORDED_TOOLS = (EDITOR_TOOL, BASH_TOOL, MEMORY_TOOL)
 
 
 class Step(BaseModel):
@@ -47,6 +52,9 @@ class Step(BaseModel):
     def _one_kind(self) -> Step:
         if (self.say is None) == (self.tool is None):
             raise ValueError("a step has either `say` or `tool`")
+        if self.tool is not None and self.tool not in RECORDED_TOOLS:
+            known = ", ".join(RECORDED_TOOLS)
+            raise ValueError(f"tool {self.tool!r} does not exist; the tools are {known}")
         return self
 
 
@@ -79,7 +87,8 @@ def load_script(path: Path) -> Script:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise AgentConfigError(f"{path}: {where}: {err['msg']}") from None
+        msg = str(err.get("ctx", {}).get("error", err["msg"]))
+        raise AgentConfigError(f"{path}: {where}: {msg}") from None
 
 
 class ScriptedAgent:
@@ -116,6 +125,8 @@ class ScriptedAgent:
                     "no model is called"
                 )
             )
+        if MEMORY_TOOL not in ctx.tools.names:  # as the anthropic backend does
+            MemoryTool(ctx.memories).register(ctx.tools)
         recorded = script.iteration[ctx.iteration - 1]
         ctx.emit(AgentText(text=f"[recording {ctx.iteration}/{total} from {self.path.name}]\n\n"))
         last_text = ""

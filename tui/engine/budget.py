@@ -44,6 +44,12 @@ class Budget:
         running = time.monotonic() - self._clock_started if self._clock_started else 0.0
         return self._wall_before + running
 
+    def wall_left(self) -> float | None:
+        """Seconds of wall time left under max_wall_s (at least a moment), or None."""
+        if self.limits.max_wall_s is None:
+            return None
+        return max(0.05, self.limits.max_wall_s - self.wall_s)
+
     # -- spending ---------------------------------------------------------
     def charge(
         self,

@@ -287,7 +287,14 @@ class Checkpoints:
                 scan = self._stage()
                 tree_id = self._write_tree()
             self._snapshot = None
-            return self._append(iteration, kind, tree_id, decision, message, scan=scan)
+            try:
+                return self._append(iteration, kind, tree_id, decision, message, scan=scan)
+            except (KeyError, OSError, pygit2.GitError) as exc:
+                # The commit could not be written or read back: the run folder, not a bug.
+                raise CheckpointError(
+                    f"could not write checkpoint {iteration} into {self.path} "
+                    f"({type(exc).__name__}: {exc}); is the run folder writable?"
+                ) from None
 
     def snapshot(self) -> tuple[str, str]:
         """Stage the workspace; return its tree id and the patch since the last checkpoint.
@@ -498,7 +505,9 @@ class Checkpoints:
         try:
             scan = scan_workspace(self._repo, self._index, self.max_file_bytes)
         except pygit2.GitError as exc:
-            raise CheckpointError(f"could not read the workspace {self.workspace}: {exc}") from None
+            raise CheckpointError(
+                f"could not checkpoint the workspace {self.workspace}: {exc}"
+            ) from None
         self._index_unsaved = False
         self._quick_scans = 0
         if len(self._index) >= self.FEED_MIN_FILES:
@@ -537,9 +546,14 @@ class Checkpoints:
     def _head(self) -> pygit2.Commit | None:
         try:
             ref = self._repo.lookup_reference(BRANCH)
+            return self._repo[ref.target]  # type: ignore[return-value]
         except KeyError:
             return None
-        return self._repo[ref.target]  # type: ignore[return-value]
+        except (ValueError, pygit2.GitError) as exc:
+            raise CheckpointError(
+                f"the checkpoint repository {self.path} is damaged ({exc}); "
+                "its branch does not name a checkpoint"
+            ) from None
 
     def _commit(self, rev: str) -> pygit2.Commit:
         try:

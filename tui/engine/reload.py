@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import watchfiles
 
 from tui.events import GoalChanged, Notice, SpecReloaded
-from tui.spec import LoopSpec, SpecError, spec_from_text
+from tui.spec import LoopSpec, SpecError, read_spec_text, spec_from_text
 
 if TYPE_CHECKING:
     from tui.engine.runner import Runner
@@ -48,7 +48,10 @@ async def watch_spec(
     stop: asyncio.Event,
 ) -> None:
     """Call ``on_valid`` or ``on_invalid`` each time ``path`` changes, until ``stop``."""
-    last = path.read_text() if path.exists() else ""
+    try:
+        last = read_spec_text(path)
+    except SpecError:
+        last = ""
     async for _changes in watchfiles.awatch(
         path.parent,
         watch_filter=lambda _change, changed: Path(changed).name == path.name,
@@ -58,9 +61,11 @@ async def watch_spec(
         recursive=False,
     ):
         try:
-            text = path.read_text()
-        except OSError:
-            continue  # mid-save by an editor that replaces the file
+            text = read_spec_text(path)  # never blocks on a FIFO, never reads without end
+        except SpecError as exc:
+            if path.exists():  # else: mid-save by an editor that replaces the file
+                on_invalid(exc.messages)
+            continue
         if text == last:
             continue
         last = text

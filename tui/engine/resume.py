@@ -33,6 +33,9 @@ What the runner does with a :class:`ResumeState` (``Runner(..., resume=state)``)
 
 from __future__ import annotations
 
+import contextlib
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,8 +45,10 @@ from tui.engine.prompt import IterationSummary
 from tui.engine.recovery import RecoveryLog
 from tui.engine.reload import RELOADABLE
 from tui.engine.run_state import RunState
+from tui.engine.shadow import ShadowError
 from tui.events import (
     BudgetState,
+    Event,
     RunFinished,
     RunStarted,
     SignalDismissed,
@@ -52,7 +57,7 @@ from tui.events import (
     ToolCall,
     ValidatorResult,
 )
-from tui.spec import LoopSpec, SpecError, load_spec, spec_from_text
+from tui.spec import LoopSpec, SpecError, load_spec, read_spec_text, spec_from_text
 
 INTERRUPTED_OUTPUT = "interrupted: the run stopped before this call finished; it was not run again"
 
@@ -86,6 +91,8 @@ class ResumeState:
     warnings: list[str] = field(default_factory=list)
     # The journal's fold, which the resumed runner goes on folding into.
     fold: RunState = field(default_factory=RunState)
+    notes: list[str] = field(default_factory=list)  # said at resume, not warnings (a raise)
+    call_ids: set[str] = field(default_factory=set)  # every tool call id already journaled
     # Thrash: signals already raised (never raised again on the same evidence),
     # thresholds the human raised, the recoveries made and where they go back to.
     signals: list[SignalRaised] = field(default_factory=list)
@@ -124,7 +131,7 @@ def load_resume_state(run_dir: Path) -> ResumeState:
     events = list(iter_journal(journal, warnings))
     started = next((e for e in events if isinstance(e, RunStarted)), None)
     if started is None:
-        raise ResumeError(f"{journal} has no run_started event; there is nothing to resume")
+        started = _recover_start(journal, run_dir, events, warnings)
     spec = _spec_of(run_dir, started)
     fold = RunState(goal=spec.goal, goals_seen={spec.goal, started.goal})
     for event in events:
@@ -152,6 +159,7 @@ def load_resume_state(run_dir: Path) -> ResumeState:
         checkpoint_tree=fold.checkpoint.tree if fold.checkpoint else None,
         finished=fold.finished,
         interrupted_calls=list(fold.calls.values()),
+        call_ids=fold.call_ids,
         dismissed=fold.dismissed,
         warnings=warnings,
         fold=fold,
@@ -164,14 +172,56 @@ def load_resume_state(run_dir: Path) -> ResumeState:
     return state
 
 
+_SPEC_PATH = re.compile(rb'"spec_path":("(?:[^"\\]|\\.)*")')
+
+
+def _recover_start(
+    journal: Path, run_dir: Path, events: list[Event], warnings: list[str]
+) -> RunStarted:
+    """A run_started event for a journal whose first line is damaged.
+
+    The spec copy in the run folder says what ran; the original spec's path
+    (which relative paths in it resolve against) is taken from what is left
+    of the damaged line when it can be read there.
+    """
+    if not events or not (run_dir / "spec.toml").is_file():
+        raise ResumeError(f"{journal} has no run_started event; there is nothing to resume")
+    with open(journal, "rb") as f:
+        first = f.readline(1 << 20)
+    spec_path = ""
+    if match := _SPEC_PATH.search(first):
+        with contextlib.suppress(ValueError):
+            spec_path = json.loads(match.group(1))
+    copy = run_dir / "spec.toml"
+    try:
+        spec = spec_from_text(read_spec_text(copy), Path(spec_path) if spec_path else copy)
+    except SpecError as exc:
+        raise ResumeError(
+            f"{journal}: the first line (run_started) is damaged and the spec copy cannot "
+            f"stand in for it ({exc}); the run cannot resume"
+        ) from None
+    warnings.append(
+        f"{journal}: the first line (run_started) is damaged; the run's spec copy stands in for it"
+    )
+    return RunStarted(
+        run_id=run_dir.name,
+        name=spec.name,
+        goal=spec.goal,
+        spec_path=spec_path,
+        run_dir=str(run_dir),
+        workspace=str(spec.workspace),
+        backend=spec.agent.backend,
+        model=spec.agent.model,
+        validators=[v.name for v in spec.validators],
+    )
+
+
 def _spec_of(run_dir: Path, started: RunStarted) -> LoopSpec:
     copy = run_dir / "spec.toml"
     try:
-        text = copy.read_text()
-    except OSError as exc:
-        raise ResumeError(
-            f"cannot read {copy} ({exc.strerror or exc}); the run cannot resume"
-        ) from None
+        text = read_spec_text(copy)
+    except SpecError as exc:
+        raise ResumeError(f"{exc.messages[0]}; the run cannot resume") from None
     # Validate as the original file, so relative paths (workspace, script) resolve as before.
     return spec_from_text(text, Path(started.spec_path) if started.spec_path else copy)
 
@@ -203,10 +253,18 @@ def prepare_workspace(state: ResumeState, workspace: Path) -> WorkspacePrep:
       checkpoint become a "human" checkpoint and are listed for the prompt.
     """
     prep = WorkspacePrep()
+    if not workspace.is_dir():
+        where = (
+            f" (its last state is checkpoint {state.checkpoint[:12]})" if state.checkpoint else ""
+        )
+        raise ResumeError(
+            f"the run's workspace {workspace} no longer exists{where}; "
+            "the run cannot resume without it"
+        )
     try:
         cps = Checkpoints.open(state.run_dir, workspace)
-    except CheckpointError as exc:
-        raise ResumeError(str(exc)) from None
+    except ShadowError as exc:
+        raise ResumeError(f"cannot open the run's checkpoints: {exc}") from None
     with cps:
         if cps.recovered:
             prep.notes.append(

@@ -101,6 +101,7 @@ class RunState:  # noqa: PLR0902 - the run's state is many small facts
     last_decision: Decided | None = None
     checkpoint: Checkpointed | None = None  # holds the last finished iteration's workspace
     calls: dict[str, ToolCall] = field(default_factory=dict)  # calls without a result
+    call_ids: set[str] = field(default_factory=set)  # every tool call id journaled
     signals: list[SignalRaised] = field(default_factory=list)
     dismissed: list[SignalDismissed] = field(default_factory=list)
     pause_reason: str | None = None
@@ -189,6 +190,7 @@ class RunState:  # noqa: PLR0902 - the run's state is many small facts
             self.goals_seen.add(e.goal)
         elif isinstance(e, ToolCall):
             self.calls[e.call_id] = e
+            self.call_ids.add(e.call_id)
         elif isinstance(e, ToolResult):
             self.calls.pop(e.call_id, None)
         elif isinstance(e, AgentFinished):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import platformdirs
 
+from tui.engine import runlock
 from tui.spec import LoopSpec, spec_path
 
 # Where earlier versions kept runs, under the spec's folder (still read).
@@ -175,31 +176,53 @@ def _zombie(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X")
 
 
-def running_pid(run_dir: Path) -> int | None:
-    """The pid of a live process running this run, or None (a stale lock is ignored)."""
+def _recorded_pid(run_dir: Path) -> int | None:
     try:
-        pid = int((run_dir / LOCK_NAME).read_text().strip())
+        return int((run_dir / LOCK_NAME).read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid if pid != os.getpid() and process_alive(pid) else None
+
+
+def running_pid(run_dir: Path) -> int | None:
+    """The pid of a live process running this run, or None.
+
+    The run's lock (tui/engine/runlock.py) decides: a ``run.pid`` left by a
+    crash is stale even when its number now names an unrelated process.
+    """
+    held = runlock.held_elsewhere(run_dir)
+    pid = _recorded_pid(run_dir)
+    if held is None:  # a run from before the lock: trust the pid file
+        return pid if pid is not None and pid != os.getpid() and process_alive(pid) else None
+    return (pid or -1) if held else None
+
+
+def _refusal(run_dir: Path) -> RunDirError:
+    pid = _recorded_pid(run_dir)
+    who = f" (process {pid})" if pid else ""
+    return RunDirError(f"run {run_dir.name} is still running{who}; stop it before resuming")
 
 
 def refuse_if_running(run_dir: Path) -> None:
     """Raise RunDirError when another live process is running this run."""
-    pid = running_pid(run_dir)
-    if pid is not None:
-        raise RunDirError(
-            f"run {run_dir.name} is still running (process {pid}); stop it before resuming"
-        )
+    if running_pid(run_dir) is not None:
+        raise _refusal(run_dir)
 
 
 def lock_run(run_dir: Path) -> None:
-    """Mark the run as live; refuse when another live process holds it."""
-    refuse_if_running(run_dir)
-    (run_dir / LOCK_NAME).write_text(f"{os.getpid()}\n")
+    """Hold the run for this process, before anything in it is read; refuse when
+    another live process holds it. Holding it again is a no-op."""
+    try:
+        runlock.hold(run_dir)
+    except runlock.RunLocked as exc:
+        if runlock.held_elsewhere(run_dir):
+            raise _refusal(run_dir) from None
+        raise RunDirError(str(exc)) from None
+    with contextlib.suppress(OSError):
+        (run_dir / LOCK_NAME).write_text(f"{os.getpid()}\n")
 
 
 def unlock_run(run_dir: Path) -> None:
     with contextlib.suppress(OSError):
         if (run_dir / LOCK_NAME).read_text().strip() == str(os.getpid()):
             (run_dir / LOCK_NAME).unlink()
+    runlock.release(run_dir)

@@ -10,6 +10,7 @@ fold of the events it published (tui/engine/run_state.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import traceback
 from collections.abc import Callable, Coroutine
@@ -21,6 +22,7 @@ from tui.agents.registry import create_agent
 from tui.agents.tools import Toolbox
 from tui.confinement import Confinement
 from tui.engine.budget import Budget
+from tui.engine.call_ids import CallIds
 from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints, RestoreReport
 from tui.engine.commands import (
     AddHint,
@@ -41,7 +43,12 @@ from tui.engine.commands import (
 from tui.engine.controls import ControlError, Controls
 from tui.engine.decide import Verdict, decide, policy_of, summarize_checks
 from tui.engine.flow import LoopFlow
-from tui.engine.journal import JournalWriter
+from tui.engine.journal import (
+    JournalWriter,
+    is_environment_fault,
+    journaled_answer,
+    run_folder_fault,
+)
 from tui.engine.notify import NotifyCommand, notify_command
 from tui.engine.prompt import (
     IterationSummary,
@@ -137,7 +144,9 @@ class Runner:
         self._resume = resume
         self._prep = prep
         self._subscribers: list[Subscriber] = []
-        self._journal = JournalWriter(run.journal_path)
+        self._call_ids = CallIds(resume.call_ids if resume is not None else ())
+        self._journal_fault: str | None = None
+        self._journal = JournalWriter(run.journal_path, on_fault=self._journal_failed)
         self._subscribers.append(self._journal)
         self.workspace_lock = asyncio.Lock()
         self.reload = SpecReload(self, watch_spec)
@@ -289,6 +298,7 @@ class Runner:
         event.run_id = self.run_id
         if not event.iteration:
             event.iteration = self.iteration
+        self._call_ids.stamp(event)
         if isinstance(event, ToolCall | ToolResult):
             self._calls.see(event)
         elif isinstance(event, AgentTurn):
@@ -299,6 +309,7 @@ class Runner:
 
     def journal_offset(self) -> int:
         """How many bytes of the journal are written (every event published so far)."""
+        self._journal.flush()
         try:
             return self.run_dir.journal_path.stat().st_size
         except OSError:
@@ -341,9 +352,15 @@ class Runner:
             outcome, reason = "error", f"checkpoints failed: {exc}"
         except asyncio.CancelledError:
             return self._finish("interrupted", "the run was cancelled")
+        except OSError as exc:
+            if self._journal_fault is None and not is_environment_fault(exc):
+                self._internal_error(exc)
+                raise
+            # The run folder cannot be written (disk full, read-only): a fault, not a bug.
+            outcome, reason = "paused", self._journal_fault or run_folder_fault(exc)
+            self.publish(Notice(level="error", message=reason))
         except Exception as exc:  # a bug: record it, keep the journal whole, then re-raise
-            (self.run_dir.path / "error.log").write_text(traceback.format_exc())
-            self._finish("error", f"internal error: {exc!r} (details in error.log)")
+            self._internal_error(exc)
             raise
         finally:
             self.stop_watch()
@@ -354,10 +371,24 @@ class Runner:
             if self.checkpoints is not None:
                 self.checkpoints.close()
             unlock_run(self.run_dir.path)
+        if self._journal_fault is not None:
+            outcome, reason = "paused", self._journal_fault
         finished = self._finish(outcome, reason)
         if self.notify is not None:
             await self.notify.settle()  # the "finished" command runs before we exit
         return finished
+
+    def _internal_error(self, exc: BaseException) -> None:
+        with contextlib.suppress(OSError):
+            (self.run_dir.path / "error.log").write_text(traceback.format_exc())
+        self._finish("error", f"internal error: {exc!r} (details in error.log)")
+
+    def _journal_failed(self, sentence: str) -> None:
+        """The journal cannot be written: stop at once, resumable (see journal.py)."""
+        self._journal_fault = sentence
+        self.publish(Notice(level="error", message=sentence))
+        # As stop(now=True), without a "stop" control: no human asked for it.
+        self.flow.request_stop(now=True)
 
     async def _open_checkpoints(self) -> None:
         self.checkpoints = await asyncio.to_thread(
@@ -396,6 +427,8 @@ class Runner:
             self.publish(Notice(level="warning", message=line))
         if prep.human_changes:
             self.publish(ChangesRecorded(changes=prep.human_changes))
+        for line in state.notes:
+            self.publish(Notice(level="info", message=line))
         if state.spec_edits is not None:
             self.reload.edited(state.spec_edits)
         self.thrash.start(state.checkpoint_tree, state.last_results)
@@ -448,6 +481,10 @@ class Runner:
         while True:
             if flow.stop_requested:
                 return self._stopped_outcome()
+            if not flow.pause_requested:
+                # A budget raised in loop.toml (while stopped, or just now) counts before
+                # the limit is checked, not only once the next iteration has started.
+                self.reload.apply_pending()
             limit = self.budget.exhausted()
             if limit:
                 return "budget", self.budget.describe(limit)
@@ -463,6 +500,8 @@ class Runner:
                 flow.request_pause(verdict.reason, verdict.by_human)
 
     def _stopped_outcome(self) -> tuple[Outcome, str]:
+        if self._journal_fault is not None:
+            return "paused", self._journal_fault
         if self.flow.goal_met_while_paused:
             return "goal_met", "every required validator passes (re-checked while paused)"
         if self.flow.interrupted:
@@ -516,7 +555,7 @@ class Runner:
             self.publish(
                 AgentFinished(
                     stop=result.stop,
-                    final_text=result.final_text,
+                    final_text=journaled_answer(result.final_text),
                     claims_done=result.claims_done,
                     turns=result.turns,
                     tool_calls=result.tool_calls,
@@ -585,6 +624,8 @@ class Runner:
         )
         if tamper is not None:
             verdict = tampered_verdict(verdict, tamper, self.spec.thrash)
+        if self._journal_fault is not None:
+            verdict = Verdict("stop", self._journal_fault, "paused")
         if verdict.action == "continue":
             for signal in signals:
                 if policy_of(signal, self.spec.thrash) == "hint":
@@ -654,8 +695,15 @@ class Runner:
         if self.flow.stop_requested:
             ctx.stopping.set()
         self.flow.agent = ctx
+        left = self.budget.wall_left()
         try:
-            result = await self._phase(self.agent.run_iteration(ctx))
+            result = await asyncio.wait_for(self._phase(self.agent.run_iteration(ctx)), left)
+        except TimeoutError:
+            # The agent part is bounded by the time left (a hung API, a silent CLI).
+            self.publish(Notice(level="warning", message=WALL_CUT.format(left=left or 0)))
+            return AgentResult(
+                stop="budget", final_text="", turns=self._turns, tool_calls=len(self._calls)
+            )
         finally:
             self.flow.agent = None
         if result is None:
@@ -707,6 +755,9 @@ class Runner:
             shutil.copytree(memories, target)
 
 
+WALL_CUT = (
+    "the agent was stopped after {left:.0f} s: the run reached budget.max_wall_s during its turn"
+)
 # AgentResult.stop when the agent's API failed past its retries (the agent
 # sets pause_reason): no validators run, no thrash is looked for.
 API_ERROR = "api_error"
