@@ -17,6 +17,7 @@ again and catch up from the journal.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -121,7 +122,9 @@ def read_engine_info(run_dir: Path) -> EngineInfo | None:
 
 
 def clear_engine_info(run_dir: Path) -> None:
-    (run_dir / ENGINE_FILE).unlink(missing_ok=True)
+    """Best effort: a run folder turned read-only keeps a stale one (its pid is dead)."""
+    with contextlib.suppress(OSError):
+        (run_dir / ENGINE_FILE).unlink(missing_ok=True)
 
 
 def message_line(message: BaseModel | dict[str, Any]) -> bytes:
