@@ -1,4 +1,4 @@
-"""Redraw a one-line Static only when what it shows changed, without a layout.
+"""Redraw a Static only when what it shows changed (one-line bars: without a layout).
 
 ``Static.update`` re-lays out the whole screen by default. The console's
 one-line bars (header, event strip, pane tabs) are redrawn on every event
@@ -15,7 +15,11 @@ from textual.widgets import Static
 
 
 def show_line(widget: Static, content: Content, *, layout: bool = False) -> None:
-    """``widget.update(content)`` unless it already shows exactly that."""
+    """``widget.update(content)`` unless it already shows exactly that.
+
+    ``layout`` False (the default) is for widgets whose size does not depend on
+    their text; a pane whose height follows its text passes True.
+    """
     key = content.markup
     if getattr(widget, "_steady_key", None) == key:
         return
