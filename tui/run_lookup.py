@@ -9,22 +9,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import platformdirs
-
-from tui.engine.rundir import RUNS_FOLDER, RunDirError
+from tui.engine.rundir import RunDirError, legacy_roots, state_runs_root
 
 JOURNAL = "journal.jsonl"
 
 
+def _runs_in(roots: list[Path]) -> list[Path]:
+    found = set()
+    for root in roots:
+        try:
+            found |= {d.resolve() for d in root.iterdir() if (d / JOURNAL).exists()}
+        except OSError:
+            continue
+    return sorted(found, key=lambda d: d.name)
+
+
 def known_run_dirs(here: Path | None = None) -> list[Path]:
     """Every run folder this machine's user has, oldest name first."""
-    here = here or Path.cwd()
-    roots = [Path(platformdirs.user_state_dir("loopconsole", appauthor=False)) / "runs"]
-    roots += [p for p in here.glob(f"**/{RUNS_FOLDER}") if p.is_dir()]
-    found = {
-        d.resolve() for r in roots if r.is_dir() for d in r.iterdir() if (d / JOURNAL).exists()
-    }
-    return sorted(found, key=lambda d: d.name)
+    return _runs_in([state_runs_root(), *legacy_roots(here or Path.cwd())])
 
 
 def resolve_run(run: Path | str, here: Path | None = None) -> Path:
@@ -38,7 +40,10 @@ def resolve_run(run: Path | str, here: Path | None = None) -> Path:
     text = str(run)
     if "/" in text:
         raise RunDirError(f"{text} does not exist; give a run folder, a run id or its prefix")
-    runs = known_run_dirs(here)
+    # The state folder first: the current folder is walked only when it has no match.
+    runs = _runs_in([state_runs_root()])
+    if not any(d.name.startswith(text) for d in runs):
+        runs = known_run_dirs(here)
     exact = [d for d in runs if d.name == text]
     matches = exact or [d for d in runs if d.name.startswith(text)]
     if len(matches) == 1:

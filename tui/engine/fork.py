@@ -339,13 +339,14 @@ def rank(results: list[BranchResult]) -> list[BranchResult]:
 
 def ranking_table(results: list[BranchResult]) -> str:
     """The ranking as text: one line per branch, best first."""
-    lines = [f"{'#':>2}  {'branch':<34} {'outcome':<18} {'checks':>7} {'iter':>4} {'cost':>9}"]
+    w = max([len("branch"), *(len(r.branch.run_id) for r in results)])
+    lines = [f"{'#':>2}  {'branch':<{w}} {'outcome':<18} {'checks':>7} {'iter':>4} {'cost':>9}"]
     for place, r in enumerate(rank(results), 1):
         outcome = r.error or (r.record.outcome if r.record else "?")
         passing, total = r.passing
         its = len(r.record.iterations) if r.record else 0
         lines.append(
-            f"{place:>2}  {r.branch.run_id:<34} {outcome.replace('_', ' '):<18} "
+            f"{place:>2}  {r.branch.run_id:<{w}} {outcome.replace('_', ' '):<18} "
             f"{f'{passing}/{total}':>7} {its:>4} {f'${r.cost_usd:.4f}':>9}  "
             f"{r.branch.variant.label()}"
         )

@@ -81,6 +81,34 @@ def _spec_of(run_dir: Path) -> Path | None:
     return Path(spec) if spec else None
 
 
+LEGACY_DEPTH = 3  # how deep below a folder old `.loopconsole/runs` folders are looked for
+_SKIP = {".git", ".venv", "venv", "node_modules", "__pycache__"}
+
+
+def legacy_roots(here: Path, depth: int = LEGACY_DEPTH) -> list[Path]:
+    """``.loopconsole/runs`` folders at most ``depth`` levels below ``here``.
+
+    Bounded and tolerant: a big or busy folder (a home, /tmp) is not walked
+    whole, and a folder that vanishes or cannot be read is passed over.
+    """
+    roots: list[Path] = []
+    level = [here]
+    for _ in range(depth + 1):
+        below: list[Path] = []
+        for folder in level:
+            runs = folder / RUNS_FOLDER
+            if runs.is_dir():
+                roots.append(runs)
+            try:
+                children = [e for e in os.scandir(folder) if e.is_dir(follow_symlinks=False)]
+            except OSError:
+                continue
+            below += [Path(e.path) for e in children if not e.name.startswith(".")]
+            below = [p for p in below if p.name not in _SKIP]
+        level = below
+    return roots
+
+
 def find_runs(path: Path) -> list[Path]:
     """Run folders of a spec, or of every spec in or below a folder, oldest first.
 
@@ -96,7 +124,7 @@ def find_runs(path: Path) -> list[Path]:
             return spec == mine
 
     else:
-        legacy = [p for p in path.glob("**/.loopconsole/runs") if p.is_dir()]
+        legacy = legacy_roots(path)
         folder = path.resolve()
 
         def belongs(spec: Path) -> bool:

@@ -217,6 +217,7 @@ class MainScreen(EventLogActions, PaneActions, TakeOverActions, HistoryActions):
         self.lost = False  # the engine process went away
         self.attached_at = time.time()
         self._offered_finish = False
+        self._bindings_shown: tuple[object, ...] | None = None
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
@@ -303,7 +304,26 @@ class MainScreen(EventLogActions, PaneActions, TakeOverActions, HistoryActions):
         panel = self.query_one(TakeOverPanel)
         if panel.display:
             panel.show()
-        self.refresh_bindings()
+        # The footer recomposes (a full layout) on every refresh: only when a
+        # key's availability or the keys' order can have changed.
+        bindings = self._bindings_state()
+        if bindings != self._bindings_shown:
+            self._bindings_shown = bindings
+            self.refresh_bindings()
+
+    def _bindings_state(self) -> tuple[object, ...]:
+        """What check_action and the footer's order depend on."""
+        s = self.store
+        return (
+            self.controls.status if self.controls is not None else None,
+            self.finished,
+            self.taking_over,
+            s.status,
+            bool(s.signals),
+            bool(s.numbers()),
+            s.goal_met_now(),
+            tuple(self.footer_first()),
+        )
 
     def header_position(self) -> tuple[int, int] | None:
         """(shown, last) iteration for a replay's header; None for a live run."""

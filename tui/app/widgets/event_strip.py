@@ -12,6 +12,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tui.app.event_log import EventLog, LogEntry
+from tui.app.widgets.steady import show_line
 
 # Severity -> (glyph, theme variable).
 STYLE = {
@@ -70,9 +71,14 @@ class EventStrip(Horizontal):
         self._shown = self.event_log.version
         latest = self.event_log.latest
         keys = f"{self.why} why · {self.key} log" if self.why else f"{self.key} log"
-        self.query_one("#event-strip-keys", Static).update(Content.styled(keys, "$text-muted"))
+        # The keys' width is their text's: a change re-lays out; the line has a fixed size.
+        show_line(
+            self.query_one("#event-strip-keys", Static),
+            Content.styled(keys, "$text-muted"),
+            layout=True,
+        )
         line = self.query_one("#event-strip-line", Static)
         if latest is None:
-            line.update(Content.styled("no events yet", "$text-muted"))
+            show_line(line, Content.styled("no events yet", "$text-muted"))
         else:
-            line.update(entry_line(latest, clock=self.size.width >= 100))
+            show_line(line, entry_line(latest, clock=self.size.width >= 100))

@@ -12,6 +12,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tui.app.store import RunStore
+from tui.app.widgets.steady import show_line
 
 if TYPE_CHECKING:
     from tui.app.screens.console_base import ConsoleBase
@@ -57,4 +58,4 @@ class PaneTabs(Static):
             style = "bold reverse $primary" if pane == active else ""
             tab = Content.styled(f" {key} {title}", style) + _headline(self.store, pane)
             tabs.append(tab + Content.styled(" ", style))
-        self.update(Content(" ").join(tabs))
+        show_line(self, Content(" ").join(tabs))

@@ -6,6 +6,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tui.app.store import RunStore
+from tui.app.widgets.steady import show_line
 
 # Status word and the theme variable that colours it.
 _OUTCOME_WORDS = {
@@ -54,14 +55,15 @@ class RunHeader(Static):
         unconfined = store.started is not None and store.started.sandbox == "off"
         # The status first (and a missing sandbox right after it): a narrow
         # terminal cuts the line from the right.
-        self.update(
+        show_line(
+            self,
             Content.assemble(
                 (f" {word} ", f"bold reverse {colour}"),
                 # [sandbox] mode = "off": the agent's commands run as the user.
                 (" ⚠ NO SANDBOX ·", "bold $failed") if unconfined else "",
                 (f" {name} ", "bold"),
                 "· " + " · ".join(facts),
-            )
+            ),
         )
 
 

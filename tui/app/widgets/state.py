@@ -13,6 +13,7 @@ from tui.app.messages import SignalChosen
 from tui.app.store import RunStore, SignalState
 from tui.app.widgets.goal_text import GoalText
 from tui.app.widgets.pane import Pane
+from tui.app.widgets.steady import show_line
 from tui.events import SignalRaised
 
 _BARS = "▁▂▃▄▅▆▇█"
@@ -93,7 +94,7 @@ class StatePane(Pane):
         widget = self.query_one(f"#{id_}", Static)
         widget.display = content is not None
         if content is not None:
-            widget.update(content)
+            show_line(widget, content, layout=True)  # its height may change: a layout then
 
     def show(self, store: RunStore | None = None) -> None:
         """Redraw from the store."""

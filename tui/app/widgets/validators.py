@@ -14,6 +14,7 @@ from tui.app.failures import Failure, parse_failures, without_internals
 from tui.app.store import RunStore, ValidatorRun
 from tui.app.widgets.output_log import OutputLog
 from tui.app.widgets.pane import Pane
+from tui.app.widgets.steady import show_line
 from tui.events import Event, ValidatorFinished, ValidatorOutput, ValidatorStarted
 
 # Failing test ids listed under the rows.
@@ -141,7 +142,7 @@ class ValidatorsPane(Pane):
                 if cmp.validator_changed and not (cmp.newly_failing or cmp.newly_passing):
                     lines.append(Content(f"{cmp.validator_changed} (vs {cmp.against})"))
         changes = self.query_one("#validator-changes", Static)
-        changes.update(Content("\n").join(lines))
+        show_line(changes, Content("\n").join(lines), layout=True)
         changes.display = bool(lines)
 
     def _show_failures(self) -> None:
