@@ -315,7 +315,7 @@ class MainScreen(EventLogActions, PaneActions, TakeOverActions, HistoryActions):
         """What check_action and the footer's order depend on."""
         s = self.store
         return (
-            self.controls.status if self.controls is not None else None,
+            self.connection is not None,
             self.finished,
             self.taking_over,
             s.status,
