@@ -113,6 +113,10 @@ class IterationBlock(Vertical):
         await self.mount(self._md)
 
     async def _write(self, text: str) -> None:
+        if self._md is None:
+            # A note (a hand-back, a rewind) ended the block while it was being
+            # mounted: the text goes on in a new one.
+            await self._open(self._kind or "text")
         assert self._md is not None
         if isinstance(self._md, RawText):
             self._md_chars += len(text)
