@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tui.engine.client import ConnectError, SocketConnection
 from tui.engine.commands import Command, Reply
-from tui.engine.fleet import FleetRow
+from tui.engine.fleet import FleetRow, send_once
 from tui.engine.protocol import MAX_LINE, read_engine_info
 
 # The remote side's command; a test (or an odd install) may name another.
@@ -126,11 +126,4 @@ class RemoteFleet:
             connection = await open_via(self.via, str(folder))
         except ConnectError as exc:
             return Reply(ok=False, message=str(exc))
-        follow = asyncio.ensure_future(connection.follow())
-        try:
-            return await asyncio.wait_for(connection.send(command), timeout=30)
-        except TimeoutError:
-            return Reply(ok=False, message="the run's engine did not answer within 30 s")
-        finally:
-            await connection.close()
-            follow.cancel()
+        return await send_once(connection, command)

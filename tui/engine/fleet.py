@@ -202,6 +202,11 @@ async def send_to(folder: Path, command: Command) -> Reply:
         connection = await SocketConnection.open(Path(info.socket), "fleet", catch_up=False)
     except ConnectError as exc:
         return Reply(ok=False, message=str(exc))
+    return await send_once(connection, command)
+
+
+async def send_once(connection: SocketConnection, command: Command) -> Reply:
+    """Send one command on a fresh connection, wait for its reply (30 s at most), close."""
     follow = asyncio.ensure_future(connection.follow())
     try:
         return await asyncio.wait_for(connection.send(command), timeout=30)
