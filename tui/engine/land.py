@@ -21,12 +21,16 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import FileMode
 
-from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints, compose_message
+from tui.engine.checkpoints import (
+    IDENTITY,
+    CheckpointError,
+    CheckpointInfo,
+    Checkpoints,
+    compose_message,
+)
 from tui.engine.large_files import is_placeholder
 from tui.engine.record import IterationRecord, RunRecord
 from tui.engine.shadow import ShadowError, open_shadow_readonly
-
-IDENTITY = ("loopconsole", "loopconsole@localhost")
 
 
 class LandError(Exception):
