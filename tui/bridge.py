@@ -119,7 +119,7 @@ class RemoteFleet:
             raise ConnectError(f"{shlex.join(command)} failed: {' '.join(tail)}")
         import json
 
-        return [FleetRow(**row) for row in json.loads(done.stdout)]
+        return [FleetRow.from_json(row) for row in json.loads(done.stdout)]
 
     async def send(self, folder: Path, command: Command) -> Reply:
         try:
