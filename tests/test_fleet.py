@@ -116,3 +116,68 @@ def test_terminal_notifications_cannot_be_bent_by_their_text() -> None:
     assert seq.startswith("\x1b]9;fizz buzz: reason")
     assert "\x1b]52" not in seq and seq.count("\x07") == 2  # only our own terminators
     assert "\x1b]777;notify;fizz buzz;reason" in seq and "\x1b]99;;" in seq
+
+
+class _Opens:
+    """Counts the files opened under one folder (every way Python opens a file)."""
+
+    def __init__(self, under: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        import builtins
+        import io
+
+        self.under, self.paths = str(under), []  # type: ignore[var-annotated]
+        real_open, real_os_open = builtins.open, os.open
+
+        def counted(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+            self._saw(file)
+            return real_open(file, *args, **kwargs)
+
+        def os_counted(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+            self._saw(path)
+            return real_os_open(path, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "open", counted)
+        monkeypatch.setattr(io, "open", counted)
+        monkeypatch.setattr(os, "open", os_counted)
+
+    def _saw(self, path: object) -> None:
+        if str(path).startswith(self.under):
+            self.paths.append(Path(str(path)).name)
+
+    def take(self) -> list[str]:
+        seen, self.paths = self.paths, []
+        return seen
+
+
+def test_a_look_at_an_unchanged_fleet_opens_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        kinds = [sample.succeeded, sample.oscillating, sample.over_budget, sample.running]
+        for n in range(12):
+            folder = _run(tmp_path, f"run-{n:02}", kinds[n % 4]())
+            if n < 3:  # live: their engine is a real process
+                write_engine_info(folder, EngineInfo(pid=engine.pid, socket=str(folder / "s")))
+        fleet = Fleet()
+        opens = _Opens(tmp_path, monkeypatch)
+        first = fleet.rows()
+        assert len(first) == 12 and sum(r.live for r in first) == 3
+        assert opens.take().count("journal.jsonl") == 12
+        for _ in range(3):  # nothing happened: no journal, engine.json or lock is read
+            assert fleet.rows() == first
+            assert opens.take() == []
+        grows = tmp_path / "runs" / "run-03" / "journal.jsonl"  # one run moves on
+        with open(grows, "a") as journal:
+            journal.write(dump_event(sample.succeeded()[-1]) + "\n")
+        assert opens.take() == ["journal.jsonl"]  # (this test's own write)
+        rows = fleet.rows()
+        assert opens.take().count("journal.jsonl") == 1
+        assert next(r for r in rows if r.folder.endswith("run-03")).outcome == "goal_met"
+    finally:
+        engine.kill()
+        engine.wait()
+    # The engine died: its runs are no longer live, and the unfinished ones crashed.
+    rows = {Path(r.folder).name: r for r in fleet.rows()}
+    assert not any(r.live for r in rows.values())
+    assert rows["run-01"].status == "crashed" and rows["run-01"].needs.startswith("crashed")

@@ -121,6 +121,20 @@ class RemoteFleet:
 
         return [FleetRow.from_json(row) for row in json.loads(done.stdout)]
 
+    def compare(self, branch: Path) -> str:
+        """The ranking of a fork group there, as ``loopconsole compare`` prints it."""
+        import subprocess
+
+        command = via_command(self.via, "compare", str(branch))
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=60, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ConnectError(f"cannot run {shlex.join(command)}: {exc}") from None
+        if done.returncode != 0:
+            tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
+            raise ConnectError(f"{shlex.join(command)} failed: {' '.join(tail)}")
+        return done.stdout.decode(errors="replace")
+
     async def send(self, folder: Path, command: Command) -> Reply:
         try:
             connection = await open_via(self.via, str(folder))

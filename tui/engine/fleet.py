@@ -106,6 +106,12 @@ class Fleet:
         """One command to a live run of this machine."""
         return await send_to(folder, command)
 
+    def compare(self, branch: Path) -> str:
+        """The ranking of a branch's fork group, as ``loopconsole compare`` prints it."""
+        from tui.engine.fork import branches_of, group_results, ranking_table
+
+        return ranking_table(group_results(branches_of(branch)))
+
     def _row(self, folder: Path) -> FleetRow | None:
         watch = self._watched.get(folder)
         if watch is None:

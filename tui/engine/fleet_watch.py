@@ -15,6 +15,8 @@ always nothing happened. So every look is a handful of ``stat`` calls:
 - the run's lock is probed only when ``run.pid`` or the journal changed, or
   while another process holds it (that process may die without a trace on
   disk);
+- a run that is over or crashed (no engine, no process holding it) costs one
+  ``stat`` of its journal: whatever brings it back (``resume``) writes there;
 - ``fork.json`` is re-read only when it changed (adopting, discarding).
 
 A run whose files did not change keeps its row object: the fleet screen
@@ -93,6 +95,9 @@ class RunWatch:
                 self.state, self.offset = RunState(), 0  # replaced: a new run in the folder
             read(self._journal, self, journal[1])
             self.journal = journal
+        if not changed and not (self.live or self.running):
+            # Over, or crashed: anything that brings it back (resume) writes to the journal.
+            return self._look_at_fork() if self.branch is not None else False
         engine = signature(self._engine)
         if engine != self.engine:
             self.engine, self.engine_pid = engine, _engine_pid(self._engine)
