@@ -17,7 +17,7 @@ from tui.app.fleet_app import FleetApp
 from tui.engine.fleet import Fleet
 from tui.engine.live import register
 from tui.engine.protocol import EngineInfo, write_engine_info
-from tui.events import Event, dump_event
+from tui.events import BudgetUpdated, Event, dump_event
 
 
 @pytest.fixture(autouse=True)
@@ -181,3 +181,44 @@ def test_a_look_at_an_unchanged_fleet_opens_no_file(
     rows = {Path(r.folder).name: r for r in fleet.rows()}
     assert not any(r.live for r in rows.values())
     assert rows["run-01"].status == "crashed" and rows["run-01"].needs.startswith("crashed")
+
+
+async def test_the_fleet_screen_redraws_only_the_run_that_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(6):
+        _run(tmp_path, f"run-{n}", sample.succeeded() if n % 2 else sample.paused(), live=True)
+    drawn: list[str] = []
+    real_update, real_clear = DataTable.update_cell, DataTable.clear
+
+    def update_cell(table, row_key, column_key, value, **kwargs):  # type: ignore[no-untyped-def]
+        drawn.append(f"{Path(str(row_key)).name} {column_key}")
+        return real_update(table, row_key, column_key, value, **kwargs)
+
+    def clear(table, *args, **kwargs):  # type: ignore[no-untyped-def]
+        drawn.append("clear")
+        return real_clear(table, *args, **kwargs)
+
+    monkeypatch.setattr(DataTable, "update_cell", update_cell)
+    monkeypatch.setattr(DataTable, "clear", clear)
+    app = FleetApp(Fleet(), refresh_s=0.1)
+    async with app.run_test(size=(140, 20)) as pilot:
+        table = app.query_one(DataTable)
+        for _ in range(50):
+            if table.row_count == 6:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause(0.5)  # several looks: nothing changed, nothing drawn
+        assert drawn == ["clear"]  # the first fill only
+        drawn.clear()
+        spent = next(e for e in reversed(sample.paused()) if isinstance(e, BudgetUpdated))
+        spent.budget.cost_usd += 1.0  # run-2 spends a dollar more, and stays where it was
+        with open(tmp_path / "runs" / "run-2" / "journal.jsonl", "a") as journal:
+            journal.write(dump_event(spent) + "\n")
+        for _ in range(50):
+            if drawn:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause(0.3)
+        assert drawn and all(d.startswith("run-2 ") for d in drawn)  # its cells only
+        assert "run-2 cost" in drawn
