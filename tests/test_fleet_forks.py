@@ -93,7 +93,7 @@ async def test_the_fleet_screen_shows_the_group_filters_it_and_compares_it(
         assert app.lines[2].cells[0].startswith("  ├ 1 · src-fork1-1")
         assert app.lines[4].cells[0].startswith("  └ 3 · src-fork1-3")
         title = str(app.query_one("#fleet-title", Static).render())
-        assert "1 forks" in title and "need you" in title
+        assert "1 fork ·" in title and "need you" in title
 
         # A filter on one branch keeps its group's header above it.
         await pilot.press("slash", *"fork1-2")

@@ -119,7 +119,7 @@ class FleetApp(App[str | None]):
             for old, new in zip(self.lines, lines, strict=True):
                 for column, (was, cell) in enumerate(zip(old.cells, new.cells, strict=True)):
                     if was != cell:
-                        table.update_cell(new.key, COLUMNS[column], cell)
+                        table.update_cell(new.key, COLUMNS[column], cell, update_width=True)
         else:
             current = self._selected_key()
             table.clear()
@@ -135,9 +135,10 @@ class FleetApp(App[str | None]):
         needing = sum(1 for r in self.rows if r.needs)
         needing += sum(1 for g in self.groups.values() if g.needs())
         live = sum(1 for r in self.rows if r.live)
-        forks = f" · {len(self.groups)} forks" if self.groups else ""
+        forks = len(self.groups)
+        forked = f" · {forks} fork{'s' if forks > 1 else ''}" if forks else ""
         self.query_one("#fleet-title", Static).update(
-            f"{len(self.rows)} runs · {live} live{forks} · {needing} need you"
+            f"{len(self.rows)} runs · {live} live{forked} · {needing} need you"
             + (f" · filter: {self.query_text}" if self.query_text else "")
         )
 

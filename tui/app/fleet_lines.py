@@ -59,8 +59,7 @@ def lines_of(rows: list[FleetRow], query: str = "", now: float | None = None) ->
             continue
         if group is not None and row.fork not in headed:
             headed.add(row.fork)
-            name = source.run_id if source is not None else Path(row.fork_of).name
-            lines.append(Line(GROUP_KEY + row.fork, group_cells(group, name)))
+            lines.append(Line(GROUP_KEY + row.fork, group_cells(group)))
         last = group is not None and row is group.branches[-1]
         lines.append(Line(row.folder, row_cells(row, now, branch_mark="└" if last else "├")))
     return lines
@@ -93,7 +92,7 @@ def row_cells(row: FleetRow, now: float, *, branch_mark: str = "├") -> tuple[s
     )
 
 
-def group_cells(group: ForkGroup, source_name: str) -> tuple[str, ...]:
+def group_cells(group: ForkGroup) -> tuple[str, ...]:
     """A fork group's header: how many branches run, the best so far, what it waits for."""
     needs = group.needs()
     running = group.running()
@@ -102,7 +101,6 @@ def group_cells(group: ForkGroup, source_name: str) -> tuple[str, ...]:
         status = f"  adopted {adopted.branch}"
     else:
         status = f"  {running} running" if running else "  all done"
-    summary = group.summary(source_name)
     return (
         f"⑂ fork {group.number} from iteration {group.from_iteration}",
         status,
@@ -112,7 +110,7 @@ def group_cells(group: ForkGroup, source_name: str) -> tuple[str, ...]:
         "",
         "",
         "",
-        (f"needs you: {needs} (c compares)" if needs else summary)[:120],
+        (f"needs you: {needs} (c compares)" if needs else group.progress())[:120],
     )
 
 

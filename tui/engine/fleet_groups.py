@@ -64,12 +64,9 @@ class ForkGroup:
         which = f"; best so far: {describe(best)}" if best is not None else ""
         return f"all {len(self.branches)} branches done: compare them and adopt one{which}"
 
-    def summary(self, source_name: str) -> str:
-        """One line for the group: where it forked from, how many run, the best so far."""
-        text = (
-            f"fork {self.number} of {source_name} from iteration {self.from_iteration}: "
-            f"{len(self.branches)} branches, {self.running()} running"
-        )
+    def progress(self) -> str:
+        """'3 branches, 1 running; best so far: branch 2 (...)', or which one was adopted."""
+        text = f"{len(self.branches)} branches, {self.running()} running"
         adopted = self.adopted()
         if adopted is not None:
             return f"{text}; branch {adopted.branch} adopted, the others discarded"
