@@ -134,3 +134,20 @@ async def test_the_fleet_screen_shows_the_group_filters_it_and_compares_it(
         assert "branch 1 adopted" in app.lines[1].cells[-1]
         assert "discarded" in app.lines[3].cells[1]
         assert app.lines[0].cells[-1] == "continued by src-fork1-1 (adopted)"
+
+
+def test_branches_waiting_for_their_turn_are_listed_and_their_group_waits(
+    forked: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui.engine.fork import Variant, make_branches
+
+    make_branches(forked, 1, [Variant(hint="write good"), Variant()])  # fork 2, not run
+    rows = _fleet_json(capsys)
+    names = [Path(str(r["folder"])).name for r in rows]
+    at = names.index("src")
+    assert names[at + 4 : at + 6] == ["src-fork2-1", "src-fork2-2"]
+    waiting = rows[at + 4 : at + 6]
+    assert {r["status"] for r in waiting} == {"waiting"}
+    assert {r["fork_needs"] for r in waiting} == {""}  # nothing to choose yet
+    assert {r["needs"] for r in waiting} == {""}  # not crashed: not started
+    assert str(rows[at + 1]["fork_needs"]).startswith("all 3 branches done")  # fork 1 still

@@ -100,7 +100,8 @@ def group_cells(group: ForkGroup) -> tuple[str, ...]:
     if adopted is not None:
         status = f"  adopted {adopted.branch}"
     else:
-        status = f"  {running} running" if running else "  all done"
+        waiting = group.waiting()
+        status = f"  {running} running" if running else "  waiting" if waiting else "  all done"
     return (
         f"⑂ fork {group.number} from iteration {group.from_iteration}",
         status,

@@ -38,7 +38,7 @@ class FleetRow:
     run_id: str
     folder: str
     name: str = "?"
-    status: str = "starting"  # the run state's status, or "crashed"
+    status: str = "starting"  # the run state's status, "crashed", or "waiting" (a branch)
     live: bool = False  # an engine serves it: consoles can attach, controls work
     iteration: int = 0
     max_iterations: int | None = None
@@ -123,7 +123,12 @@ class Fleet:
         row = self._rows.get(folder)
         if changed or row is None:
             row = self._rows[folder] = row_of(
-                folder, watch.state, live=watch.live, running=watch.running, branch=watch.branch
+                folder,
+                watch.state,
+                live=watch.live,
+                running=watch.running,
+                branch=watch.branch,
+                waiting=watch.waiting,
             )
         return row
 
@@ -135,8 +140,10 @@ def row_of(
     live: bool,
     running: bool = False,
     branch: Branch | None = None,
+    waiting: bool = False,
 ) -> FleetRow:
-    """A fleet row from a run's folded state; ``running``: another process holds its lock."""
+    """A fleet row from a run's folded state; ``running``: another process holds its lock;
+    ``waiting``: a fork branch that has not started (no journal yet)."""
     started = state.started
     budget = state.budget_state
     row = FleetRow(run_id=folder.name, folder=str(folder))
@@ -160,10 +167,13 @@ def row_of(
     if state.finished is not None:
         row.outcome = state.finished.outcome
         row.updated_ts = state.finished.ts
+    elif waiting:
+        row.status = "waiting"
     elif not live and not running:
         row.status = "crashed"
     if branch is not None:
-        row.fork_of, row.fork, row.fork_from = branch.source, branch.group, branch.iteration
+        row.fork_of = str(Path(branch.source).resolve())
+        row.fork, row.fork_from = branch.group, branch.iteration
         row.branch, row.branch_status = branch.number, branch.status
         row.variant = branch.variant.label()
     row.needs = needs_you(row, state)

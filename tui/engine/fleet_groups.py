@@ -39,8 +39,14 @@ class ForkGroup:
         return self.branches[0].fork_from if self.branches else 0
 
     def running(self) -> int:
-        """Branches still going (not finished, not crashed)."""
-        return sum(1 for b in self.branches if not b.outcome and b.status != "crashed")
+        """Branches still going (not finished, not crashed, started)."""
+        return sum(
+            1 for b in self.branches if not b.outcome and b.status not in ("crashed", "waiting")
+        )
+
+    def waiting(self) -> int:
+        """Branches that have not started yet (at most ``--jobs`` run at once)."""
+        return sum(1 for b in self.branches if b.status == "waiting")
 
     def adopted(self) -> FleetRow | None:
         return next((b for b in self.branches if b.branch_status == "adopted"), None)
@@ -56,7 +62,7 @@ class ForkGroup:
 
     def needs(self) -> str:
         """Why the group waits for a human, in words ("" when it does not)."""
-        if not self.branches or self.running() or self.adopted() is not None:
+        if not self.branches or self.running() or self.waiting() or self.adopted() is not None:
             return ""
         if all(b.branch_status == "discarded" for b in self.branches):
             return ""
@@ -67,6 +73,8 @@ class ForkGroup:
     def progress(self) -> str:
         """'3 branches, 1 running; best so far: branch 2 (...)', or which one was adopted."""
         text = f"{len(self.branches)} branches, {self.running()} running"
+        if self.waiting():
+            text += f", {self.waiting()} waiting"
         adopted = self.adopted()
         if adopted is not None:
             return f"{text}; branch {adopted.branch} adopted, the others discarded"

@@ -76,6 +76,7 @@ class RunWatch:
     running: bool = False  # another process holds the run's lock
     fork_file: Signature = None
     branch: Branch | None = None
+    waiting: bool = False  # a fork branch that has not started yet (no journal)
 
     def __post_init__(self) -> None:
         base = str(self.folder)
@@ -88,7 +89,13 @@ class RunWatch:
         """Look again; True when anything the row shows may have changed, None: no journal."""
         journal = signature(self._journal)
         if journal is None:
-            return None
+            if not _BRANCH_NAME.search(self.folder.name):
+                return None
+            # A fork branch waiting for its turn has no journal yet, only its fork.json.
+            changed = self._look_at_fork()
+            self.waiting = self.branch is not None
+            return changed if self.waiting else None
+        self.waiting = False
         changed = journal != self.journal
         if changed:
             if self.journal is not None and journal[1] < self.offset:
