@@ -25,7 +25,7 @@ from pathlib import Path
 from tui.engine.client import ConnectError, SocketConnection
 from tui.engine.commands import Command, Reply
 from tui.engine.fleet_groups import arrange
-from tui.engine.fleet_watch import RunFolders, RunWatch, read_journal
+from tui.engine.fleet_watch import RunFolders, RunWatch
 from tui.engine.fork import Branch
 from tui.engine.protocol import read_engine_info
 from tui.engine.run_state import RunState
@@ -91,8 +91,9 @@ class Fleet:
         """Every run, "needs you" first (oldest wait first), then live, then the rest;
         fork branches under their source run."""
         rows = []
+        thorough = self._folders.stale()  # every half minute, everything is looked at
         for folder in self._folders.folders():
-            row = self._row(folder)
+            row = self._row(folder, thorough)
             if row is not None:
                 rows.append(row)
         same = len(rows) == len(self._looked) and all(
@@ -112,11 +113,11 @@ class Fleet:
 
         return ranking_table(group_results(branches_of(branch)))
 
-    def _row(self, folder: Path) -> FleetRow | None:
+    def _row(self, folder: Path, thorough: bool) -> FleetRow | None:
         watch = self._watched.get(folder)
         if watch is None:
             watch = self._watched[folder] = RunWatch(folder)
-        changed = watch.look(read_journal)
+        changed = watch.look(thorough=thorough)
         if changed is None:  # no journal (yet, or any more)
             self._rows.pop(folder, None)
             return None

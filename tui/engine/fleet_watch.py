@@ -16,7 +16,8 @@ always nothing happened. So every look is a handful of ``stat`` calls:
   while another process holds it (that process may die without a trace on
   disk);
 - a run that is over or crashed (no engine, no process holding it) costs one
-  ``stat`` of its journal: whatever brings it back (``resume``) writes there;
+  ``stat`` of its journal: whatever brings it back (``resume``) writes there
+  (and every :data:`RELIST_S` seconds its engine and lock are looked at anyway);
 - ``fork.json`` is re-read only when it changed (adopting, discarding).
 
 A run whose files did not change keeps its row object: the fleet screen
@@ -29,7 +30,6 @@ import contextlib
 import os
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,8 +85,13 @@ class RunWatch:
         self._pid = os.path.join(base, LOCK_NAME)
         self._fork = os.path.join(base, FORK_FILE)
 
-    def look(self, read: Callable[[str, RunWatch, int], None]) -> bool | None:
-        """Look again; True when anything the row shows may have changed, None: no journal."""
+    def look(self, *, thorough: bool = False) -> bool | None:
+        """Look again; True when anything the row shows may have changed, None: no journal.
+
+        ``thorough``: look at the engine and the lock even when the journal did
+        not change (the fleet does so every :data:`RELIST_S` seconds, in case a
+        process started without writing to its journal yet).
+        """
         journal = signature(self._journal)
         if journal is None:
             if not _BRANCH_NAME.search(self.folder.name):
@@ -100,9 +105,9 @@ class RunWatch:
         if changed:
             if self.journal is not None and journal[1] < self.offset:
                 self.state, self.offset = RunState(), 0  # replaced: a new run in the folder
-            read(self._journal, self, journal[1])
+            read_journal(self._journal, self, journal[1])
             self.journal = journal
-        if not changed and not (self.live or self.running):
+        if not changed and not (self.live or self.running or thorough):
             # Over, or crashed: anything that brings it back (resume) writes to the journal.
             return self._look_at_fork() if self.branch is not None else False
         engine = signature(self._engine)
@@ -112,17 +117,17 @@ class RunWatch:
         live = self.engine_pid is not None and process_alive(self.engine_pid)
         changed |= live != self.live
         self.live = live
-        changed |= self._look_at_lock(changed)
+        changed |= self._look_at_lock(changed or thorough)
         if changed or self.branch is not None:
             changed |= self._look_at_fork()
         return changed
 
-    def _look_at_lock(self, changed: bool) -> bool:
+    def _look_at_lock(self, probe: bool) -> bool:
         if self.live or self.state.finished is not None:
             running = False
         else:
             pid_file = signature(self._pid)
-            if not (changed or self.running or pid_file != self.pid_file):
+            if not (probe or self.running or pid_file != self.pid_file):
                 return False
             self.pid_file = pid_file
             running = running_pid(self.folder) is not None
@@ -178,9 +183,13 @@ class RunFolders:
         self._parents: set[Path] = set()
         self._names: set[str] = set()
 
+    def stale(self) -> bool:
+        """Whether it is time to list everything again (every :data:`RELIST_S` seconds)."""
+        return time.monotonic() - self._relisted > RELIST_S
+
     def folders(self) -> list[Path]:
         """Every candidate run folder (those without a journal are skipped by the caller)."""
-        if time.monotonic() - self._relisted > RELIST_S:
+        if self.stale():
             self._listed.clear()
             self._relisted = time.monotonic()
         kept = state_runs_root().resolve()  # registered folders are resolved too
