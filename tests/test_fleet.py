@@ -14,6 +14,7 @@ from textual.widgets import DataTable
 from tests.app import sample_events as sample
 from tests.loops import REPO
 from tui.app.fleet_app import FleetApp
+from tui.engine.commands import Stop
 from tui.engine.fleet import Fleet
 from tui.engine.live import register
 from tui.engine.protocol import EngineInfo, write_engine_info
@@ -222,3 +223,27 @@ async def test_the_fleet_screen_redraws_only_the_run_that_changed(
         await pilot.pause(0.3)
         assert drawn and all(d.startswith("run-2 ") for d in drawn)  # its cells only
         assert "run-2 cost" in drawn
+
+
+async def test_a_killed_engine_process_shows_as_crashed_at_the_next_look(tmp_path: Path) -> None:
+    import signal
+
+    from tests.test_live import _cli, _detach, _until
+    from tui.engine.protocol import read_engine_info
+
+    run_dir = _detach(tmp_path, dict(os.environ), "--paused")  # a real engine process
+    fleet = Fleet()
+    await _until(lambda: [r.live and r.status == "paused" for r in fleet.rows()] == [True])
+    for _ in range(3):  # idle looks keep it live
+        assert fleet.rows()[0].live
+    info = read_engine_info(run_dir)
+    assert info is not None
+    os.kill(info.pid, signal.SIGKILL)
+    await _until(lambda: fleet.rows()[0].status == "crashed", timeout=5)
+    row = fleet.rows()[0]
+    assert not row.live and row.needs.startswith("crashed")
+    done = _cli("resume", str(run_dir), "--detach", env=dict(os.environ))  # back again
+    assert done.returncode == 0, done.stderr
+    await _until(lambda: fleet.rows()[0].live and fleet.rows()[0].status != "crashed")
+    assert (await fleet.send(run_dir, Stop())).ok  # steered from the fleet, without attaching
+    await _until(lambda: fleet.rows()[0].outcome == "stopped" and not fleet.rows()[0].live)
