@@ -247,3 +247,50 @@ async def test_a_killed_engine_process_shows_as_crashed_at_the_next_look(tmp_pat
     await _until(lambda: fleet.rows()[0].live and fleet.rows()[0].status != "crashed")
     assert (await fleet.send(run_dir, Stop())).ok  # steered from the fleet, without attaching
     await _until(lambda: fleet.rows()[0].outcome == "stopped" and not fleet.rows()[0].live)
+
+
+def test_another_machines_fleet_is_followed_by_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from tui.bridge import RemoteFleet
+
+    # `env` stands in for ssh: it runs `loopconsole fleet --json --follow` "there" (here).
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    _run(tmp_path, "thrash", sample.oscillating())
+    remote = RemoteFleet("env")
+    try:
+        rows = remote.rows()
+        assert [Path(r.folder).name for r in rows] == ["thrash"] and rows[0].needs
+        followed = remote._followed
+        assert followed is not None
+        _run(tmp_path, "done", sample.succeeded())  # a new run there
+        deadline = time.monotonic() + 20
+        while len(remote.rows()) < 2:
+            assert time.monotonic() < deadline, "the new run never came"
+            time.sleep(0.1)
+        assert remote._followed is followed and followed.alive()  # the same process
+    finally:
+        remote.close()
+    assert followed.process.returncode == 0  # it ended when its stdin closed
+
+
+def test_an_older_loopconsole_there_is_asked_once_per_look(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui import bridge
+
+    older = tmp_path / "older-loopconsole"
+    older.write_text(
+        "#!/bin/sh\n"
+        'for a in "$@"; do [ "$a" = --follow ] && '
+        '{ echo "loopconsole: error: unrecognized arguments: --follow" >&2; exit 2; }; done\n'
+        'echo \'[{"run_id": "r", "folder": "/there/r", "a_field_from_elsewhere": 1}]\'\n'
+    )
+    older.chmod(0o755)
+    monkeypatch.setattr(bridge, "REMOTE", str(older))
+    remote = bridge.RemoteFleet("env")
+    assert [r.run_id for r in remote.rows()] == ["r"]  # fields it does not know are left
+    assert [r.folder for r in remote.rows()] == ["/there/r"]
+    remote.close()
