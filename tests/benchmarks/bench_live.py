@@ -193,6 +193,38 @@ def fleet_look_ms(looks: int = 20) -> float:
     return (time.process_time() - cpu0) / looks * 1000
 
 
+def fleet_via_cpu(*, follow: bool, looks: int = 5, every: float = 2.0) -> float:
+    """CPU (here and there) of ``fleet --via`` looking every 2 s while nothing happens;
+    ``env`` stands in for ssh. ``follow=False``: a process per look, as before --follow."""
+    import resource
+
+    from tui.bridge import RemoteFleet
+
+    os.environ["PATH"] = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+    remote = RemoteFleet("env")
+    remote._follows = follow
+
+    def used() -> float:
+        mine = resource.getrusage(resource.RUSAGE_SELF)
+        gone = resource.getrusage(resource.RUSAGE_CHILDREN)
+        total = mine.ru_utime + mine.ru_stime + gone.ru_utime + gone.ru_stime
+        if remote._followed is not None:
+            fields = Path(f"/proc/{remote._followed.process.pid}/stat").read_text()
+            ticks = fields.rsplit(")", 1)[1].split()
+            total += (int(ticks[11]) + int(ticks[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    remote.rows()  # the first (cold) look
+    time.sleep(1.0)
+    before, started = used(), time.monotonic()
+    for _ in range(looks):
+        time.sleep(every)
+        remote.rows()
+    spent = (used() - before) / (time.monotonic() - started)
+    remote.close()
+    return spent
+
+
 def engine_idle_cpu(seconds: float = 5.0) -> float:
     """CPU of a real engine process, paused, while nothing happens."""
     loop = Path(tempfile.mkdtemp(prefix="lcb"))
@@ -237,6 +269,9 @@ def main() -> None:
           "(target < 500 ms)")  # fmt: skip
     print(f"fleet idle CPU over {idle_s:.0f} s: {fleet_cpu * 100:.2f}% of a core (target < 2%); "
           f"one look at the 200 runs: {fleet_look_ms():.1f} ms every 2 s")  # fmt: skip
+    print(f"fleet --via (env for ssh), idle, here and there: "
+          f"{fleet_via_cpu(follow=True) * 100:.2f}% of a core following one process; "
+          f"{fleet_via_cpu(follow=False) * 100:.1f}% with a process per look")  # fmt: skip
     if "--fleet" not in sys.argv:
         print(f"idle live engine CPU: {engine_idle_cpu() * 100:.2f}% of a core (target < 2%)")
     print(f"(load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)")
