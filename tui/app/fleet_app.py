@@ -29,6 +29,7 @@ from tui.app.terminal_notify import terminal_notify
 from tui.engine.commands import Command, Pause, Reply, Resume, Step, Stop
 from tui.engine.fleet import Fleet, FleetRow
 from tui.engine.fleet_groups import ForkGroup, fork_groups
+from tui.engine.fork import ForkError
 
 # Seconds between redraws of the age cells when nothing else changed.
 AGES_S = 30.0
@@ -214,10 +215,15 @@ class FleetApp(App[str | None]):
         if not isinstance(self.fleet, Fleet):  # another machine's: its files are not here
             return None
         try:
+            # Hook: the compare screen is being built beside the fleet; until it lands,
+            # the ranking `loopconsole compare` prints stands in for it.
             module = importlib.import_module("tui.app.screens.compare")
         except ImportError:
             return None
-        screen: Screen[None] = module.CompareScreen(Path(group.source), group.number)
+        try:
+            screen: Screen[None] = module.CompareScreen(Path(group.source), group.number)
+        except ForkError:  # the group's files went away: the ranking says why
+            return None
         return screen
 
     @work(group="compare", thread=True)
