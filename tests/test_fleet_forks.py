@@ -87,7 +87,7 @@ async def test_the_fleet_screen_shows_the_group_filters_it_and_compares_it(
             *(str(forked.parent / f"src-fork1-{i}") for i in (1, 2, 3)),
         ]
         header = app.lines[1].cells
-        assert header[0] == "⑂ fork 1 from iteration 1"
+        assert header[0] == "▾ fork 1 from iteration 1"
         assert header[1].strip() == "all done"
         assert header[-1].startswith("needs you: all 3 branches done: compare them")
         assert app.lines[2].cells[0].startswith("  ├ 1 · src-fork1-1")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar, Protocol
 
@@ -65,10 +66,17 @@ class FleetApp(App[str | None]):
         Binding("q", "quit", "quit", id="fleet.quit"),
     ]
 
-    def __init__(self, fleet: FleetSource, *, refresh_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        fleet: FleetSource,
+        *,
+        refresh_s: float = 2.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__()
         self.fleet = fleet
         self.refresh_s = refresh_s
+        self.clock = clock  # for the ages; tests fix it
         self.rows: list[FleetRow] = []
         self.groups: dict[str, ForkGroup] = {}
         self.query_text = ""
@@ -114,7 +122,7 @@ class FleetApp(App[str | None]):
         self.rows = rows
         self.groups = fork_groups(rows)
         self._notify_new_needs(rows)
-        lines = lines_of(rows, self.query_text)
+        lines = lines_of(rows, self.query_text, now=self.clock())
         table = self.query_one(DataTable)
         if [line.key for line in lines] == [line.key for line in self.lines]:
             for old, new in zip(self.lines, lines, strict=True):

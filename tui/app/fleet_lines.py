@@ -103,7 +103,7 @@ def group_cells(group: ForkGroup) -> tuple[str, ...]:
         waiting = group.waiting()
         status = f"  {running} running" if running else "  waiting" if waiting else "  all done"
     return (
-        f"⑂ fork {group.number} from iteration {group.from_iteration}",
+        f"▾ fork {group.number} from iteration {group.from_iteration}",
         status,
         "",
         "",
@@ -111,7 +111,7 @@ def group_cells(group: ForkGroup) -> tuple[str, ...]:
         "",
         "",
         "",
-        (f"needs you: {needs} (c compares)" if needs else group.progress())[:120],
+        (f"needs you: {needs} (c compares)" if needs else group.progress())[:90],
     )
 
 
