@@ -151,3 +151,35 @@ def test_branches_waiting_for_their_turn_are_listed_and_their_group_waits(
     assert {r["fork_needs"] for r in waiting} == {""}  # nothing to choose yet
     assert {r["needs"] for r in waiting} == {""}  # not crashed: not started
     assert str(rows[at + 1]["fork_needs"]).startswith("all 3 branches done")  # fork 1 still
+
+
+def test_a_decided_or_waiting_group_ranks_and_speaks_accordingly() -> None:
+    from tui.engine.fleet import FleetRow
+    from tui.engine.fleet_groups import arrange, fork_groups
+
+    def row(folder: str, **fields: object) -> FleetRow:
+        return FleetRow(run_id=folder, folder=f"/r/{folder}", **fields)  # type: ignore[arg-type]
+
+    def branch(n: int, **fields: object) -> FleetRow:
+        group = {"fork_of": "/r/src", "fork": "src-fork1", "fork_from": 1, "branch": n}
+        return row(f"src-fork1-{n}", branch_status="open", **group, **fields)
+
+    live = row("live", status="running", live=True, started_ts=5.0)
+    source = row("src", status="finished", outcome="budget", updated_ts=1.0)
+    done = [
+        branch(1, status="finished", outcome="goal_met", passing=3, checks=3),
+        branch(2, status="finished", outcome="budget", passing=1, checks=3),
+    ]
+    # Every branch done: the group needs you, so its source's unit comes before a live run.
+    rows = arrange([live, *reversed(done), source])
+    assert [r.run_id for r in rows] == ["src", "src-fork1-1", "src-fork1-2", "live"]
+    assert rows[1].fork_needs.startswith("all 2 branches done")
+    # The best so far was discarded: the best is among the others.
+    done[0].branch_status = "discarded"
+    assert "best so far: branch 2" in fork_groups(done)["src-fork1"].needs()
+    # One waiting for its turn: the group waits, and the live run comes first.
+    waiting = [*done[1:], branch(3, status="waiting")]
+    rows = arrange([source, *waiting, live])
+    assert [r.run_id for r in rows][0] == "live"
+    group = fork_groups(rows)["src-fork1"]
+    assert group.needs() == "" and group.progress().startswith("2 branches, 0 running, 1 waiting")

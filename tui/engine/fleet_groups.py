@@ -52,10 +52,12 @@ class ForkGroup:
         return next((b for b in self.branches if b.branch_status == "adopted"), None)
 
     def best(self) -> FleetRow | None:
-        """The best branch so far, ranked as ``loopconsole compare`` ranks (tui/engine/fork.py
-        ``rank``): goal met first, then the most passing checks, then the cheapest."""
+        """The best branch so far that is not discarded, ranked as ``loopconsole compare``
+        ranks (tui/engine/fork.py ``rank``): goal met first, then the most passing checks,
+        then the cheapest."""
+        kept = [b for b in self.branches if b.branch_status != "discarded"]
         ranked = sorted(
-            self.branches,
+            kept or self.branches,
             key=lambda b: (b.outcome != "goal_met", -b.passing, b.cost_usd, b.branch),
         )
         return ranked[0] if ranked else None
