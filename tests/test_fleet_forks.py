@@ -106,6 +106,14 @@ async def test_the_fleet_screen_shows_the_group_filters_it_and_compares_it(
         await pilot.pause(0.1)
         assert table.row_count == 5
 
+        # Space folds the group under its line, and unfolds it.
+        table.move_cursor(row=2)
+        await pilot.press("space")
+        assert [line.key for line in app.lines] == [str(forked), GROUP_KEY + "src-fork1"]
+        assert app.lines[1].cells[0].startswith("▸ fork 1") and table.cursor_row == 1
+        await pilot.press("space")
+        assert table.row_count == 5 and app.lines[1].cells[0].startswith("▾ fork 1")
+
         # c on a branch compares its group: the console's compare screen when it has one,
         # else the ranking `loopconsole compare` prints.
         table.move_cursor(row=3)

@@ -61,6 +61,7 @@ class FleetApp(App[str | None]):
         Binding("s", "command('step')", "step", id="fleet.step"),
         Binding("x", "command('stop')", "stop", id="fleet.stop"),
         Binding("c", "compare", "compare fork", id="fleet.compare"),
+        Binding("space", "fold", "fold fork", id="fleet.fold", show=False),
         Binding("slash", "filter", "filter", id="fleet.filter"),
         Binding("escape", "clear_filter", "clear filter", show=False, id="fleet.clear"),
         Binding("q", "quit", "quit", id="fleet.quit"),
@@ -81,6 +82,7 @@ class FleetApp(App[str | None]):
         self.groups: dict[str, ForkGroup] = {}
         self.query_text = ""
         self.lines: list[Line] = []  # as drawn
+        self.folded: set[str] = set()  # fork groups whose branches are hidden
         self._needing: set[str] = set()
         self._first = True
         self._aged = 0.0
@@ -122,7 +124,7 @@ class FleetApp(App[str | None]):
         self.rows = rows
         self.groups = fork_groups(rows)
         self._notify_new_needs(rows)
-        lines = lines_of(rows, self.query_text, now=self.clock())
+        lines = lines_of(rows, self.query_text, now=self.clock(), folded=self.folded)
         table = self.query_one(DataTable)
         if [line.key for line in lines] == [line.key for line in self.lines]:
             for old, new in zip(self.lines, lines, strict=True):
@@ -217,6 +219,17 @@ class FleetApp(App[str | None]):
             self.push_screen(screen)
         else:
             self._ranking(group)
+
+    def action_fold(self) -> None:
+        """Hide or show the highlighted fork group's branches (its line stays)."""
+        group = self.selected_group()
+        if group is None:
+            return
+        self.folded ^= {group.fork}
+        self.show(self.rows, force=True)
+        keys = [line.key for line in self.lines]
+        if GROUP_KEY + group.fork in keys and group.fork in self.folded:
+            self.query_one(DataTable).move_cursor(row=keys.index(GROUP_KEY + group.fork))
 
     def _compare_screen(self, group: ForkGroup) -> Screen[None] | None:
         """The console's compare screen on this group, when it has one and the runs are here."""

@@ -35,11 +35,17 @@ class Line:
     cells: tuple[str, ...]
 
 
-def lines_of(rows: list[FleetRow], query: str = "", now: float | None = None) -> list[Line]:
+def lines_of(
+    rows: list[FleetRow],
+    query: str = "",
+    now: float | None = None,
+    folded: frozenset[str] | set[str] = frozenset(),
+) -> list[Line]:
     """The table's lines for the rows (already in the fleet's order), filtered by ``query``.
 
     A group's header is shown when any of its branches is; a branch is shown
-    when it matches, or when its group or source run does.
+    when it matches, or when its group or source run does. The branches of a
+    group named in ``folded`` are left out (its header stays).
     """
     now = time.time() if now is None else now
     groups = fork_groups(rows)
@@ -52,6 +58,7 @@ def lines_of(rows: list[FleetRow], query: str = "", now: float | None = None) ->
 
     lines: list[Line] = []
     headed: set[str] = set()
+    hidden: set[str] = set()  # folders under a folded group (nested forks included)
     for row in rows:
         group = groups.get(row.fork)
         source = by_folder.get(row.fork_of)
@@ -59,7 +66,10 @@ def lines_of(rows: list[FleetRow], query: str = "", now: float | None = None) ->
             continue
         if group is not None and row.fork not in headed:
             headed.add(row.fork)
-            lines.append(Line(GROUP_KEY + row.fork, group_cells(group)))
+            lines.append(Line(GROUP_KEY + row.fork, group_cells(group, row.fork in folded)))
+        if row.fork in folded or row.fork_of in hidden:
+            hidden.add(row.folder)
+            continue
         last = group is not None and row is group.branches[-1]
         lines.append(Line(row.folder, row_cells(row, now, branch_mark="└" if last else "├")))
     return lines
@@ -92,7 +102,7 @@ def row_cells(row: FleetRow, now: float, *, branch_mark: str = "├") -> tuple[s
     )
 
 
-def group_cells(group: ForkGroup) -> tuple[str, ...]:
+def group_cells(group: ForkGroup, folded: bool = False) -> tuple[str, ...]:
     """A fork group's header: how many branches run, the best so far, what it waits for."""
     needs = group.needs()
     running = group.running()
@@ -103,7 +113,7 @@ def group_cells(group: ForkGroup) -> tuple[str, ...]:
         waiting = group.waiting()
         status = f"  {running} running" if running else "  waiting" if waiting else "  all done"
     return (
-        f"▾ fork {group.number} from iteration {group.from_iteration}",
+        f"{'▸' if folded else '▾'} fork {group.number} from iteration {group.from_iteration}",
         status,
         "",
         "",
