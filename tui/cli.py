@@ -315,7 +315,7 @@ def _run_folder(run: Path) -> Path:
 
 
 def cmd_fork(args: argparse.Namespace) -> int:
-    from tui.engine.fork import make_branches
+    from tui.engine.fork import launch, make_branches
 
     variants = _variants(args)
     source = _run_folder(args.run_dir)
@@ -331,16 +331,7 @@ def cmd_fork(args: argparse.Namespace) -> int:
         )
     if args.wait:
         return _run_branches([b.path for b in branches], args.jobs, rank_it=True)
-    import subprocess
-
-    log = source.parent / f"{branches[0].group}.log"
-    with open(log, "ab") as out:
-        cmd = [sys.executable, "-m", "tui.cli", "_branches", *(str(b.path) for b in branches)]
-        if args.jobs:
-            cmd += ["--jobs", str(args.jobs)]
-        subprocess.Popen(  # noqa: S603 - our own entry point
-            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
-        )
+    log = launch(branches, args.jobs)
     print(
         f"{len(branches)} branches running in the background (log: {log}); "
         f"rank them with: loopconsole compare {branches[0].path}"

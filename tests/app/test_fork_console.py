@@ -1,0 +1,146 @@
+"""Fork from the console, compare the branches, adopt one: the timeline says so.
+
+The source run and the branches are real runs of a shell agent that does
+what its hint says ("write good" passes the validator); the branches run in
+the background process ``fork`` starts, as from the command line.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input
+
+from tests.app.helpers import wait_for
+from tests.loops import write_loop
+from tui.app.replay import replay_app
+from tui.app.screens.compare import CompareScreen
+from tui.app.screens.diff import DiffScreen
+from tui.app.screens.fork_dialog import ForkDialog
+from tui.app.widgets.diff_view import DiffView
+from tui.app.widgets.timeline import Timeline
+from tui.cli import main
+from tui.engine.fork import Branch
+
+SIZE = (130, 40)
+
+# Writes the word after "write" in its prompt (a hint) into state.txt, else "meh".
+AGENT = textwrap.dedent(
+    """\
+    #!/bin/sh
+    prompt=$(cat)
+    word=$(printf '%s\\n' "$prompt" | sed -n 's/.*write \\([a-z]*\\).*/\\1/p' | head -n 1)
+    echo "${word:-meh}" > state.txt
+    echo "wrote ${word:-meh}"
+    """
+)
+
+
+def hinted_loop(folder: Path) -> Path:
+    """A loop whose agent follows hints; it never meets the goal on its own."""
+    spec = write_loop(folder, budget="max_iterations = 2", files={"state.txt": "bad\n"})
+    (folder / "agent.sh").write_text(AGENT)
+    (folder / "agent.sh").chmod(0o755)
+    spec.write_text(
+        spec.read_text().replace(
+            'backend = "scripted"\nscript = "agent_script.toml"',
+            f'backend = "command"\ncommand = "{folder / "agent.sh"}"\nformat = "text"',
+        )
+    )
+    return spec
+
+
+@pytest.fixture
+def source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A finished source run of two iterations that never met the goal."""
+    run = tmp_path / "runs" / "src"
+    spec = hinted_loop(tmp_path / "loop")
+    assert main(["run", str(spec), "--headless", "--run-dir", str(run)]) == 1
+    capsys.readouterr()
+    return run
+
+
+def timeline_text(app) -> str:
+    return str(app.main.query_one(Timeline).render())
+
+
+def ranked_ids(screen: CompareScreen) -> list[str]:
+    return [r.branch.run_id for r in screen.ranked]
+
+
+async def test_fork_compare_diff_adopt_from_the_console(source: Path) -> None:
+    app = replay_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("home")  # iteration 1 on the timeline
+        assert app.main.shown_iteration() == 1
+        assert app.main.check_action("compare", ()) is False  # no fork yet: no compare key
+        await pilot.press("b")
+        dialog = app.screen
+        assert isinstance(dialog, ForkDialog)
+        assert "from iteration 1" in str(dialog.query_one("#dialog-title").render())
+        assert dialog.query_one("#fork-count", Input).value == "3"
+        dialog.query_one("#fork-hint-1", Input).value = "write good"
+        dialog.query_one("#fork-hint-2", Input).value = "write bad"
+        await pilot.press("ctrl+s")
+        assert app.screen is app.main
+        branches = [source.parent / f"src-fork1-{i}" for i in (1, 2, 3)]
+        await wait_for(pilot, lambda: all((b / "fork.json").is_file() for b in branches), "fork")
+        notes = " ".join(str(n.message) for n in app._notifications)
+        assert "3 branches of iteration 1 are running in the background" in notes
+        # The branches run in their own process; the console is free meanwhile.
+        await wait_for(pilot, lambda: app.main.check_action("compare", ()), "compare offered")
+        await pilot.press("c")
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        await wait_for(
+            pilot,
+            lambda: screen.view and set(screen.view.statuses.values()) == {"done"},
+            "every branch done",
+            timeout=60,
+        )
+        assert ranked_ids(screen)[0] == "src-fork1-1"  # the one that met the goal
+        table = screen.query_one(DataTable)
+        first = table.get_row_at(0)
+        assert str(first[3]) == "goal met" and first[5] == "1/1"
+        assert "hint: write good" in str(first[-1])
+
+        await pilot.press("d")  # the best branch against the fork point
+        await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen), "the diff")
+        view = app.screen.query_one(DiffView)
+        await wait_for(pilot, lambda: "+good" in view.lines, "the branch's change")
+        assert "-meh" in view.lines  # iteration 1 of the source wrote "meh"
+        title = str(app.screen.query_one("#diff-title").render())
+        assert title.startswith("Branch 1 · against the fork point (iteration 1)")
+        await pilot.press("escape")
+
+        await pilot.press("down", "D")  # branch 2 against the best one
+        await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen), "the pair diff")
+        view = app.screen.query_one(DiffView)
+        # Branch 2 wrote "bad" (its hint), then "meh" (the hint is used up).
+        await wait_for(pilot, lambda: "-good" in view.lines and "+meh" in view.lines, "pair")
+        await pilot.press("escape")
+
+        await pilot.press("up", "a", "y")  # adopt the best
+        await wait_for(pilot, lambda: Branch.load(branches[0]).status == "adopted", "adopt")
+        assert [Branch.load(b).status for b in branches[1:]] == ["discarded", "discarded"]
+        await wait_for(pilot, lambda: screen.view.statuses["src-fork1-2"] == "discarded", "seen")
+        await pilot.press("escape")
+        assert app.screen is app.main
+        await wait_for(pilot, lambda: "⎇ branch 1" in timeline_text(app), "the mark")
+        text = timeline_text(app)
+        assert text.index("1") < text.index("⎇ branch 1") < text.index("2")  # after iteration 1
+        state = str(app.main.query_one("#state-adopted").render())
+        assert "continued in branch 1 (src-fork1-1) from iteration 1" in state
+
+
+async def test_fork_refuses_an_iteration_without_a_checkpoint(source: Path) -> None:
+    app = replay_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        app.main.commit_of = lambda _n: None  # as if iteration 2 had been cut short
+        await pilot.press("b")
+        assert app.screen is app.main
+        notes = [str(n.message) for n in app._notifications]
+        assert notes[-1] == "No iteration has finished yet: nothing to fork from."
+    assert not list(source.parent.glob("src-fork*"))

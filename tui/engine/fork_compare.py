@@ -1,0 +1,145 @@
+"""A fork group as the console compares it: each branch's state, the adoption, diffs across.
+
+:mod:`tui.engine.fork` makes, runs and ranks branches; this module reads a
+group back for a view that refreshes while the branches run: where each
+branch stands (waiting, running, done, adopted, discarded), which branch a
+source run continued in, and the checkpoints to diff a branch against the
+fork point or against another branch (whose objects live in its own shadow
+repository).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from tui.engine.checkpoints import CheckpointError, Checkpoints
+from tui.engine.fork import (
+    FORK_FILE,
+    Branch,
+    BranchResult,
+    ForkError,
+    branches_of,
+    fork_groups,
+    group_results,
+)
+from tui.engine.protocol import read_engine_info
+from tui.engine.shadow import SHADOW_DIR, ShadowError, open_shadow_readonly
+
+
+def find_group(run_dir: Path, number: int | None = None) -> list[Branch]:
+    """The branches of a fork group, named by a branch folder or by the source and ``number``.
+
+    A source run with no ``number`` gives its newest fork. Raises ForkError
+    (one sentence) when there is no such group.
+    """
+    if (run_dir / FORK_FILE).is_file() and number is None:
+        return branches_of(run_dir)
+    forks = [g for g in fork_groups(run_dir) if g and Path(g[0].source) == run_dir]
+    if not forks:
+        raise ForkError(f"run {run_dir.name} has no forks; fork it first (loopconsole fork)")
+    if number is None:
+        return forks[-1]
+    for group in forks:
+        if group[0].group.endswith(f"-fork{number}"):
+            return group
+    raise ForkError(f"run {run_dir.name} has no fork {number} (it has {len(forks)})")
+
+
+def branch_status(result: BranchResult) -> str:
+    """waiting | running | done | stopped | adopted | discarded | failed (in the fork's words)."""
+    if result.branch.status in ("adopted", "discarded"):
+        return result.branch.status
+    if result.error and result.record is None:
+        return "waiting" if not (result.branch.path / "journal.jsonl").exists() else "failed"
+    if read_engine_info(result.branch.path) is not None:
+        return "running"
+    if result.record is not None and result.record.finished is not None:
+        return "done"
+    return "stopped"
+
+
+@dataclass
+class GroupView:
+    """One look at a fork group: its branches' results and statuses."""
+
+    source: Path
+    iteration: int
+    group: str
+    results: list[BranchResult]
+    statuses: dict[str, str]  # run id -> branch_status
+
+    @property
+    def running(self) -> bool:
+        return any(s in ("waiting", "running") for s in self.statuses.values())
+
+
+def look(branches: list[Branch]) -> GroupView:
+    """Read every branch's journal and state now (call from a worker thread)."""
+    fresh = [Branch.load(b.path) for b in branches]  # adopted/discarded since
+    results = group_results(fresh)
+    first = fresh[0]
+    return GroupView(
+        source=Path(first.source),
+        iteration=first.iteration,
+        group=first.group,
+        results=results,
+        statuses={r.branch.run_id: branch_status(r) for r in results},
+    )
+
+
+def adoption_of(run_dir: Path) -> Branch | None:
+    """The branch a source run continued in (adopted), or None."""
+    try:
+        groups = fork_groups(run_dir)
+    except ForkError:
+        return None
+    for group in reversed(groups):
+        for branch in group:
+            if branch.status == "adopted" and Path(branch.source) == run_dir:
+                return branch
+    return None
+
+
+def has_forks(run_dir: Path) -> bool:
+    """Whether a run was forked (cheap: one glob)."""
+    return any(run_dir.parent.glob(f"{run_dir.name}-fork*-1/{FORK_FILE}"))
+
+
+# -- diffs ---------------------------------------------------------------------
+
+
+def fork_point(branch: Branch) -> str | None:
+    """The branch's start checkpoint: the workspace as the fork point left it."""
+    try:
+        with Checkpoints.open_readonly(branch.path) as checkpoints:
+            info = checkpoints.find(0, "start")
+    except (CheckpointError, ShadowError):
+        return None
+    return info.commit if info else None
+
+
+def newest(branch: Branch) -> str | None:
+    """The branch's newest checkpoint (its work so far), or None before its first."""
+    try:
+        with Checkpoints.open_readonly(branch.path) as checkpoints:
+            head = checkpoints.head()
+    except (CheckpointError, ShadowError):
+        return None
+    return head.commit if head else None
+
+
+def open_pair(branch: Path, other: Path) -> Checkpoints:
+    """``branch``'s checkpoints, able to read ``other``'s too (to diff the two branches).
+
+    Read-only: the other's objects are added in memory as an alternate,
+    nothing is written to either repository.
+    """
+    try:
+        repo = open_shadow_readonly(branch)
+        repo.odb.add_disk_alternate(str(Path(other) / SHADOW_DIR / "objects"))
+    except (ShadowError, pygit2.GitError) as exc:
+        raise CheckpointError(str(exc)) from None
+    return Checkpoints(repo, Path(branch), [])
