@@ -144,6 +144,12 @@ def _parser() -> argparse.ArgumentParser:
 
     compare = sub.add_parser("compare", help="rank the branches of a fork group")
     compare.add_argument("run_dir", type=Path, metavar="BRANCH", help="any branch of the group")
+    compare.add_argument(
+        "--console",
+        action="store_true",
+        help="the compare screen: refreshed while they run, diffs, adopt, discard",
+    )
+    compare.add_argument("--theme", metavar="NAME")
 
     adopt = sub.add_parser("adopt", help="adopt a branch; mark the group's others discarded")
     adopt.add_argument("run_dir", type=Path, metavar="BRANCH")
@@ -382,9 +388,15 @@ def cmd_branches(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from tui.engine.fork import branches_of, group_results, ranking_table
+    from tui.engine.fork import group_results, ranking_table
+    from tui.engine.fork_compare import find_group
 
-    print(ranking_table(group_results(branches_of(_run_folder(args.run_dir)))))
+    folder = _run_folder(args.run_dir)
+    if args.console:
+        from tui.app.compare_app import CompareApp
+
+        return CompareApp(folder, theme=args.theme).run() or 0
+    print(ranking_table(group_results(find_group(folder))))
     return 0
 
 

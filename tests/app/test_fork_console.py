@@ -7,6 +7,7 @@ the background process ``fork`` starts, as from the command line.
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from textual.widgets import DataTable, Input
 
 from tests.app.helpers import wait_for
 from tests.loops import write_loop
+from tui.app.app import ConsoleApp
+from tui.app.compare_app import CompareApp
 from tui.app.replay import replay_app
 from tui.app.screens.compare import CompareScreen
 from tui.app.screens.diff import DiffScreen
@@ -144,3 +147,71 @@ async def test_fork_refuses_an_iteration_without_a_checkpoint(source: Path) -> N
         notes = [str(n.message) for n in app._notifications]
         assert notes[-1] == "No iteration has finished yet: nothing to fork from."
     assert not list(source.parent.glob("src-fork*"))
+
+
+async def test_fork_from_a_live_paused_run_and_adopt_marks_its_timeline(steps_runner) -> None:
+    runner = steps_runner()
+    app = ConsoleApp(runner)
+    source = runner.run_dir.path
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: runner.status == "paused" and runner.iteration == 1, "1")
+        before = (source / "journal.jsonl").read_bytes()
+        await pilot.press("b")  # paused after iteration 1: it is the one forked
+        dialog = app.screen
+        assert isinstance(dialog, ForkDialog)
+        dialog.query_one("#fork-count", Input).value = "2"
+        await pilot.pause()
+        assert not dialog.query_one("#fork-branch-3").display
+        await pilot.press("ctrl+s")
+        group = [source.parent / f"{source.name}-fork1-{i}" for i in (1, 2)]
+        await wait_for(pilot, lambda: all((b / "fork.json").is_file() for b in group), "fork")
+        assert not (source.parent / f"{source.name}-fork1-3").exists()
+        await wait_for(pilot, lambda: app.main.check_action("compare", ()), "compare offered")
+        assert runner.status == "paused"  # the live run is not touched
+        assert (source / "journal.jsonl").read_bytes() == before
+        await pilot.press("c")
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        await wait_for(pilot, lambda: screen.view and len(screen.ranked) == 2, "the branches")
+        row = ranked_ids(screen).index(group[1].name)
+        screen.query_one(DataTable).move_cursor(row=row)
+        await pilot.press("a", "y")
+        await wait_for(pilot, lambda: Branch.load(group[1]).status == "adopted", "adopt")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "⎇ branch 2" in timeline_text(app), "the mark")
+        assert timeline_text(app).split()[:3] == ["‖1", "⎇", "branch"]
+        await pilot.press("x", "x")
+        await wait_for(pilot, lambda: runner.status == "finished", "stop")
+
+
+def test_compare_on_the_command_line_says_discarded(source: Path, capsys) -> None:
+    assert main(["fork", str(source), "--from", "2", "-n", "2", "--wait"]) == 1
+    capsys.readouterr()
+    assert main(["compare", str(source)]) == 0  # the source names its newest fork
+    out = capsys.readouterr().out
+    assert "src-fork1-1" in out and "[" not in out
+    assert main(["adopt", str(source.parent / "src-fork1-2")]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(source.parent / "src-fork1-1")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].endswith("[discarded]") and lines[2].endswith("[adopted]")
+    assert main(["compare", str(source.parent / "src-fork1-1" / "workspace")]) == 2
+    assert "workspace is not a run folder" in capsys.readouterr().err
+
+
+async def test_the_compare_app_discards_a_branch(source: Path) -> None:
+    await asyncio.to_thread(main, ["fork", str(source), "--from", "1", "-n", "2", "--wait"])
+    app = CompareApp(source.parent / "src-fork1-2")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        await wait_for(pilot, lambda: len(screen.ranked) == 2, "the branches")
+        title = str(screen.query_one("#compare-title").render())
+        assert "src-fork1 · forked from run src at iteration 1 · 2 branches" in title
+        await pilot.press("x", "y")
+        await wait_for(pilot, lambda: "discarded" in screen.view.statuses.values(), "discard")
+        discarded = [b for b, s in screen.view.statuses.items() if s == "discarded"]
+        assert discarded == [screen.ranked[0].branch.run_id]
+        assert (source.parent / discarded[0] / "journal.jsonl").is_file()  # the record stays
+        await pilot.press("q")
+    assert app.return_code == 0

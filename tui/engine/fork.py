@@ -354,6 +354,7 @@ def ranking_table(results: list[BranchResult]) -> str:
             f"{place:>2}  {r.branch.run_id:<{w}} {outcome.replace('_', ' '):<18} "
             f"{f'{passing}/{total}':>7} {its:>4} {f'${r.cost_usd:.4f}':>9}  "
             f"{r.branch.variant.label()}"
+            + (f"  [{r.branch.status}]" if r.branch.status != "open" else "")
         )
     return "\n".join(lines)
 

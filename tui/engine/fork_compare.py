@@ -37,6 +37,8 @@ def find_group(run_dir: Path, number: int | None = None) -> list[Branch]:
     """
     if (run_dir / FORK_FILE).is_file() and number is None:
         return branches_of(run_dir)
+    if not (run_dir / "journal.jsonl").is_file():
+        raise ForkError(f"{run_dir} is not a run folder: it has no journal.jsonl")
     forks = [g for g in fork_groups(run_dir) if g and Path(g[0].source) == run_dir]
     if not forks:
         raise ForkError(f"run {run_dir.name} has no forks; fork it first (loopconsole fork)")

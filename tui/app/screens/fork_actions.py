@@ -138,6 +138,7 @@ class ForkActions(ConsoleBase):
         except ForkError as exc:
             self.notify(str(exc), severity="warning", timeout=6)
             return
+
         def closed(_result: None) -> None:
             self.look_for_forks()  # an adoption shows at once
 
