@@ -135,7 +135,8 @@ async def test_fork_compare_diff_adopt_from_the_console(source: Path) -> None:
         text = timeline_text(app)
         assert text.index("1") < text.index("⎇ branch 1") < text.index("2")  # after iteration 1
         state = str(app.main.query_one("#state-adopted").render())
-        assert "continued in branch 1 (src-fork1-1) from iteration 1" in state
+        assert "continued in branch 1 (src-fork1-1) from iteration 1; it met the goal" in state
+        assert "land it with: loopconsole land src-fork1-1" in state
 
 
 async def test_fork_refuses_an_iteration_without_a_checkpoint(source: Path) -> None:

@@ -26,6 +26,7 @@ from tui.engine.fork import (
     group_results,
 )
 from tui.engine.protocol import read_engine_info
+from tui.engine.record import RecordError, load_record
 from tui.engine.shadow import SHADOW_DIR, ShadowError, open_shadow_readonly
 
 
@@ -103,6 +104,17 @@ def adoption_of(run_dir: Path) -> Branch | None:
             if branch.status == "adopted" and Path(branch.source) == run_dir:
                 return branch
     return None
+
+
+def next_step(branch: Branch) -> str:
+    """What to do with an adopted branch, in words: land it when it met the goal, else resume."""
+    try:
+        met = load_record(branch.path).outcome == "goal_met"
+    except RecordError:
+        met = False
+    if met:
+        return f"it met the goal; land it with: loopconsole land {branch.run_id}"
+    return f"go on with: loopconsole resume {branch.run_id}"
 
 
 def has_forks(run_dir: Path) -> bool:

@@ -29,7 +29,15 @@ from tui.app.checkpoint_reader import CheckpointReader
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.diff import DiffScreen, DiffTarget
 from tui.engine.fork import Branch, BranchResult, ForkError, choose, discard, rank
-from tui.engine.fork_compare import GroupView, find_group, fork_point, look, newest, open_pair
+from tui.engine.fork_compare import (
+    GroupView,
+    find_group,
+    fork_point,
+    look,
+    newest,
+    next_step,
+    open_pair,
+)
 
 # Seconds between looks at the branches' journals.
 REFRESH_S = 2.0
@@ -51,6 +59,12 @@ def sparkline(result: BranchResult) -> str:
     rows = result.record.iterations[-12:] if result.record else []
     top = max((it.total for it in rows), default=0) or 1
     return "".join(_BARS[min(7, round(7 * it.passing / top))] for it in rows)
+
+
+def _outcome(result: BranchResult, status: str) -> str:
+    if result.record is None or (result.record.finished is None and status == "running"):
+        return ""  # the status says it
+    return result.record.outcome.replace("_", " ")
 
 
 class CompareScreen(Screen[None]):
@@ -127,7 +141,7 @@ class CompareScreen(Screen[None]):
                 f"{r.branch.number} {r.branch.run_id}",
                 Text(status, style=style),
                 Text(
-                    r.error or (record.outcome.replace("_", " ") if record else ""),
+                    r.error or _outcome(r, status),
                     style=colours.get("passed", "") if r.goal_met else "",
                 ),
                 Text(sparkline(r), style=colours.get("passed", "")),
@@ -296,10 +310,8 @@ class CompareScreen(Screen[None]):
         try:
             if adopt:
                 await asyncio.to_thread(choose, branch)
-                said = (
-                    f"Adopted {branch.run_id}; the others are discarded. Go on with: "
-                    f"loopconsole resume {branch.path}"
-                )
+                step = await asyncio.to_thread(next_step, branch)
+                said = f"Adopted {branch.run_id}; the others are discarded: {step}."
             else:
                 said = await asyncio.to_thread(discard, branch)
         except (ForkError, OSError) as exc:

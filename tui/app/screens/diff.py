@@ -134,6 +134,8 @@ class DiffScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "other":
             return len(self.targets) > 1 or None
+        if action == "iteration":
+            return bool(self.numbers)  # a fork branch's diff has no iterations to move through
         return True
 
     def _load_iteration(self, iteration: int) -> None:

@@ -21,7 +21,7 @@ from tui.app.screens.fork_dialog import ForkDialog, ForkRequest
 from tui.app.widgets.state import StatePane
 from tui.app.widgets.timeline import Timeline
 from tui.engine.fork import Branch, ForkError, launch, make_branches
-from tui.engine.fork_compare import adoption_of, has_forks
+from tui.engine.fork_compare import adoption_of, has_forks, next_step
 from tui.engine.record import RecordError
 
 # Seconds between looks for forks and adoptions of the run.
@@ -156,17 +156,17 @@ class ForkActions(ConsoleBase):
             self.refresh_bindings()
         if adopted != self.adopted:
             self.adopted = adopted
-            self.show_adoption()
+            step = await asyncio.to_thread(next_step, adopted) if adopted else ""
+            self.show_adoption(step)
 
-    def show_adoption(self) -> None:
+    def show_adoption(self, step: str = "") -> None:
         """The adopted branch on the timeline (a mark at its iteration) and in the State pane."""
         b = self.adopted
         timeline = self.query_one(Timeline)
         timeline.adopted = (b.iteration, f"branch {b.number}") if b else None
         timeline.refresh()
         words = (
-            f"continued in branch {b.number} ({b.run_id}) from iteration {b.iteration}: "
-            f"loopconsole resume {b.run_id} goes on"
+            f"continued in branch {b.number} ({b.run_id}) from iteration {b.iteration}; {step}"
             if b
             else None
         )
