@@ -8,6 +8,8 @@ the background process ``fork`` starts, as from the command line.
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -216,3 +218,23 @@ async def test_the_compare_app_discards_a_branch(source: Path) -> None:
         assert (source.parent / discarded[0] / "journal.jsonl").is_file()  # the record stays
         await pilot.press("q")
     assert app.return_code == 0
+
+
+def test_compare_snapshot(snap_compare) -> None:
+    """Three finished branches, one adopted (a fixed folder: the screen shows paths)."""
+    base = Path(tempfile.gettempdir()) / "loopconsole-compare-snapshot"
+    shutil.rmtree(base, ignore_errors=True)
+    source = base / "runs" / "src"
+    assert (
+        main(["run", str(hinted_loop(base / "loop")), "--headless", "--run-dir", str(source)]) == 1
+    )
+    hints = ["--hint", "write good", "--hint", "write bad"]
+    assert main(["fork", str(source), "--from", "1", "-n", "3", *hints, "--wait"]) == 0
+    assert main(["adopt", str(base / "runs" / "src-fork1-1")]) == 0
+
+    async def settle(pilot) -> None:
+        screen = pilot.app.screen
+        await wait_for(pilot, lambda: len(screen.ranked) == 3, "the branches")
+        await pilot.pause()
+
+    assert snap_compare(CompareApp(source), run_before=settle, terminal_size=(130, 16))

@@ -158,14 +158,13 @@ class CompareScreen(Screen[None]):
             table.move_cursor(row=index, animate=False)
         running = sum(1 for s in view.statuses.values() if s in ("running", "waiting"))
         self.query_one("#compare-title", Static).update(
-            Content.from_markup(
-                "[b $primary]$group[/] · forked from run [b]$source[/] at iteration $k · "
-                "$n branches$running · best first: goal met, then passing checks, then cost",
-                group=view.group,
-                source=view.source.name,
-                k=view.iteration,
-                n=len(view.results),
-                running=f" · {running} running" if running else "",
+            Content.assemble(
+                (view.group, "bold $primary"),
+                " · forked from run ",
+                (view.source.name, "bold"),
+                f" at iteration {view.iteration} · {len(view.results)} branches",
+                (f" · {running} running" if running else "", "$running"),
+                (" · best first: goal met, then passing checks, then cost", "$text-muted"),
             )
         )
         self._detail()

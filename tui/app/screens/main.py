@@ -139,6 +139,7 @@ class MainScreen(EventLogActions, PaneActions, TakeOverActions, HistoryActions, 
             "fork",
             "fork",
             id="fork",
+            show=False,  # the footer is full: the help and the palette list it
             tooltip="Fork: best-of-N branches from the iteration picked",
         ),
         Binding(

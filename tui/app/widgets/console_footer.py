@@ -27,7 +27,7 @@ class ConsoleFooter(Footer):
     """A compact footer that fits the terminal's width."""
 
     # Actions dropped first when the keys do not fit (each is also explained elsewhere).
-    DROP_ORDER: ClassVar[tuple[str, ...]] = ("fork", "why", "diff", "add_hint", "edit_goal", "stop")
+    DROP_ORDER: ClassVar[tuple[str, ...]] = ("why", "diff", "add_hint", "edit_goal", "stop")
 
     def compose(self) -> ComposeResult:
         items = list(super().compose())
