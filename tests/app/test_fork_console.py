@@ -220,6 +220,21 @@ async def test_the_compare_app_discards_a_branch(source: Path) -> None:
     assert app.return_code == 0
 
 
+async def test_compare_moves_between_the_forks_of_a_run(source: Path) -> None:
+    for k in (1, 2):
+        await asyncio.to_thread(main, ["fork", str(source), "--from", str(k), "-n", "1", "--wait"])
+    app = CompareApp(source)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        await wait_for(pilot, lambda: screen.view and screen.view.group == "src-fork2", "newest")
+        title = str(screen.query_one("#compare-title").render())
+        assert "at iteration 2 · 1 branch · one of 2 forks (f: the next)" in title
+        await pilot.press("f")
+        await wait_for(pilot, lambda: screen.view and screen.view.group == "src-fork1", "fork 1")
+        assert ranked_ids(screen) == ["src-fork1-1"]
+
+
 def test_compare_snapshot(snap_compare) -> None:
     """Three finished branches, one adopted (a fixed folder: the screen shows paths)."""
     base = Path(tempfile.gettempdir()) / "loopconsole-compare-snapshot"

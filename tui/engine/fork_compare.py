@@ -40,7 +40,7 @@ def find_group(run_dir: Path, number: int | None = None) -> list[Branch]:
         return branches_of(run_dir)
     if not (run_dir / "journal.jsonl").is_file():
         raise ForkError(f"{run_dir} is not a run folder: it has no journal.jsonl")
-    forks = [g for g in fork_groups(run_dir) if g and Path(g[0].source) == run_dir]
+    forks = forks_of(run_dir)
     if not forks:
         raise ForkError(f"run {run_dir.name} has no forks; fork it first (loopconsole fork)")
     if number is None:
@@ -49,6 +49,12 @@ def find_group(run_dir: Path, number: int | None = None) -> list[Branch]:
         if group[0].group.endswith(f"-fork{number}"):
             return group
     raise ForkError(f"run {run_dir.name} has no fork {number} (it has {len(forks)})")
+
+
+def forks_of(source: Path) -> list[list[Branch]]:
+    """Every fork group of a source run, oldest first."""
+    groups = [g for g in fork_groups(source) if g and Path(g[0].source) == source]
+    return sorted(groups, key=lambda g: int(g[0].group.rsplit("-fork", 1)[1]))
 
 
 def branch_status(result: BranchResult) -> str:

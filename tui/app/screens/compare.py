@@ -33,6 +33,7 @@ from tui.engine.fork_compare import (
     GroupView,
     find_group,
     fork_point,
+    forks_of,
     look,
     newest,
     next_step,
@@ -87,6 +88,13 @@ class CompareScreen(Screen[None]):
         Binding(
             "x", "discard", "discard", id="compare.discard", tooltip="Discard (and stop) the branch"
         ),
+        Binding(
+            "f",
+            "other_fork",
+            "other fork",
+            id="compare.other_fork",
+            tooltip="Show the source run's next fork (when it has several)",
+        ),
     ]
 
     def __init__(self, run_dir: Path, fork: int | None = None) -> None:
@@ -96,6 +104,7 @@ class CompareScreen(Screen[None]):
         self.view: GroupView | None = None
         self.ranked: list[BranchResult] = []
         self.marked: str | None = None  # a run id
+        self.fork_count = len(forks_of(Path(self.branches[0].source)))
 
     def compose(self) -> ComposeResult:
         yield Static(id="compare-title")
@@ -117,7 +126,11 @@ class CompareScreen(Screen[None]):
     @work(group="compare", exclusive=True, exit_on_error=False)
     async def refresh_view(self) -> None:
         """Read the branches again and redraw (in a thread: journals can be long)."""
-        view = await asyncio.to_thread(look, self.branches)
+        source = Path(self.branches[0].source)
+        view, forks = await asyncio.to_thread(lambda: (look(self.branches), forks_of(source)))
+        if forks and view.group not in {g[0].group for g in forks}:
+            return  # another fork was chosen meanwhile
+        self.fork_count = len(forks)
         self.view = view
         self.ranked = rank(view.results)
         self._draw()
@@ -162,12 +175,19 @@ class CompareScreen(Screen[None]):
                 (view.group, "bold $primary"),
                 " · forked from run ",
                 (view.source.name, "bold"),
-                f" at iteration {view.iteration} · {len(view.results)} branches",
+                f" at iteration {view.iteration} · {len(view.results)} "
+                + ("branch" if len(view.results) == 1 else "branches"),
+                (self._other_forks(), "$text-muted"),
                 (f" · {running} running" if running else "", "$running"),
                 (" · best first: goal met, then passing checks, then cost", "$text-muted"),
             )
         )
         self._detail()
+
+    def _other_forks(self) -> str:
+        if self.fork_count < 2:
+            return ""
+        return f" · one of {self.fork_count} forks ({self.key('compare.other_fork')}: the next)"
 
     @on(DataTable.RowHighlighted)
     def _detail(self) -> None:
@@ -326,6 +346,23 @@ class CompareScreen(Screen[None]):
                 key = self.app._keymap.get(binding_id, binding.key).split(",")[0].strip()
                 return self.app.get_key_display(Binding(key, binding.action))
         return binding_id
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "other_fork":
+            return self.fork_count > 1
+        return True
+
+    def action_other_fork(self) -> None:
+        forks = forks_of(Path(self.branches[0].source))
+        if len(forks) < 2:
+            return
+        names = [g[0].group for g in forks]
+        here = names.index(self.branches[0].group) if self.branches[0].group in names else -1
+        self.branches = forks[(here + 1) % len(forks)]
+        self.marked = None
+        self.view = None
+        self.ranked = []
+        self.refresh_view()
 
     def action_close(self) -> None:
         self.dismiss(None)
