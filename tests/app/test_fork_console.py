@@ -253,3 +253,26 @@ def test_compare_snapshot(snap_compare) -> None:
         await pilot.pause()
 
     assert snap_compare(CompareApp(source), run_before=settle, terminal_size=(130, 16))
+
+
+async def test_discarding_a_running_branch_stops_it(source: Path, tmp_path: Path) -> None:
+    agent = tmp_path / "loop" / "agent.sh"
+    agent.write_text("#!/bin/sh\ncat > /dev/null\nsleep 30\necho good > state.txt\n")
+    await asyncio.to_thread(main, ["fork", str(source), "--from", "1", "-n", "1"])  # background
+    branch = source.parent / "src-fork1-1"
+    app = CompareApp(source)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        await wait_for(
+            pilot, lambda: screen.view and screen.view.statuses[branch.name] == "running", "run"
+        )
+        await pilot.press("x", "y")
+        await wait_for(pilot, lambda: screen.view.statuses[branch.name] == "discarded", "discard")
+        await wait_for(
+            pilot,
+            lambda: '"run_finished"' in (branch / "journal.jsonl").read_text(),
+            "the branch stopped",
+        )
+    assert '"outcome":"stopped"' in (branch / "journal.jsonl").read_text().replace(" ", "")
+    assert not (branch / "workspace" / "state.txt").read_text().startswith("good")
