@@ -10,7 +10,7 @@ repository).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pygit2
@@ -85,10 +85,29 @@ class GroupView:
         return any(s in ("waiting", "running") for s in self.statuses.values())
 
 
-def look(branches: list[Branch]) -> GroupView:
-    """Read every branch's journal and state now (call from a worker thread)."""
+#: A journal's size and modification time: unchanged, its record is read again from the cache.
+JournalStamp = tuple[int, int]
+RecordCache = dict[Path, tuple[JournalStamp, BranchResult]]
+
+
+def look(branches: list[Branch], cache: RecordCache | None = None) -> GroupView:
+    """Read every branch's journal and state now (call from a worker thread).
+
+    With ``cache``, a journal that has not changed since the last look is not
+    read again (a finished branch's record never changes).
+    """
     fresh = [Branch.load(b.path) for b in branches]  # adopted/discarded since
-    results = group_results(fresh)
+    results = []
+    for branch in fresh:
+        stamp = _stamp(branch.path / "journal.jsonl")
+        kept = cache.get(branch.path) if cache is not None else None
+        if kept is not None and stamp is not None and kept[0] == stamp:
+            result = replace(kept[1], branch=branch)
+        else:
+            result = group_results([branch])[0]
+            if cache is not None and stamp is not None:
+                cache[branch.path] = (stamp, result)
+        results.append(result)
     first = fresh[0]
     return GroupView(
         source=Path(first.source),
@@ -97,6 +116,14 @@ def look(branches: list[Branch]) -> GroupView:
         results=results,
         statuses={r.branch.run_id: branch_status(r) for r in results},
     )
+
+
+def _stamp(journal: Path) -> JournalStamp | None:
+    try:
+        info = journal.stat()
+    except OSError:
+        return None
+    return (info.st_size, info.st_mtime_ns)
 
 
 def adoption_of(run_dir: Path) -> Branch | None:

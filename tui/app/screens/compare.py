@@ -31,6 +31,7 @@ from tui.app.screens.diff import DiffScreen, DiffTarget
 from tui.engine.fork import Branch, BranchResult, ForkError, choose, discard, rank
 from tui.engine.fork_compare import (
     GroupView,
+    RecordCache,
     find_group,
     fork_point,
     forks_of,
@@ -104,6 +105,7 @@ class CompareScreen(Screen[None]):
         self.view: GroupView | None = None
         self.ranked: list[BranchResult] = []
         self.marked: str | None = None  # a run id
+        self._records: RecordCache = {}  # journals not read again while unchanged
         self.fork_count = len(forks_of(Path(self.branches[0].source)))
 
     def compose(self) -> ComposeResult:
@@ -127,7 +129,9 @@ class CompareScreen(Screen[None]):
     async def refresh_view(self) -> None:
         """Read the branches again and redraw (in a thread: journals can be long)."""
         source = Path(self.branches[0].source)
-        view, forks = await asyncio.to_thread(lambda: (look(self.branches), forks_of(source)))
+        view, forks = await asyncio.to_thread(
+            lambda: (look(self.branches, self._records), forks_of(source))
+        )
         if forks and view.group not in {g[0].group for g in forks}:
             return  # another fork was chosen meanwhile
         self.fork_count = len(forks)
