@@ -276,3 +276,22 @@ async def test_discarding_a_running_branch_stops_it(source: Path, tmp_path: Path
         )
     assert '"outcome":"stopped"' in (branch / "journal.jsonl").read_text().replace(" ", "")
     assert not (branch / "workspace" / "state.txt").read_text().startswith("good")
+
+
+async def test_fork_while_an_iteration_runs_picks_a_finished_one_first(steps_runner) -> None:
+    runner = steps_runner(step=False, pace=0.5)
+    app = ConsoleApp(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.main.store.current == 2, "iteration 2 running")
+        assert app.main.commit_of(2) is None
+        await pilot.press("b")
+        timeline = app.main.query_one(Timeline)
+        assert app.screen is app.main and timeline.selected == 1 and timeline.has_focus
+        notes = [str(n.message) for n in app._notifications]
+        assert "pick the iteration to branch from with ← →, then press b again" in notes[-1]
+        await pilot.press("b")
+        assert isinstance(app.screen, ForkDialog) and app.screen.iteration == 1
+        await pilot.press("escape")
+        await pilot.press("x", "x")
+        await wait_for(pilot, lambda: runner.status == "finished", "stop")
+    assert not list(runner.run_dir.path.parent.glob("run-fork*"))
