@@ -53,7 +53,19 @@ _STATUS_COLOURS = {
     "adopted": "passed",
     "discarded": "text-muted",
 }
-COLUMNS = ("#", "branch", "status", "outcome", "checks per it", "passing", "it", "cost", "tokens")
+COLUMNS = (
+    "#",
+    "branch",
+    "status",
+    "outcome",
+    "checks per it",
+    "passing",
+    "it",
+    "cost",
+    "tokens",
+    "signals",
+    "variant",
+)
 
 
 def sparkline(result: BranchResult) -> str:
@@ -64,8 +76,13 @@ def sparkline(result: BranchResult) -> str:
 
 
 def _outcome(result: BranchResult, status: str) -> str:
-    if result.record is None or (result.record.finished is None and status == "running"):
-        return ""  # the status says it
+    """The outcome column: empty while the status says it all."""
+    if status == "waiting":
+        return ""
+    if result.record is None:
+        return result.error
+    if result.record.finished is None and status == "running":
+        return ""
     return result.record.outcome.replace("_", " ")
 
 
@@ -116,10 +133,6 @@ class CompareScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for column in COLUMNS:
-            table.add_column(column, key=column)
-        table.add_column("signals", key="signals")
-        table.add_column("variant", key="variant")
         self.refresh_view()
         self.set_interval(REFRESH_S, self.refresh_view)
         table.focus()
@@ -146,7 +159,8 @@ class CompareScreen(Screen[None]):
         table = self.query_one(DataTable)
         keep = self.highlighted()
         colours = self.app.get_css_variables()
-        table.clear()
+        table.clear(columns=True)  # the columns fit what they show now, not before
+        table.add_columns(*COLUMNS)
         for place, r in enumerate(self.ranked, 1):
             status = view.statuses.get(r.branch.run_id, "?")
             style = colours.get(_STATUS_COLOURS.get(status, "foreground"), "")
@@ -158,7 +172,7 @@ class CompareScreen(Screen[None]):
                 f"{r.branch.number} {r.branch.run_id}",
                 Text(status, style=style),
                 Text(
-                    r.error or _outcome(r, status),
+                    _outcome(r, status),
                     style=colours.get("passed", "") if r.goal_met else "",
                 ),
                 Text(sparkline(r), style=colours.get("passed", "")),
@@ -205,7 +219,10 @@ class CompareScreen(Screen[None]):
         if chosen.record is not None and chosen.record.iterations:
             last = chosen.record.iterations[-1]
             lines.append(f"last iteration {last.iteration}: {last.validators_line()}")
-        if chosen.error:
+        status = self.view.statuses.get(b.run_id) if self.view else None
+        if status == "waiting":
+            lines.append("waiting to start: a fork runs a bounded number of branches at once")
+        elif chosen.error:
             lines.append(chosen.error)
         detail.update(Content("\n".join(lines)))
 
