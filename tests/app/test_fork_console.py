@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Input
+from textual.widgets import Checkbox, DataTable, Input
 
 from tests.app.helpers import wait_for
 from tests.loops import write_loop
@@ -45,7 +45,9 @@ AGENT = textwrap.dedent(
 
 def hinted_loop(folder: Path) -> Path:
     """A loop whose agent follows hints; it never meets the goal on its own."""
-    spec = write_loop(folder, budget="max_iterations = 2", files={"state.txt": "bad\n"})
+    spec = write_loop(
+        folder, budget="max_iterations = 2\nmax_cost_usd = 3.0", files={"state.txt": "bad\n"}
+    )
     (folder / "agent.sh").write_text(AGENT)
     (folder / "agent.sh").chmod(0o755)
     spec.write_text(
@@ -88,10 +90,13 @@ async def test_fork_compare_diff_adopt_from_the_console(source: Path) -> None:
         assert dialog.query_one("#fork-count", Input).value == "3"
         dialog.query_one("#fork-hint-1", Input).value = "write good"
         dialog.query_one("#fork-hint-2", Input).value = "write bad"
+        await pilot.click("#fork-split")
+        assert dialog.query_one("#fork-split", Checkbox).value
         await pilot.press("ctrl+s")
         assert app.screen is app.main
         branches = [source.parent / f"src-fork1-{i}" for i in (1, 2, 3)]
         await wait_for(pilot, lambda: all((b / "fork.json").is_file() for b in branches), "fork")
+        assert "max_cost_usd = 1.0" in (branches[0] / "spec.toml").read_text()  # a third
         notes = " ".join(str(n.message) for n in app._notifications)
         assert "3 branches of iteration 1 are running in the background" in notes
         # The branches run in their own process; the console is free meanwhile.
