@@ -8,7 +8,9 @@ against the fork point or against a marked branch, adopt a branch (as
 ``loopconsole adopt``) or discard one (stopped if it runs; its records stay).
 
 Pushed from any app: ``CompareScreen(run_dir, fork)`` with the source run's
-folder and the fork's number (None: its newest), or a branch's folder.
+folder and the fork's number (None: its newest), or a branch's folder. The
+constructor raises :class:`~tui.engine.fork.ForkError` (one sentence to
+show) when there is no such fork. ``f`` moves to the source's other forks.
 """
 
 from __future__ import annotations
