@@ -120,7 +120,7 @@ class ForkActions(ConsoleBase):
         )
         self.notify(
             f"{len(branches)} branches of iteration {iteration} are running in the background "
-            f"as {first.group}-1…{len(branches)}, beside the run (log: {log.name}); "
+            f"as {first.group}-1…{len(branches)} in {source.parent} (log: {log.name}); "
             f"{self.key_for('compare')} compares them, the fleet lists them.{missing}",
             title="Forked",
             timeout=12,
