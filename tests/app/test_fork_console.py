@@ -257,7 +257,10 @@ def test_compare_snapshot(snap_compare) -> None:
         await wait_for(pilot, lambda: len(screen.ranked) == 3, "the branches")
         await pilot.pause()
 
-    assert snap_compare(CompareApp(source), run_before=settle, terminal_size=(130, 16))
+    try:
+        assert snap_compare(CompareApp(source), run_before=settle, terminal_size=(130, 16))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 async def test_discarding_a_running_branch_stops_it(source: Path, tmp_path: Path) -> None:
