@@ -8,6 +8,7 @@ the background process ``fork`` starts, as from the command line.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import shutil
 import tempfile
 import textwrap
@@ -241,9 +242,24 @@ async def test_compare_moves_between_the_forks_of_a_run(source: Path) -> None:
 
 
 def test_compare_snapshot(snap_compare) -> None:
-    """Three finished branches, one adopted (a fixed folder: the screen shows paths)."""
+    """Three finished branches, one adopted (a fixed folder: the screen shows paths).
+
+    The folder is the same for every checkout on the machine: a lock keeps two
+    test runs from sharing it at once.
+    """
     base = Path(tempfile.gettempdir()) / "loopconsole-compare-snapshot"
-    shutil.rmtree(base, ignore_errors=True)
+    with open(f"{base}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        shutil.rmtree(base, ignore_errors=True)
+        try:
+            assert snap_compare(
+                _compare_app(base), run_before=_three_ranked, terminal_size=(130, 16)
+            )
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def _compare_app(base: Path) -> CompareApp:
     source = base / "runs" / "src"
     assert (
         main(["run", str(hinted_loop(base / "loop")), "--headless", "--run-dir", str(source)]) == 1
@@ -251,16 +267,13 @@ def test_compare_snapshot(snap_compare) -> None:
     hints = ["--hint", "write good", "--hint", "write bad"]
     assert main(["fork", str(source), "--from", "1", "-n", "3", *hints, "--wait"]) == 0
     assert main(["adopt", str(base / "runs" / "src-fork1-1")]) == 0
+    return CompareApp(source)
 
-    async def settle(pilot) -> None:
-        screen = pilot.app.screen
-        await wait_for(pilot, lambda: len(screen.ranked) == 3, "the branches")
-        await pilot.pause()
 
-    try:
-        assert snap_compare(CompareApp(source), run_before=settle, terminal_size=(130, 16))
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+async def _three_ranked(pilot) -> None:
+    screen = pilot.app.screen
+    await wait_for(pilot, lambda: len(screen.ranked) == 3, "the branches")
+    await pilot.pause()
 
 
 async def test_discarding_a_running_branch_stops_it(source: Path, tmp_path: Path) -> None:
