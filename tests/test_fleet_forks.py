@@ -6,13 +6,17 @@ import json
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from tests.test_fork import _loop
 from tui.app.fleet_app import FleetApp
 from tui.app.fleet_lines import GROUP_KEY
+from tui.app.screens.compare import CompareScreen
+from tui.app.screens.fork_ranking import RankingScreen
 from tui.cli import main
-from tui.engine.fleet import Fleet
+from tui.engine.commands import Command, Reply
+from tui.engine.fleet import Fleet, FleetRow
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +36,14 @@ def forked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     assert main(["fork", str(source), "--from", "1", "-n", "3", *hints, "--wait"]) == 0
     capsys.readouterr()
     return source
+
+
+async def _until_screen(pilot: Pilot[object], name: str) -> None:
+    for _ in range(100):
+        if type(pilot.app.screen).__name__ == name:
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"no {name}: {pilot.app.screen!r}")
 
 
 def _fleet_json(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
@@ -114,20 +126,12 @@ async def test_the_fleet_screen_shows_the_group_filters_it_and_compares_it(
         await pilot.press("space")
         assert table.row_count == 5 and app.lines[1].cells[0].startswith("▾ fork 1")
 
-        # c on a branch compares its group: the console's compare screen when it has one,
-        # else the ranking `loopconsole compare` prints.
+        # c on a branch opens the compare screen on its group; escape comes back.
         table.move_cursor(row=3)
         await pilot.press("c")
-        for _ in range(100):
-            if app.screen is not app.screen_stack[0]:
-                break
-            await pilot.pause(0.05)
-        screen = app.screen
-        assert type(screen).__name__ in ("CompareScreen", "RankingScreen")
-        if type(screen).__name__ == "RankingScreen":
-            text = str(screen.query_one("#ranking-text", Static).render())
-            first = text.splitlines()[1]
-            assert "src-fork1-1" in first and "goal met" in first
+        await _until_screen(pilot, "CompareScreen")
+        assert isinstance(app.screen, CompareScreen)
+        assert [b.run_id for b in app.screen.branches] == [f"src-fork1-{i}" for i in (1, 2, 3)]
         await pilot.press("escape")
         await pilot.pause(0.1)
         assert app.screen is app.screen_stack[0]
@@ -191,3 +195,39 @@ def test_a_decided_or_waiting_group_ranks_and_speaks_accordingly() -> None:
     assert [r.run_id for r in rows][0] == "live"
     group = fork_groups(rows)["src-fork1"]
     assert group.needs() == "" and group.progress().startswith("2 branches, 0 running, 1 waiting")
+
+
+class Elsewhere:
+    """Runs as another machine's fleet shows them: rows and the compare text, no files."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self.fleet = fleet
+
+    def rows(self) -> list[FleetRow]:
+        return self.fleet.rows()
+
+    async def send(self, folder: Path, command: Command) -> Reply:
+        return await self.fleet.send(folder, command)
+
+    def compare(self, branch: Path) -> str:
+        return self.fleet.compare(branch)
+
+
+async def test_another_machines_fork_is_compared_with_the_ranking_text(forked: Path) -> None:
+    app = FleetApp(Elsewhere(Fleet()), refresh_s=0.2)
+    async with app.run_test(size=(160, 24)) as pilot:
+        table = app.query_one(DataTable)
+        for _ in range(100):
+            if table.row_count == 5:
+                break
+            await pilot.pause(0.05)
+        table.move_cursor(row=1)
+        await pilot.press("enter")  # on the group's line: compare, not attach
+        await _until_screen(pilot, "RankingScreen")
+        assert isinstance(app.screen, RankingScreen)
+        text = str(app.screen.query_one("#ranking-text", Static).render())
+        first = text.splitlines()[1]
+        assert "src-fork1-1" in first and "goal met" in first
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert app.screen is app.screen_stack[0] and app.return_value is None

@@ -5,14 +5,14 @@ costs a few ``stat`` calls per run (tui/engine/fleet_watch.py) and redraws
 nothing; a run that changed has only its changed cells redrawn. Pause,
 resume, step and stop go to a live run without attaching; ``/`` filters by
 name or id. Fork branches are listed under their source run, below a line
-for the group; ``c`` on any of them compares the group's branches. Enter
+for the group; ``c`` on any of them opens the compare screen on the group
+(another machine's: the ranking ``loopconsole compare`` prints). Enter
 closes the fleet with the chosen run, and the command line opens the console
 on it (then comes back here).
 """
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,10 +21,10 @@ from typing import ClassVar, Protocol
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from tui.app.fleet_lines import COLUMNS, GROUP_KEY, Line, lines_of
+from tui.app.screens.compare import CompareScreen
 from tui.app.screens.fork_ranking import RankingScreen
 from tui.app.terminal_notify import terminal_notify
 from tui.engine.commands import Command, Pause, Reply, Resume, Step, Stop
@@ -208,17 +208,21 @@ class FleetApp(App[str | None]):
         self.exit(row.folder)
 
     def action_compare(self) -> None:
-        """The highlighted fork group's branches side by side (the compare screen when the
-        console has one, else the ranking ``loopconsole compare`` prints)."""
+        """The highlighted fork group's branches side by side: the compare screen, or for
+        another machine's runs the ranking ``loopconsole compare`` prints there."""
         group = self.selected_group()
         if group is None:
             self.notify("this run has no fork: `loopconsole fork RUN --from K -n N` makes one")
             return
-        screen = self._compare_screen(group)
-        if screen is not None:
-            self.push_screen(screen)
-        else:
+        if not isinstance(self.fleet, Fleet):  # another machine's: its files are not here
             self._ranking(group)
+            return
+        try:
+            screen = CompareScreen(Path(group.branches[0].folder))  # a branch names its group
+        except ForkError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        self.push_screen(screen)
 
     def action_fold(self) -> None:
         """Hide or show the highlighted fork group's branches (its line stays)."""
@@ -230,22 +234,6 @@ class FleetApp(App[str | None]):
         keys = [line.key for line in self.lines]
         if GROUP_KEY + group.fork in keys and group.fork in self.folded:
             self.query_one(DataTable).move_cursor(row=keys.index(GROUP_KEY + group.fork))
-
-    def _compare_screen(self, group: ForkGroup) -> Screen[None] | None:
-        """The console's compare screen on this group, when it has one and the runs are here."""
-        if not isinstance(self.fleet, Fleet):  # another machine's: its files are not here
-            return None
-        try:
-            # Hook: the compare screen is being built beside the fleet; until it lands,
-            # the ranking `loopconsole compare` prints stands in for it.
-            module = importlib.import_module("tui.app.screens.compare")
-        except ImportError:
-            return None
-        try:
-            screen: Screen[None] = module.CompareScreen(Path(group.source), group.number)
-        except ForkError:  # the group's files went away: the ranking says why
-            return None
-        return screen
 
     @work(group="compare", thread=True)
     def _ranking(self, group: ForkGroup) -> None:
