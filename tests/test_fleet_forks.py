@@ -132,6 +132,9 @@ async def test_the_fleet_screen_shows_the_group_filters_it_and_compares_it(
         await _until_screen(pilot, "CompareScreen")
         assert isinstance(app.screen, CompareScreen)
         assert [b.run_id for b in app.screen.branches] == [f"src-fork1-{i}" for i in (1, 2, 3)]
+        await pilot.press("enter", "slash")  # the list's keys do not reach under it
+        assert isinstance(app.screen, CompareScreen) and app.return_value is None
+        assert "-shown" not in app.query_one("#fleet-filter").classes
         await pilot.press("escape")
         await pilot.pause(0.1)
         assert app.screen is app.screen_stack[0]

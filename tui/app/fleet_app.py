@@ -32,6 +32,8 @@ from tui.engine.fleet import Fleet, FleetRow
 from tui.engine.fleet_groups import ForkGroup, fork_groups
 from tui.engine.fork import ForkError
 
+# The list's own actions (not quit): off while another screen is on top.
+_LIST_ACTIONS = {"attach", "command", "compare", "fold", "filter", "clear_filter"}
 # Seconds between redraws of the age cells when nothing else changed.
 AGES_S = 30.0
 
@@ -86,6 +88,10 @@ class FleetApp(App[str | None]):
         self._needing: set[str] = set()
         self._first = True
         self._aged = 0.0
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The list's keys act only while the list is shown (not under the compare screen)."""
+        return not (action in _LIST_ACTIONS and len(self.screen_stack) > 1)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="fleet-title")

@@ -92,7 +92,7 @@ def row_cells(row: FleetRow, now: float, *, branch_mark: str = "├") -> tuple[s
     return (
         run,
         status,
-        f"{row.iteration}{limit}",
+        "" if row.status == "waiting" else f"{row.iteration}{limit}",
         f"{row.passing}/{row.checks}" if row.checks else "",
         f"${row.cost_usd:.2f}",
         f"${row.burn_usd_per_h:.2f}" if row.burn_usd_per_h else "",
