@@ -11,6 +11,9 @@ A stream that breaks after it started (an ``event: error``, a dropped
 connection, an end without ``message_stop``) raises :class:`StreamBroken`;
 the SDK does not retry those, the backend does. Errors before the stream
 starts are the SDK's (which retries them) and pass through unchanged.
+
+What an attempt used is kept as it streams (:class:`AttemptSpend`): a stream
+that breaks after ``message_start`` was paid for, so the backend charges it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 
 import anthropic
 
-from tui.agents.adapter_base import usage_of
+from tui.agents.adapter_base import estimate_tokens, usage_of
 from tui.events import AgentText, Event, ToolInputDelta, Usage
 
 try:  # the transport the installed SDK uses (httpx2 since anthropic 2.x)
@@ -105,6 +108,27 @@ class TextCoalescer:
 
 
 @dataclass
+class AttemptSpend:
+    """What one attempt used so far: the usage the API reported, the characters streamed."""
+
+    usage: Usage | None = None  # from message_start; output tokens from message_delta
+    chars: int = 0
+
+    def paid(self) -> tuple[Usage, bool] | None:
+        """(usage, estimated) of an attempt that broke; None when the API reported no usage.
+
+        The API reports output tokens only at the end, so a stream cut midway
+        has its output estimated from the characters it streamed.
+        """
+        if self.usage is None:
+            return None
+        guess = estimate_tokens(self.chars)
+        if guess > self.usage.output_tokens:
+            return self.usage.model_copy(update={"output_tokens": guess}), True
+        return self.usage, False
+
+
+@dataclass
 class TurnResult:
     """A finished assistant turn, ready to go back into the conversation."""
 
@@ -149,8 +173,13 @@ async def stream_turn(
     client: anthropic.AsyncAnthropic,
     params: dict[str, Any],
     text: TextCoalescer,
+    spend: AttemptSpend | None = None,
 ) -> TurnResult:
-    """Send one request and stream its answer; raise StreamBroken if it breaks."""
+    """Send one request and stream its answer; raise StreamBroken if it breaks.
+
+    ``spend`` is kept up to date with what the attempt used as it streams.
+    """
+    spend = spend if spend is not None else AttemptSpend()
     started = False
     finished = False
     calls: dict[int, tuple[str, str]] = {}  # block index -> (tool_use id, tool name)
@@ -168,10 +197,20 @@ async def stream_turn(
                     delta = event.delta
                     if delta.type == "text_delta":
                         text.add("text", delta.text)
+                        spend.chars += len(delta.text)
                     elif delta.type == "thinking_delta":
                         text.add("thinking", delta.thinking)
-                    elif delta.type == "input_json_delta" and event.index in calls:
-                        text.add(calls[event.index], delta.partial_json)
+                        spend.chars += len(delta.thinking)
+                    elif delta.type == "input_json_delta":
+                        spend.chars += len(delta.partial_json)
+                        if event.index in calls:
+                            text.add(calls[event.index], delta.partial_json)
+                elif event.type == "message_start":
+                    spend.usage = usage_of(event.message.usage.model_dump())
+                elif event.type == "message_delta" and spend.usage is not None:
+                    spend.usage = spend.usage.model_copy(
+                        update={"output_tokens": event.usage.output_tokens}
+                    )
                 elif event.type == "content_block_start":
                     block = event.content_block
                     if block.type == "tool_use":
