@@ -49,3 +49,47 @@ def test_a_raise_that_is_not_a_raise_is_refused_and_the_run_untouched(
         err = capsys.readouterr().err
         assert said in err and len(err.strip().splitlines()) == 1
     assert (run_dir / "journal.jsonl").read_bytes() == journal
+
+
+SPENDING = (
+    "[[iteration]]\nusage = { input_tokens = 1000, output_tokens = 200 }\n"
+    + edit("almost\\n")
+    + "\n[[iteration]]\nusage = { input_tokens = 1000, output_tokens = 200 }\n"
+    + edit("good\\n")
+)
+
+
+def test_a_raise_below_what_the_run_used_or_not_a_raise_is_refused_in_one_sentence(
+    tmp_path: Path, capsys
+) -> None:
+    # 1,200 tokens used against a limit of 1,000: the run stops on max_tokens.
+    spec = write_loop(tmp_path / "loop", script=SPENDING, budget="max_tokens = 1000")
+    run_dir = tmp_path / "run"
+    assert main(["run", str(spec), "--headless", "--run-dir", str(run_dir)]) == 1
+    journal = (run_dir / "journal.jsonl").read_bytes()
+    capsys.readouterr()
+    cases = [
+        ("max_tokens=1100", "the run has already used 1,200; raise it above that"),
+        ("max_tokens=900", "the limit is already 1,000; raise it above that"),
+        ("max_tokens=2000.5", "max_tokens takes a whole number, not '2000.5'"),
+        ("max_cost_usd=nan", "give a finite number, not 'nan'"),
+        ("max_cost_usd=-1", "a limit must be more than 0"),
+        ("max_wall_s=inf", "give a finite number, not 'inf'"),
+        ("budget=10", "write LIMIT=VALUE with LIMIT one of max_iterations, max_tokens"),
+        ("max_tokens", "write LIMIT=VALUE"),
+    ]
+    for headless in (["--headless"], []):  # the console's resume refuses before it starts
+        for bad, said in cases:
+            assert main(["resume", str(run_dir), *headless, "--raise", bad]) == 2, bad
+            err = capsys.readouterr().err
+            assert said in err and len(err.strip().splitlines()) == 1, err
+            assert "Traceback" not in err
+    twice = ["--raise", "max_tokens=5000", "--raise", "max_tokens=6000"]
+    assert main(["resume", str(run_dir), *twice]) == 2
+    assert "--raise max_tokens is given twice" in capsys.readouterr().err
+    # Nothing was touched: no engine was started, the journal is as it was.
+    assert (run_dir / "journal.jsonl").read_bytes() == journal
+    assert not (run_dir / "engine.log").exists()
+
+    assert main(["resume", str(run_dir), "--headless", "--raise", "max_tokens=5000"]) == 0
+    assert "budget raised on resume: max_tokens 1000 → 5000" in capsys.readouterr().err
