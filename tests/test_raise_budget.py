@@ -93,3 +93,34 @@ def test_a_raise_below_what_the_run_used_or_not_a_raise_is_refused_in_one_senten
 
     assert main(["resume", str(run_dir), "--headless", "--raise", "max_tokens=5000"]) == 0
     assert "budget raised on resume: max_tokens 1000 → 5000" in capsys.readouterr().err
+
+
+def test_the_exit_summary_of_a_run_stopped_on_its_budget_says_how_to_go_on() -> None:
+    from tui.app.exit_summary import exit_summary
+    from tui.events import BudgetState, RunFinished, Usage
+
+    spent = BudgetState(
+        iterations=2, usage=Usage(input_tokens=5000), max_iterations=10, max_tokens=5000
+    )
+    finished = RunFinished(
+        outcome="budget", reason="token limit reached", exit_code=1, budget=spent
+    )
+    text = exit_summary(finished, "/r/x", "x")
+    assert "go on       loopconsole resume x --raise max_tokens=10000" in text
+
+
+def test_the_limit_offered_is_the_one_reached_or_nearest_and_doubled() -> None:
+    from tui.engine.raise_budget import limit_to_raise, proposed_value
+    from tui.events import BudgetState, Usage
+
+    on_iterations = BudgetState(iterations=3, max_iterations=3, cost_usd=0.5, max_cost_usd=5.0)
+    assert limit_to_raise(on_iterations) == "max_iterations"
+    assert proposed_value("max_iterations", on_iterations) == 6
+    # Stopped before a request that could break the cost limit: the cost is nearest.
+    early = BudgetState(iterations=1, max_iterations=10, cost_usd=0.93, max_cost_usd=1.0)
+    assert limit_to_raise(early) == "max_cost_usd"
+    assert proposed_value("max_cost_usd", early) == 2.0
+    over = BudgetState(usage=Usage(output_tokens=2600), max_tokens=1000, max_iterations=10)
+    assert limit_to_raise(over) == "max_tokens"
+    assert proposed_value("max_tokens", over) == 5200  # above what was used
+    assert limit_to_raise(BudgetState()) is None

@@ -62,6 +62,16 @@ def parse_raise(text: str) -> tuple[str, int | float]:
     return key, number
 
 
+def plain(value: float) -> str:
+    """A number as typed: '3', '2000000', '10.5' (never '2e+06')."""
+    return str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0")
+
+
+def used_of(key: str, budget: BudgetState) -> float:
+    """What the run has used of limit ``key``."""
+    return _USED[key](budget)
+
+
 def limit_words(key: str, value: float) -> str:
     """A limit's value as a person writes it: '20', '2,000,000', '$10.00', '600 s'."""
     if key == "max_cost_usd":
@@ -75,7 +85,7 @@ def check_raise(key: str, value: float, budget: BudgetState) -> None:
     """Refuse a new limit that is not a raise: at or under the limit, or under what the
     run has already used (``budget`` holds both). RaiseError in one sentence."""
     old = getattr(budget, key)
-    said = f"--raise {key}={value:g}"
+    said = f"--raise {key}={plain(value)}"
     if old is not None and value <= old:
         raise RaiseError(
             f"{said}: the limit is already {limit_words(key, old)}; raise it above that"
@@ -102,7 +112,8 @@ def raised_spec(spec: LoopSpec, used: BudgetState, raises: list[str]) -> tuple[L
         check_raise(key, value, used.model_copy(update={key: old}))
         limits[key] = value
         lines.append(
-            f"budget raised on resume: {key} {'none' if old is None else f'{old:g}'} → {value:g}"
+            f"budget raised on resume: {key} {'none' if old is None else plain(old)} → "
+            f"{plain(value)}"
         )
     try:
         spec.budget = BudgetSpec.model_validate(limits)
@@ -136,17 +147,15 @@ def check_raises_before_resuming(run_dir: Path, raises: list[str]) -> None:
         unlock_run(run_dir)
 
 
-def limit_to_raise(budget: BudgetState) -> str:
+def limit_to_raise(budget: BudgetState) -> str | None:
     """The limit a run that stopped on its budget reached (or came nearest to, when it
-    stopped because the next request could break one)."""
+    stopped because the next request could break one); None when it has no limits."""
     reached = []
     for key in LIMITS:
         limit = getattr(budget, key)
         if limit:
             reached.append((_USED[key](budget) / limit, key != "max_iterations", key))
-    if not reached:
-        return "max_iterations"
-    return max(reached)[2]
+    return max(reached)[2] if reached else None
 
 
 def proposed_value(key: str, budget: BudgetState) -> int | float:
