@@ -143,3 +143,28 @@ async def test_the_retries_a_cli_reports_are_on_the_receipt(
     assert receipt.retried_usage == Usage() and receipt.retried_cost_usd == 0
     words = _words(receipt)
     assert f"retries: {retries} (no tokens reported apart)" in words
+
+
+def test_a_journal_from_before_receipts_still_reads_with_its_spend(tmp_path: Path) -> None:
+    from tests.loops import write_loop
+    from tests.test_report import SCRIPT as SPENDING
+    from tui.cli import main
+
+    spec = write_loop(tmp_path / "loop", script=SPENDING)
+    run_dir = tmp_path / "run"
+    assert main(["run", str(spec), "--headless", "--run-dir", str(run_dir)]) == 0
+    journal = run_dir / "journal.jsonl"
+    lines = journal.read_text().splitlines(keepends=True)
+    assert sum('"type":"receipt"' in line for line in lines) == 2
+    # An older journal: no receipts, and turns without the new fields.
+    old = [line for line in lines if '"type":"receipt"' not in line]
+    old = [line.replace(',"retried":false,"retries":0', "") for line in old]
+    journal.write_text("".join(old))
+    assert read_journal(journal).warnings == []
+    record = load_record(run_dir)
+    assert [it.receipt for it in record.iterations] == [None, None]
+    markdown = write_report(record).markdown.read_text()
+    second = record.iterations[1]
+    assert second.cost_usd > 0
+    assert f"spend: ${second.cost_usd:.4f} for 1,800 tokens (1,500 input, 300 output)" in markdown
+    assert "retries" not in markdown
