@@ -38,6 +38,7 @@ async def test_529_then_success(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert result.stop == "end_turn" and result.final_text == "Done."
     assert [r.headers["x-stainless-retry-count"] for r in s.requests] == ["0", "1"]
     assert len(h.of(AgentTurn)) == 1 and len(h.charges) == 1
+    assert h.of(AgentTurn)[0].retries == 1  # the SDK's retry, on the turn's receipt
 
 
 async def test_429_waits_for_retry_after(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

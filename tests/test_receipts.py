@@ -13,7 +13,14 @@ import pytest
 
 from tests.anthropic_harness import use_key
 from tests.app.helpers import wait_for
-from tests.fake_messages_server import FakeMessagesServer, sse_error, text, tool_use, turn
+from tests.fake_messages_server import (
+    FakeMessagesServer,
+    sse_error,
+    status_error,
+    text,
+    tool_use,
+    turn,
+)
 from tests.test_anthropic_loop import write_claude_loop
 from tui.agents.anthropic_agent import AnthropicAgent
 from tui.app.app import ConsoleApp
@@ -35,8 +42,14 @@ FIX = {
     "new_str": "return a + b",
 }
 EDIT = turn(text("add() subtracts; fixing it now."), tool_use("str_replace_based_edit_tool", FIX))
-# The first attempt streams its text and half the tool call, then the API says it is overloaded.
-SCRIPT = [sse_error(EDIT, after=9), EDIT, turn(text("Fixed add(); all tests pass now."))]
+# A 529 the SDK retries (no tokens); then an attempt streams its text and half the tool
+# call before the API says it is overloaded mid-stream (paid for), and is sent again.
+SCRIPT = [
+    status_error(529),
+    sse_error(EDIT, after=9),
+    EDIT,
+    turn(text("Fixed add(); all tests pass now.")),
+]
 
 
 def _runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str) -> Runner:
@@ -54,7 +67,7 @@ async def test_a_retried_stream_is_on_the_receipt_and_the_totals_add_up(
         runner = _runner(tmp_path, monkeypatch, server.url)
         finished = await runner.run()
     assert finished.outcome == "goal_met", finished.reason
-    assert len(server.message_requests) == 3
+    assert len(server.message_requests) == 4
     events = read_journal(runner.run_dir.journal_path).events
     [receipt] = [e for e in events if isinstance(e, IterationReceipt)]
     turns = [e for e in events if isinstance(e, AgentTurn)]
@@ -67,7 +80,8 @@ async def test_a_retried_stream_is_on_the_receipt_and_the_totals_add_up(
     price = Price(input=10.0, output=100.0)
     assert broken.cost_usd == pytest.approx(cost_usd(broken.usage, price), abs=1e-6)
 
-    assert receipt.turns == 2 and receipt.retries == 1
+    assert receipt.turns == 2 and receipt.retries == 2  # the SDK's and the broken stream's
+    assert [t.retries for t in turns] == [1, 0, 0]
     assert receipt.retried_usage == broken.usage
     assert receipt.retried_cost_usd == pytest.approx(broken.cost_usd, abs=1e-6)
     # The receipt is the sum of the iteration's turns, which is what the budget was charged.
@@ -85,14 +99,14 @@ async def test_a_retried_stream_is_on_the_receipt_and_the_totals_add_up(
 
     # The report says it, in both formats.
     files = write_report(load_record(runner.run_dir.path))
-    share = f"retries: 1 (${broken.cost_usd:.4f} for {broken.usage.total:,} tokens)"
+    share = f"retries: 2 (${broken.cost_usd:.4f} for {broken.usage.total:,} tokens)"
     markdown = files.markdown.read_text()
     html = files.html.read_text()
     spend = f"${receipt.cost_usd:.4f} for {receipt.usage.total:,} tokens"
     for written in (markdown, html):
         assert spend in written and share in written
         assert "estimated" in written and "priced from API usage" in written
-    assert f"retries: 1 (${broken.cost_usd:.4f} of it)" in markdown
+    assert f"retries: 2 (${broken.cost_usd:.4f} of it)" in markdown
 
 
 async def test_the_console_shows_the_receipt_and_the_retries(
@@ -109,10 +123,10 @@ async def test_the_console_shows_the_receipt_and_the_retries(
             notes = [str(w.render()) for w in transcript.query(".-receipt")]
             budget = str(app.main.query_one(BudgetPane).query_one("#budget-retries").render())
     receipt = store.record(1).receipt  # type: ignore[union-attr]
-    assert receipt is not None and receipt.retries == 1
+    assert receipt is not None and receipt.retries == 2
     assert notes == [f"spent: {_words(receipt)}"]
-    assert "retries: 1 ($" in notes[0] and "estimated" in notes[0]
-    assert budget == f"retries: 1 · ${receipt.retried_cost_usd:.4f} of the cost"
+    assert "retries: 2 ($" in notes[0] and "estimated" in notes[0]
+    assert budget == f"retries: 2 · ${receipt.retried_cost_usd:.4f} of the cost"
 
 
 def _words(receipt: IterationReceipt) -> str:

@@ -163,8 +163,9 @@ class AgentTurn(_Event):
     # same. ``retried``: the request was sent again, so this is part of the
     # retries' share of the iteration's spend (IterationReceipt).
     retried: bool = False
-    # Retries of its API an agent CLI reported during this turn; their tokens
-    # are within ``usage`` (the CLI does not report them apart).
+    # Requests retried before this one was answered: the SDK's retries of
+    # 429/529/5xx (error answers carry no tokens), or the retries of its API an
+    # agent CLI reported (their tokens are within ``usage``, not reported apart).
     retries: int = 0
 
 
@@ -211,7 +212,8 @@ class IterationReceipt(_Event):
     The sum of the iteration's AgentTurn events: ``usage`` and ``cost_usd``
     include the retries' share, which ``retried_usage`` and
     ``retried_cost_usd`` give apart (attempts that broke and were sent again);
-    ``retries`` counts those attempts and the retries agent CLIs reported.
+    ``retries`` counts those attempts, the SDK's retries of error answers and
+    the retries agent CLIs reported.
     ``cost_sources`` says where the dollars came from, as
     BudgetState.cost_sources does. Absent from older journals.
     """

@@ -198,6 +198,7 @@ class AnthropicAgent:
                     model=turn.model,
                     usage=turn.usage,
                     cost_usd=cost,
+                    retries=turn.sdk_retries,
                 )
             )
             if turn.text:
@@ -302,6 +303,7 @@ class AnthropicAgent:
                 cost_usd=cost,
                 cost_source=source,
                 retried=retried,
+                retries=spend.sdk_retries,
             )
         )
 

@@ -113,6 +113,9 @@ class AttemptSpend:
 
     usage: Usage | None = None  # from message_start; output tokens from message_delta
     chars: int = 0
+    # Requests the SDK retried (429, 529, 5xx, connection errors) before this
+    # one was answered; error answers carry no tokens.
+    sdk_retries: int = 0
 
     def paid(self) -> tuple[Usage, bool] | None:
         """(usage, estimated) of an attempt that broke; None when the API reported no usage.
@@ -138,6 +141,7 @@ class TurnResult:
     usage: Usage
     stop_details: dict[str, Any] | None = None
     text: str = ""
+    sdk_retries: int = 0  # requests the SDK retried before this one was answered
 
 
 def block_param(block: Any) -> Block | None:
@@ -156,6 +160,14 @@ def block_param(block: Any) -> Block | None:
     if kind == "tool_use":
         return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
     return block.to_dict()
+
+
+def _retries_taken(response: Any) -> int:
+    """How many times the SDK retried the request before this answer (its retry header)."""
+    try:
+        return max(0, int(response.request.headers.get("x-stainless-retry-count", 0)))
+    except (AttributeError, RuntimeError, ValueError):
+        return 0
 
 
 def describe_break(exc: BaseException) -> str:
@@ -186,6 +198,7 @@ async def stream_turn(
     try:
         async with client.messages.stream(**params) as stream:
             started = True
+            spend.sdk_retries = _retries_taken(stream.response)
             kind = stream.response.headers.get("content-type", "")
             if "text/event-stream" not in kind:
                 raise StreamBroken(
@@ -242,4 +255,5 @@ async def stream_turn(
         usage=usage_of(message.usage.model_dump()),
         stop_details=details,
         text="".join(b["text"] for b in content if b["type"] == "text"),
+        sdk_retries=spend.sdk_retries,
     )
