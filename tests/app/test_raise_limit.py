@@ -1,6 +1,7 @@
 """More budget from the console: a run that stops on its budget is offered a raise of
 the limit it reached; taking it resumes the run (a new engine process, attached here)
-exactly as `loopconsole resume RUN --raise LIMIT=VALUE` does; escape declines."""
+exactly as `loopconsole resume RUN --raise LIMIT=VALUE` does; escape declines (the
+command palette offers it again)."""
 
 from __future__ import annotations
 
@@ -124,4 +125,11 @@ async def test_escape_declines_and_the_summary_stays(tmp_path: Path) -> None:
         assert notes and "run finished (budget)" in notes[-1]
         assert app.main.store.finished is not None
         assert app.main.check_action("resume", ()) is None  # greyed: the run is over
+        # Declined by mistake: the palette offers it again.
+        await pilot.press("ctrl+p")
+        await pilot.press(*"more budget")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RaiseLimitScreen), "the offer again")
+        await pilot.press("escape")
     assert asked == []

@@ -279,6 +279,15 @@ class ConsoleApp(App[int]):
                 title, f"key: {self.main.key_for(binding.id)}", self._runner_for(binding.action)
             )
 
+        finished = self.outcome
+        if finished is not None and finished.outcome == "budget" and self.resume_run is not None:
+            # The offer again, after escape declined it.
+            yield SystemCommand(
+                "More budget",
+                "raise the limit the run stopped on and go on",
+                lambda: self.offer_raise(finished),
+            )
+
     def _runner_for(self, action: str) -> Callable[[], object]:
         async def run() -> None:
             await self.main.run_action(action)
