@@ -133,3 +133,26 @@ async def test_escape_declines_and_the_summary_stays(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, RaiseLimitScreen), "the offer again")
         await pilot.press("escape")
     assert asked == []
+
+
+async def test_a_run_that_cannot_go_on_says_why_and_the_summary_stays(tmp_path: Path) -> None:
+    from tui.engine.raise_budget import RaiseError
+
+    spec = load_spec(fizzbuzz_on_one_iteration(tmp_path))
+    runner = Runner(spec, create_run(spec, run_dir=tmp_path / "run"))
+    asked: list[list[str]] = []
+
+    async def resume_run(raises: list[str]) -> RunConnection:
+        asked.append(raises)
+        raise RaiseError("the run's engine stopped at once; see engine.log")
+
+    app = ConsoleApp(runner, resume_run=resume_run)
+    async with app.run_test(size=SIZE) as pilot:
+        first = app.main
+        await wait_for(pilot, lambda: isinstance(app.screen, RaiseLimitScreen), "the offer", 30)
+        await pilot.press("enter")  # the proposed value: the limit doubled
+        said = lambda: [n.message for n in app._notifications if n.title == "Not resumed"]  # noqa: E731
+        await wait_for(pilot, said, "the refusal")
+        assert said() == ["the run's engine stopped at once; see engine.log"]
+        assert app.screen is first and app.main is first
+    assert asked == [["max_iterations=2"]]

@@ -120,6 +120,7 @@ class ConsoleApp(App[int]):
         self._follows = follow  # False: a picture (snapshots) of a run nobody follows
         self._clock = clock
         self.resume_run = resume_run
+        self._going_on = False  # a raise is resuming the run
         self.main = main or MainScreen(connection, clock=clock)
         self.config, problem = load_config()
         self._problems = [problem] if problem else []
@@ -214,7 +215,7 @@ class ConsoleApp(App[int]):
     def offer_raise(self, finished: RunFinished) -> None:
         """Offer to raise the limit the run stopped on and go on (escape declines)."""
         limit = limit_to_raise(finished.budget)
-        if self.resume_run is None or limit is None:
+        if self.resume_run is None or limit is None or self._going_on:
             return
 
         def answer(raised: str | None) -> None:
@@ -227,11 +228,14 @@ class ConsoleApp(App[int]):
         """Resume the run with the raise in a new engine process, and follow it here."""
         assert self.resume_run is not None
         self.notify(f"Raising {raised.replace('=', ' to ')} and resuming the run…", timeout=5)
+        self._going_on = True
         try:
             connection = await self.resume_run([raised])
         except RaiseError as exc:
             self.notify(str(exc), title="Not resumed", severity="error", timeout=15)
             return
+        finally:
+            self._going_on = False
         old = self.connection
         self.connection, self.outcome = connection, None
         # A fresh screen catches up from the journal: the whole run, raise included.
