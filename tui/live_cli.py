@@ -217,6 +217,12 @@ def _console(
         await connection.close()
         if app.connection is not connection:  # the run went on with a raised budget
             await app.connection.close()  # type: ignore[union-attr]
+        store = app.main.store
+        finished = app.outcome or store.finished
+        if finished is not None:  # the run is over: how it ended, how to look again or go on
+            from tui.app.exit_summary import exit_summary
+
+            print(exit_summary(finished, store.run_dir, store.run_id))
         return code if code is not None else (app.return_code or 1)
 
     return asyncio.run(main())
