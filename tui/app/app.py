@@ -15,11 +15,13 @@ from textual.theme import Theme
 
 from tui.app.config import config_dir, load_config, save_theme
 from tui.app.keymap_check import keymap_conflicts
+from tui.app.screens.compare import CompareScreen
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.confirm_quit import ConfirmQuitScreen
 from tui.app.screens.diff import DiffScreen
 from tui.app.screens.event_log import EventLogScreen
 from tui.app.screens.file_pick import FilePickScreen
+from tui.app.screens.fork_dialog import ForkDialog
 from tui.app.screens.go_to import GoToScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.main import MainScreen
@@ -78,6 +80,8 @@ def _screen_bindings() -> Iterator[Binding]:
         EventLogScreen,
         GoalText,
         RaiseLimitScreen,
+        ForkDialog,
+        CompareScreen,
     )
     for screen in screens:
         for binding in screen.BINDINGS:
