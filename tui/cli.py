@@ -244,7 +244,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from tui.engine.raise_budget import apply_raises, parse_raise
+    from tui.engine.raise_budget import apply_raises, check_raises_before_resuming, parse_raise
     from tui.engine.resume import load_resume_state, prepare_workspace
     from tui.engine.rundir import lock_run, open_run
     from tui.engine.runner import Runner
@@ -263,6 +263,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
         refuse_if_running(args.run_dir.resolve())
         run_dir = args.run_dir.resolve()
+        # Said here in one sentence, not in the engine's log.
+        check_raises_before_resuming(run_dir, args.raises)
         pid = start_engine(run_dir, None, paused=False, step=False, raises=args.raises)
         if args.detach:
             print(detached_message(run_dir, pid))

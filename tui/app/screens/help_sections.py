@@ -17,6 +17,7 @@ def SECTIONS() -> list[tuple[str, list[Binding]]]:  # noqa: N802 - a table, buil
     from tui.app.screens.fork_dialog import ForkDialog
     from tui.app.screens.go_to import GoToScreen
     from tui.app.screens.main import MainScreen
+    from tui.app.screens.raise_limit import RaiseLimitScreen
     from tui.app.screens.replay import ReplayScreen
     from tui.app.screens.signal import SignalScreen
     from tui.app.screens.text_edit import TextEditScreen
@@ -38,5 +39,6 @@ def SECTIONS() -> list[tuple[str, list[Binding]]]:  # noqa: N802 - a table, buil
         ("Pick a file (take-over)", FilePickScreen.BINDINGS),
         ("Jump to an iteration (replay)", GoToScreen.BINDINGS),
         ("Questions", ConfirmScreen.BINDINGS),
+        ("More budget (a run stopped on its budget)", RaiseLimitScreen.BINDINGS),
     ]
     return [(title, [b for b in bindings if isinstance(b, Binding)]) for title, bindings in screens]
