@@ -100,6 +100,7 @@ def test_three_branches_ranked_adopted_and_landed(tmp_path: Path, capsys) -> Non
     report = (source / "report.md").read_text()
     ranking = report[report.index("Fork branches, best first") :]
     assert ranking.index("src-fork1-1") < ranking.index("src-fork1-2")
+    assert "forked from iteration 1 into 3 branches; the run went on in src-fork1-1" in ranking
 
     assert main(["land", str(b1), "--branch", "best"]) == 0
     again = pygit2.Repository(str(tmp_path / "repo"))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.loops import edit, write_loop
@@ -57,4 +59,27 @@ def test_report_of_a_crashed_run_says_so(tmp_path: Path, capsys) -> None:
     lines = journal.read_text().splitlines(keepends=True)
     journal.write_text("".join(line for line in lines if '"type":"run_finished"' not in line))
     assert main(["report", str(run_dir)]) == 0
-    assert "crashed or still running" in (run_dir / "report.md").read_text()
+    said = (run_dir / "report.md").read_text()
+    assert "crashed: the run stopped without finishing; `loopconsole resume run`" in said
+
+    # The same journal while a process holds the run: still running, not crashed.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(run_dir)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        assert main(["report", str(run_dir)]) == 0
+        assert "| Outcome | still running" in (run_dir / "report.md").read_text()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from tui.engine.rundir import lock_run
+lock_run(Path(sys.argv[1]))
+print("held", flush=True)
+time.sleep(60)
+"""

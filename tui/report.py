@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.engine.checkpoints import CheckpointError, Checkpoints
-from tui.engine.fork import fork_groups, group_results, ranking_table
+from tui.engine.fork import Branch, fork_groups, group_results, ranking_table
 from tui.engine.record import IterationRecord, RunRecord, validator_words
+from tui.engine.rundir import running_pid
 from tui.figures import duration
 from tui.spend import receipt_text
 
@@ -35,11 +36,20 @@ def write_report(record: RunRecord, out_dir: Path | None = None) -> ReportFiles:
     out = out_dir or record.run_dir
     out.mkdir(parents=True, exist_ok=True)
     diffs = iteration_diffs(record)
-    forks = [ranking_table(group_results(g)) for g in fork_groups(record.run_dir) if g]
+    forks = [_fork_text(g) for g in fork_groups(record.run_dir) if g]
     files = ReportFiles(html=out / "report.html", markdown=out / "report.md")
     files.html.write_text(render_html(record, diffs, forks), encoding="utf-8")
     files.markdown.write_text(render_markdown(record, diffs, forks), encoding="utf-8")
     return files
+
+
+def _fork_text(group: list[Branch]) -> str:
+    """One fork group: where it forked, which branch the run went on in, the ranking."""
+    adopted = next((b for b in group if b.status == "adopted"), None)
+    head = f"forked from iteration {group[0].iteration} into {len(group)} branches; " + (
+        f"the run went on in {adopted.run_id}" if adopted else "none adopted yet"
+    )
+    return f"{head}\n\n{ranking_table(group_results(group))}"
 
 
 def iteration_diffs(record: RunRecord) -> dict[int, str]:
@@ -69,12 +79,25 @@ def iteration_diffs(record: RunRecord) -> dict[int, str]:
 
 def outcome_words(record: RunRecord) -> str:
     if record.finished is None:
-        return record.outcome
+        return _unfinished_words(record)
     words = record.finished.outcome.replace("_", " ")
     reason = record.finished.reason
     if not reason or reason.startswith(words):
         return reason or words
     return f"{words}: {reason}"
+
+
+def _unfinished_words(record: RunRecord) -> str:
+    """A run with no end in its journal: going on (the run's lock is held), or crashed."""
+    if running_pid(record.run_dir) is None:
+        return (
+            "crashed: the run stopped without finishing; "
+            f"`loopconsole resume {record.run_id}` goes on from its last checkpoint"
+        )
+    last = record.iterations[-1] if record.iterations else None
+    if last is not None and last.action == "pause":
+        return f"still running, paused after iteration {last.iteration}: {last.reason}"
+    return "still running"
 
 
 def decision_words(it: IterationRecord) -> str:
