@@ -24,6 +24,10 @@ import statistics
 import sys
 import tempfile
 import time
+from pathlib import Path
+
+if not __package__:  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from textual.widgets import Log, Markdown
 

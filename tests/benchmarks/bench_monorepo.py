@@ -31,6 +31,9 @@ import sys
 import time
 from pathlib import Path
 
+if not __package__:  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 from tests.benchmarks.monorepo_fixture import DEFAULT_DIR, build, file_path
 
 ROUNDS = 50
