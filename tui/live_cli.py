@@ -149,7 +149,8 @@ def attach(run_dir: Path, *, theme: str | None = None) -> int:
             f"`loopconsole resume {run_dir}` carries it on"
         )
 
-    return _console(lambda: SocketConnection.open(Path(info.socket)), theme)
+    journal = run_dir / "journal.jsonl"  # read here, through its index: a fast catch-up
+    return _console(lambda: SocketConnection.open(Path(info.socket), journal=journal), theme)
 
 
 def attach_via(via: str, run: str, *, theme: str | None = None) -> int:

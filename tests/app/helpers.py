@@ -42,6 +42,7 @@ class StillConnection:
 
     local = True
     detachable = False
+    history = None
 
     def __init__(self) -> None:
         self.asked: list[str] = []
