@@ -2,13 +2,15 @@
 
 Exit codes of ``run --headless`` and ``resume --headless``: 0 goal met, 1
 stopped without meeting it, 2 bad spec or usage, 3 paused for a human,
-130 interrupted.
+130 interrupted. Output cut short by its reader (``| head -1``) ends
+quietly with 141, as a Unix tool ended by SIGPIPE does.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import select
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +20,7 @@ from tui.engine.preflight import RunFolderRefused, preflight
 from tui.spec import LoopSpec, SpecError, load_spec
 
 USAGE_ERROR = 2
+STDOUT_GONE = 128 + 13  # the shell's code for a command ended by SIGPIPE
 
 
 class UsageError(Exception):
@@ -482,7 +485,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv or ["fleet"])  # no arguments: the fleet
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a reader that went away (`| head`) shows here, not at exit
+        return code
+    except BrokenPipeError:
+        if not _stdout_gone():
+            raise  # a pipe of our own broke: a bug, not the reader's choice
+        from tui.headless import silence_stdout
+
+        silence_stdout()
+        return STDOUT_GONE
     except SpecError as exc:
         for line in exc.messages:
             print(line, file=sys.stderr)
@@ -503,6 +515,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("loopconsole: interrupted", file=sys.stderr)
         return 130
+
+
+def _stdout_gone() -> bool:
+    """Nobody reads our stdout any more (the pipe's reading end is closed)."""
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(flags & select.POLLERR for _fd, flags in poll.poll(0))
+    except (OSError, ValueError, AttributeError):  # no file descriptor (captured in tests)
+        return False
 
 
 if __name__ == "__main__":
