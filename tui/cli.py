@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     fleet.add_argument("--json", action="store_true", help="print the list as JSON and exit")
     fleet.add_argument("--via", metavar="CMD", help="list another machine's runs ('ssh HOST')")
 
+    shell = sub.add_parser("_shell", help=argparse.SUPPRESS)  # `o` over attach --via
+    shell.add_argument("run", metavar="RUN")
+
     engine = sub.add_parser("_engine", help=argparse.SUPPRESS)  # the process `run` starts
     engine.add_argument("run_dir", type=Path)
     engine.add_argument("--spec", type=Path)  # none: resume the run
@@ -445,6 +448,12 @@ def cmd_fleet(args: argparse.Namespace) -> int:
     return fleet(args.paths, as_json=args.json, via=args.via)
 
 
+def cmd_shell(args: argparse.Namespace) -> int:
+    from tui.live_cli import find_run, workspace_shell
+
+    return workspace_shell(find_run(args.run))
+
+
 def cmd_engine(args: argparse.Namespace) -> int:
     from tui.live_cli import engine_main
 
@@ -459,6 +468,7 @@ COMMANDS = {
     "fleet": cmd_fleet,
     "bridge": cmd_bridge,
     "_engine": cmd_engine,
+    "_shell": cmd_shell,
     "check": cmd_check,
     "runs": cmd_runs,
     "replay": cmd_replay,

@@ -137,6 +137,28 @@ def find_run(text: str) -> Path:
     )
 
 
+def workspace_shell(run_dir: Path) -> int:
+    """The user's shell in a run's workspace, in this terminal (``o`` during a take-over
+    over ``attach --via`` runs ``CMD loopconsole _shell RUN`` on the run's machine)."""
+    import shlex
+
+    from tui.events import RunStarted, parse_event
+
+    try:
+        with open(run_dir / "journal.jsonl", "rb") as journal:
+            started = parse_event(journal.readline())
+    except (OSError, ValueError):
+        started = None
+    if not isinstance(started, RunStarted) or not Path(started.workspace).is_dir():
+        raise LiveError(f"run {run_dir.name} has no workspace to open a shell in")
+    shell = shlex.split(os.environ.get("SHELL") or "/bin/sh")
+    os.chdir(started.workspace)
+    try:
+        os.execvp(shell[0], [*shell, "-i"])  # interactive even when no terminal came along
+    except OSError as exc:
+        raise LiveError(f"cannot start the shell {shell[0]}: {exc.strerror or exc}") from None
+
+
 # -- consoles -------------------------------------------------------------------------
 def attach(run_dir: Path, *, theme: str | None = None) -> int:
     """Open the console on the live run in ``run_dir``; return the exit code."""

@@ -43,6 +43,7 @@ class StillConnection:
     local = True
     detachable = False
     history = None
+    via = None
 
     def __init__(self) -> None:
         self.asked: list[str] = []

@@ -58,6 +58,8 @@ class SocketConnection:
         self._ids = itertools.count(1)
         self._closer = closer
         self.journal = journal  # read by this client for the catch-up (None: sent by the engine)
+        # (the command, the run there) when the run is on another machine (attach --via)
+        self.via: tuple[str, str] | None = None
         # The older iterations of an indexed catch-up, read on demand.
         self.history: JournalHistory | None = None
 

@@ -33,6 +33,9 @@ class RunConnection(Protocol):
     # Iterations the catch-up handed out without their bulk, read when asked for
     # (tui.engine.catch_up); None: every event was handed out.
     history: JournalHistory | None
+    # The run is on another machine, reached through (the command, the run there):
+    # a shell there runs through the same command (attach --via); None: local.
+    via: tuple[str, str] | None
 
     def subscribe(self, callback: Subscriber) -> None:
         """Call ``callback`` with every event of the run, from the first on, in order."""
@@ -50,6 +53,7 @@ class InProcessConnection:
     local = True
     detachable = False
     history: JournalHistory | None = None
+    via: tuple[str, str] | None = None
 
     def __init__(self, runner: _Runner) -> None:
         self.runner = runner
