@@ -64,7 +64,9 @@ class Harness:
         self.limit_after = limit_after
         self.agent = AnthropicAgent(self.spec, sdk_retries=2, retry_delays=(0.01,))
 
-    def charge(self, model: str, usage: Usage, cost: float | None) -> float:
+    def charge(
+        self, model: str, usage: Usage, cost: float | None = None, source: str = ""
+    ) -> float:
         self.charges.append((model, usage))
         return usage.total / 1_000_000
 

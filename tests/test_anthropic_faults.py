@@ -38,6 +38,7 @@ async def test_529_then_success(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert result.stop == "end_turn" and result.final_text == "Done."
     assert [r.headers["x-stainless-retry-count"] for r in s.requests] == ["0", "1"]
     assert len(h.of(AgentTurn)) == 1 and len(h.charges) == 1
+    assert h.of(AgentTurn)[0].retries == 1  # the SDK's retry, on the turn's receipt
 
 
 async def test_429_waits_for_retry_after(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -77,7 +78,11 @@ async def test_broken_stream_is_retried_without_duplicates(
     # The broken turn's tool call never ran; the retried one ran once.
     [call] = h.of(ToolCall)
     assert call.input == {"command": "echo hi"}
-    assert [t.turn for t in h.of(AgentTurn)] == [1, 2] and len(h.charges) == 2
+    # The broken attempt was paid for: charged, and marked as the retries' share.
+    turns = h.of(AgentTurn)
+    assert [(t.turn, t.retried) for t in turns] == [(1, True), (1, False), (2, False)]
+    assert turns[0].stop_reason == "stream_broken" and turns[0].cost_source == "estimated"
+    assert len(h.charges) == 3
     assert len(s.message_requests) == 3
     assert s.message_requests[0] == s.message_requests[1]  # the same turn, sent again
     assert_paired(s.message_requests)
@@ -92,7 +97,10 @@ async def test_stream_breaking_every_time_pauses_the_loop(
     assert result.stop == "api_error"
     assert result.pause_reason is not None and "broke 4 times in turn 1" in result.pause_reason
     assert len(s.message_requests) == 4
-    assert h.of(AgentTurn) == [] and h.charges == [] and h.of(ToolCall) == []
+    assert h.of(ToolCall) == []
+    # Each broken attempt was charged; the last one was not sent again.
+    turns = h.of(AgentTurn)
+    assert [t.retried for t in turns] == [True, True, True, False] and len(h.charges) == 4
 
 
 async def test_overloaded_after_sdk_retries_pauses_the_loop(

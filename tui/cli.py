@@ -150,6 +150,12 @@ def _parser() -> argparse.ArgumentParser:
 
     compare = sub.add_parser("compare", help="rank the branches of a fork group")
     compare.add_argument("run_dir", type=Path, metavar="BRANCH", help="any branch of the group")
+    compare.add_argument(
+        "--console",
+        action="store_true",
+        help="the compare screen: refreshed while they run, diffs, adopt, discard",
+    )
+    compare.add_argument("--theme", metavar="NAME")
 
     adopt = sub.add_parser("adopt", help="adopt a branch; mark the group's others discarded")
     adopt.add_argument("run_dir", type=Path, metavar="BRANCH")
@@ -239,7 +245,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from tui.engine.raise_budget import apply_raises, parse_raise
+    from tui.engine.raise_budget import apply_raises, check_raises_before_resuming, parse_raise
     from tui.engine.resume import load_resume_state, prepare_workspace
     from tui.engine.rundir import lock_run, open_run
     from tui.engine.runner import Runner
@@ -258,6 +264,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
         refuse_if_running(args.run_dir.resolve())
         run_dir = args.run_dir.resolve()
+        # Said here in one sentence, not in the engine's log.
+        check_raises_before_resuming(run_dir, args.raises)
         pid = start_engine(run_dir, None, paused=False, step=False, raises=args.raises)
         if args.detach:
             print(detached_message(run_dir, pid))
@@ -321,7 +329,7 @@ def _run_folder(run: Path) -> Path:
 
 
 def cmd_fork(args: argparse.Namespace) -> int:
-    from tui.engine.fork import make_branches
+    from tui.engine.fork import launch, make_branches
 
     variants = _variants(args)
     source = _run_folder(args.run_dir)
@@ -337,16 +345,7 @@ def cmd_fork(args: argparse.Namespace) -> int:
         )
     if args.wait:
         return _run_branches([b.path for b in branches], args.jobs, rank_it=True)
-    import subprocess
-
-    log = source.parent / f"{branches[0].group}.log"
-    with open(log, "ab") as out:
-        cmd = [sys.executable, "-m", "tui.cli", "_branches", *(str(b.path) for b in branches)]
-        if args.jobs:
-            cmd += ["--jobs", str(args.jobs)]
-        subprocess.Popen(  # noqa: S603 - our own entry point
-            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
-        )
+    log = launch(branches, args.jobs)
     print(
         f"{len(branches)} branches running in the background (log: {log}); "
         f"rank them with: loopconsole compare {branches[0].path}"
@@ -397,9 +396,15 @@ def cmd_branches(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from tui.engine.fork import branches_of, group_results, ranking_table
+    from tui.engine.fork import group_results, ranking_table
+    from tui.engine.fork_compare import find_group
 
-    print(ranking_table(group_results(branches_of(_run_folder(args.run_dir)))))
+    folder = _run_folder(args.run_dir)
+    if args.console:
+        from tui.app.compare_app import CompareApp
+
+        return CompareApp(folder, theme=args.theme).run() or 0
+    print(ranking_table(group_results(find_group(folder))))
     return 0
 
 

@@ -159,6 +159,14 @@ class AgentTurn(_Event):
     cost_usd: float = 0.0
     # Where cost_usd came from (BudgetState.cost_sources); "" in older journals.
     cost_source: str = ""
+    # An attempt whose stream broke midway: what it used was paid for all the
+    # same. ``retried``: the request was sent again, so this is part of the
+    # retries' share of the iteration's spend (IterationReceipt).
+    retried: bool = False
+    # Requests retried before this one was answered: the SDK's retries of
+    # 429/529/5xx (error answers carry no tokens), or the retries of its API an
+    # agent CLI reported (their tokens are within ``usage``, not reported apart).
+    retries: int = 0
 
 
 class ToolCall(_Event):
@@ -196,6 +204,28 @@ class AgentFinished(_Event):
     claims_done: bool = False
     turns: int = 0
     tool_calls: int = 0
+
+
+class IterationReceipt(_Event):
+    """What an iteration's agent part spent, published when it ends.
+
+    The sum of the iteration's AgentTurn events: ``usage`` and ``cost_usd``
+    include the retries' share, which ``retried_usage`` and
+    ``retried_cost_usd`` give apart (attempts that broke and were sent again);
+    ``retries`` counts those attempts, the SDK's retries of error answers and
+    the retries agent CLIs reported.
+    ``cost_sources`` says where the dollars came from, as
+    BudgetState.cost_sources does. Absent from older journals.
+    """
+
+    type: Literal["receipt"] = "receipt"
+    turns: int = 0
+    usage: Usage = Usage()
+    cost_usd: float = 0.0
+    cost_sources: dict[str, float] = {}
+    retries: int = 0
+    retried_usage: Usage = Usage()
+    retried_cost_usd: float = 0.0
 
 
 class ValidatorStarted(_Event):
@@ -452,7 +482,8 @@ Event = Annotated[
     | QuestionAnswered
     | RunFinished
     | SignalRecovered
-    | ThresholdRaised,
+    | ThresholdRaised
+    | IterationReceipt,
     Field(discriminator="type"),
 ]
 

@@ -172,7 +172,46 @@ def attach(run_dir: Path, *, theme: str | None = None) -> int:
         )
 
     journal = run_dir / "journal.jsonl"  # read here, through its index: a fast catch-up
-    return _console(lambda: SocketConnection.open(Path(info.socket), journal=journal), theme)
+    return _console(
+        lambda: SocketConnection.open(Path(info.socket), journal=journal),
+        theme,
+        resume_run=lambda raises: resume_raised(run_dir, raises),
+    )
+
+
+async def resume_raised(run_dir: Path, raises: list[str]) -> SocketConnection:
+    """Resume a run that stopped with its limits raised (``resume RUN --raise ...``) in a
+    new engine process, once the old one is gone, and connect to it.
+
+    Raises RaiseError, in one sentence, when the raise is refused or the run cannot go on.
+    """
+    from tui.engine.client import ConnectError, SocketConnection
+    from tui.engine.raise_budget import RaiseError, check_raises_before_resuming
+    from tui.engine.rundir import RunDirError
+
+    try:
+        await asyncio.to_thread(_wait_until_stopped, run_dir)
+        await asyncio.to_thread(check_raises_before_resuming, run_dir, raises)
+        await asyncio.to_thread(
+            start_engine, run_dir, None, paused=False, step=False, raises=raises
+        )
+        info = read_engine_info(run_dir)
+        if info is None:
+            raise LiveError(f"the run's engine stopped at once; see {run_dir / 'engine.log'}")
+        return await SocketConnection.open(Path(info.socket), journal=run_dir / "journal.jsonl")
+    except (LiveError, RunDirError, ConnectError) as exc:
+        raise RaiseError(str(exc)) from None
+
+
+def _wait_until_stopped(run_dir: Path, timeout_s: float = 10.0) -> None:
+    """Wait for the run's engine process to end (it ends just after its run does)."""
+    from tui.engine.rundir import running_pid
+
+    deadline = time.monotonic() + timeout_s
+    while (pid := running_pid(run_dir)) is not None:
+        if time.monotonic() > deadline:
+            raise LiveError(f"the run's engine (process {pid}) has not exited; try again")
+        time.sleep(0.05)
 
 
 def attach_via(via: str, run: str, *, theme: str | None = None) -> int:
@@ -182,7 +221,12 @@ def attach_via(via: str, run: str, *, theme: str | None = None) -> int:
     return _console(lambda: open_via(via, run), theme)
 
 
-def _console(connect: Callable[[], Awaitable[SocketConnection]], theme: str | None) -> int:
+def _console(
+    connect: Callable[[], Awaitable[SocketConnection]],
+    theme: str | None,
+    *,
+    resume_run: Callable[[list[str]], Awaitable[SocketConnection]] | None = None,
+) -> int:
     from tui.app.app import ConsoleApp
     from tui.engine.client import ConnectError
 
@@ -191,9 +235,17 @@ def _console(connect: Callable[[], Awaitable[SocketConnection]], theme: str | No
             connection = await connect()
         except ConnectError as exc:
             raise LiveError(str(exc)) from None
-        app = ConsoleApp(connection=connection, theme=theme)
+        app = ConsoleApp(connection=connection, theme=theme, resume_run=resume_run)
         code = await app.run_async()
         await connection.close()
+        if app.connection is not connection:  # the run went on with a raised budget
+            await app.connection.close()  # type: ignore[union-attr]
+        store = app.main.store
+        finished = app.outcome or store.finished
+        if finished is not None:  # the run is over: how it ended, how to look again or go on
+            from tui.app.exit_summary import exit_summary
+
+            print(exit_summary(finished, store.run_dir, store.run_id))
         return code if code is not None else (app.return_code or 1)
 
     return asyncio.run(main())

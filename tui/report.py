@@ -19,6 +19,7 @@ from tui.engine.checkpoints import CheckpointError, Checkpoints
 from tui.engine.fork import fork_groups, group_results, ranking_table
 from tui.engine.record import IterationRecord, RunRecord, validator_words
 from tui.figures import duration
+from tui.spend import receipt_text
 
 MAX_DIFF_CHARS = 200_000  # per iteration; a bigger patch is cut with a note
 
@@ -82,9 +83,18 @@ def decision_words(it: IterationRecord) -> str:
 
 
 def receipt_words(it: IterationRecord) -> str:
-    """An iteration's receipt: tokens by kind and cost."""
+    """An iteration's receipt: tokens by kind, cost, the retries' share and where the
+    figures came from (an older journal has no receipt: tokens by kind and cost)."""
+    if it.receipt is not None:
+        return receipt_text(it.receipt)
     kinds = ", ".join(f"{n:,} {kind}" for kind, n in it.tokens_by_kind.items() if n)
     return f"${it.cost_usd:.4f} for {it.tokens:,} tokens" + (f" ({kinds})" if kinds else "")
+
+
+def retries_note(record: RunRecord) -> str:
+    """' · retries: 2 ($0.0031 of it)' when attempts were retried, else ''."""
+    count, usd = record.retries()
+    return f" · retries: {count} (${usd:.4f} of it)" if count else ""
 
 
 def signal_words(it: IterationRecord) -> str:
@@ -113,7 +123,7 @@ def summary_markdown(record: RunRecord) -> str:
         f"| Outcome | {_md_cell(outcome_words(record))} |",
         f"| Iterations | {len(record.iterations)} |",
         f"| Validators | {_md_cell(last.validators_line()) if last else 'none ran'} |",
-        f"| Cost | ${record.cost_usd:.4f} · {record.tokens:,} tokens"
+        f"| Cost | ${record.cost_usd:.4f} · {record.tokens:,} tokens{retries_note(record)}"
         + (f" · {duration(record.wall_s)}" if record.wall_s else "")
         + " |",
         f"| Signals | {_md_cell(_signals_list(signals)) if signals else 'none'} |",
@@ -189,7 +199,7 @@ def render_html(record: RunRecord, diffs: dict[int, str], forks: Sequence[str] =
         ("Outcome", f"<span class={'ok' if met else 'bad'}>{esc(outcome_words(record))}</span>"),
         ("Iterations", str(len(record.iterations))),
         ("Validators", esc(last.validators_line()) if last else "none ran"),
-        ("Cost", f"${record.cost_usd:.4f} · {record.tokens:,} tokens"),
+        ("Cost", f"${record.cost_usd:.4f} · {record.tokens:,} tokens{retries_note(record)}"),
         ("Duration", duration(record.wall_s) if record.wall_s else "unknown"),
         ("Signals", esc(_signals_list(record.signals())) or "none"),
         ("Human interventions", str(len(record.interventions()) or "none")),

@@ -197,7 +197,9 @@ async def test_a_bad_theme_file_gives_one_notification_and_a_fallback(config_hom
         shown = notifications(app)
         assert len(shown) == 1  # the settings problem; the outcome is on the event strip
         assert "neon.toml" in shown[0] and "'neon' is not available" in shown[0]
-        assert "goal met" in str(app.main.query_one("#event-strip").strip_text())
+        strip = str(app.main.query_one("#event-strip").strip_text())
+        assert "goal met: every required validator passed" in strip
+        assert "goal met: goal met" not in strip  # the outcome's words, said once
 
 
 async def test_status_colours_come_from_the_theme() -> None:

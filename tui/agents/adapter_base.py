@@ -168,6 +168,8 @@ class OutputAdapter:
         self.failure: ApiFailure | None = None
         # Set when the CLI should be ended now (it retries what cannot work).
         self.abort: str | None = None
+        # Retries of its API the CLI reported (counted on the next AgentTurn).
+        self.retries = 0
         # Paths in tool calls are shown relative to this folder.
         self.workspace = workspace
         # Kinds of lines not understood and already shown once.

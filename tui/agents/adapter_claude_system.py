@@ -100,6 +100,7 @@ def _api_retry(adapter: ClaudeStreamAdapter, data: dict[str, Any]) -> list[Item]
         adapter.failure = ApiFailure("auth", message)
         adapter.abort = message
         return [Notice(level="error", message=message)]
+    adapter.retries += 1
     level: Literal["warning", "info"] = "warning" if attempt <= 1 else "info"
     tries = f"attempt {attempt} of {most}" if most else f"attempt {attempt}"
     return [Notice(level=level, message=f"Claude Code is retrying its API ({what}): {tries}.")]

@@ -228,6 +228,7 @@ class CodexJsonAdapter(JsonLinesAdapter):
             return []  # turn.failed follows and says it once
         attempt, most, why = int(match.group(1)), match.group(2), _short(match.group(3))
         self._retries = attempt
+        self.retries += 1
         if self.abort:
             return []  # already said, and the session is being ended
         if _AUTH.search(why):

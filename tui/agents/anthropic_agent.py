@@ -14,9 +14,12 @@ is handled on purpose:
 - ``model_context_window_exceeded``: end the iteration and say so.
 
 Faults: the SDK retries 429, 529, 5xx and connection errors before a stream
-starts; a stream that breaks midway is retried here with backoff. When the API
-stays unavailable the iteration ends with a ``pause_reason`` (nothing is lost;
-the run can be resumed). A rejected key is fatal.
+starts; a stream that breaks midway is retried here with backoff. A broken
+attempt was paid for (its input, and the output it streamed): it is charged
+and published as an AgentTurn marked ``retried`` (the retries' share of the
+iteration's receipt). When the API stays unavailable the iteration ends with a
+``pause_reason`` (nothing is lost; the run can be resumed). A rejected key is
+fatal.
 
 The API key is read by the SDK from the environment and never passes through
 loopconsole's events.
@@ -41,7 +44,13 @@ from tui.agents.anthropic_request import (
     tool_definitions,
     user_message,
 )
-from tui.agents.anthropic_stream import StreamBroken, TextCoalescer, TurnResult, stream_turn
+from tui.agents.anthropic_stream import (
+    AttemptSpend,
+    StreamBroken,
+    TextCoalescer,
+    TurnResult,
+    stream_turn,
+)
 from tui.agents.base import (
     AgentConfigError,
     AgentContext,
@@ -189,6 +198,7 @@ class AnthropicAgent:
                     model=turn.model,
                     usage=turn.usage,
                     cost_usd=cost,
+                    retries=turn.sdk_retries,
                 )
             )
             if turn.text:
@@ -245,10 +255,12 @@ class AnthropicAgent:
         attempts = 1 + self.stream_retries
         for attempt in range(1, attempts + 1):
             text = TextCoalescer(ctx.emit)
+            spend = AttemptSpend()
             try:
-                return await self._bounded_turn(client, params, text)
+                return await self._bounded_turn(client, params, text, spend)
             except StreamBroken as exc:
                 text.discard()
+                self._charge_broken(ctx, spend, turn, retried=attempt < attempts)
                 if attempt == attempts:
                     raise _Pause(
                         f"The Anthropic API stream broke {attempts} times in turn {turn} "
@@ -271,8 +283,36 @@ class AnthropicAgent:
                 raise _api_failure(exc, self.spec.agent.model, self.sdk_retries) from exc
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    def _charge_broken(
+        self, ctx: AgentContext, spend: AttemptSpend, turn: int, *, retried: bool
+    ) -> None:
+        """Charge what a broken attempt used (nothing when the API reported no usage)."""
+        paid = spend.paid()
+        if paid is None:
+            return
+        usage, estimated = paid
+        model = self.spec.agent.model
+        source = "estimated" if estimated else "priced"
+        cost = ctx.charge(model, usage, None, source)
+        ctx.emit(
+            AgentTurn(
+                turn=turn,
+                stop_reason="stream_broken",
+                model=model,
+                usage=usage,
+                cost_usd=cost,
+                cost_source=source,
+                retried=retried,
+                retries=spend.sdk_retries,
+            )
+        )
+
     async def _bounded_turn(
-        self, client: anthropic.AsyncAnthropic, params: dict, text: TextCoalescer
+        self,
+        client: anthropic.AsyncAnthropic,
+        params: dict,
+        text: TextCoalescer,
+        spend: AttemptSpend,
     ) -> TurnResult:
         """One streamed turn within request_timeout_s from start to end.
 
@@ -282,7 +322,7 @@ class AnthropicAgent:
         limit = self.spec.agent.request_timeout_s
         try:
             async with asyncio.timeout(limit):
-                return await stream_turn(client, params, text)
+                return await stream_turn(client, params, text, spend)
         except TimeoutError:
             raise StreamBroken(f"no complete answer within {limit:g} s") from None
 

@@ -11,6 +11,9 @@ A stream that breaks after it started (an ``event: error``, a dropped
 connection, an end without ``message_stop``) raises :class:`StreamBroken`;
 the SDK does not retry those, the backend does. Errors before the stream
 starts are the SDK's (which retries them) and pass through unchanged.
+
+What an attempt used is kept as it streams (:class:`AttemptSpend`): a stream
+that breaks after ``message_start`` was paid for, so the backend charges it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 
 import anthropic
 
-from tui.agents.adapter_base import usage_of
+from tui.agents.adapter_base import estimate_tokens, usage_of
 from tui.events import AgentText, Event, ToolInputDelta, Usage
 
 try:  # the transport the installed SDK uses (httpx2 since anthropic 2.x)
@@ -105,6 +108,30 @@ class TextCoalescer:
 
 
 @dataclass
+class AttemptSpend:
+    """What one attempt used so far: the usage the API reported, the characters streamed."""
+
+    usage: Usage | None = None  # from message_start; output tokens from message_delta
+    chars: int = 0
+    # Requests the SDK retried (429, 529, 5xx, connection errors) before this
+    # one was answered; error answers carry no tokens.
+    sdk_retries: int = 0
+
+    def paid(self) -> tuple[Usage, bool] | None:
+        """(usage, estimated) of an attempt that broke; None when the API reported no usage.
+
+        The API reports output tokens only at the end, so a stream cut midway
+        has its output estimated from the characters it streamed.
+        """
+        if self.usage is None:
+            return None
+        guess = estimate_tokens(self.chars)
+        if guess > self.usage.output_tokens:
+            return self.usage.model_copy(update={"output_tokens": guess}), True
+        return self.usage, False
+
+
+@dataclass
 class TurnResult:
     """A finished assistant turn, ready to go back into the conversation."""
 
@@ -114,6 +141,7 @@ class TurnResult:
     usage: Usage
     stop_details: dict[str, Any] | None = None
     text: str = ""
+    sdk_retries: int = 0  # requests the SDK retried before this one was answered
 
 
 def block_param(block: Any) -> Block | None:
@@ -134,6 +162,14 @@ def block_param(block: Any) -> Block | None:
     return block.to_dict()
 
 
+def _retries_taken(response: Any) -> int:
+    """How many times the SDK retried the request before this answer (its retry header)."""
+    try:
+        return max(0, int(response.request.headers.get("x-stainless-retry-count", 0)))
+    except (AttributeError, RuntimeError, ValueError):
+        return 0
+
+
 def describe_break(exc: BaseException) -> str:
     """A few words on why a started stream broke."""
     if isinstance(exc, anthropic.APIStatusError):
@@ -149,14 +185,20 @@ async def stream_turn(
     client: anthropic.AsyncAnthropic,
     params: dict[str, Any],
     text: TextCoalescer,
+    spend: AttemptSpend | None = None,
 ) -> TurnResult:
-    """Send one request and stream its answer; raise StreamBroken if it breaks."""
+    """Send one request and stream its answer; raise StreamBroken if it breaks.
+
+    ``spend`` is kept up to date with what the attempt used as it streams.
+    """
+    spend = spend if spend is not None else AttemptSpend()
     started = False
     finished = False
     calls: dict[int, tuple[str, str]] = {}  # block index -> (tool_use id, tool name)
     try:
         async with client.messages.stream(**params) as stream:
             started = True
+            spend.sdk_retries = _retries_taken(stream.response)
             kind = stream.response.headers.get("content-type", "")
             if "text/event-stream" not in kind:
                 raise StreamBroken(
@@ -168,10 +210,20 @@ async def stream_turn(
                     delta = event.delta
                     if delta.type == "text_delta":
                         text.add("text", delta.text)
+                        spend.chars += len(delta.text)
                     elif delta.type == "thinking_delta":
                         text.add("thinking", delta.thinking)
-                    elif delta.type == "input_json_delta" and event.index in calls:
-                        text.add(calls[event.index], delta.partial_json)
+                        spend.chars += len(delta.thinking)
+                    elif delta.type == "input_json_delta":
+                        spend.chars += len(delta.partial_json)
+                        if event.index in calls:
+                            text.add(calls[event.index], delta.partial_json)
+                elif event.type == "message_start":
+                    spend.usage = usage_of(event.message.usage.model_dump())
+                elif event.type == "message_delta" and spend.usage is not None:
+                    spend.usage = spend.usage.model_copy(
+                        update={"output_tokens": event.usage.output_tokens}
+                    )
                 elif event.type == "content_block_start":
                     block = event.content_block
                     if block.type == "tool_use":
@@ -203,4 +255,5 @@ async def stream_turn(
         usage=usage_of(message.usage.model_dump()),
         stop_details=details,
         text="".join(b["text"] for b in content if b["type"] == "text"),
+        sdk_retries=spend.sdk_retries,
     )

@@ -224,6 +224,7 @@ class CommandAgent:
             # Claude Code has reported tokens but no result line).
             reader.flush()
             handle(adapter.finish())
+            self._uncharged_retries(ctx, adapter)
         if reader.capped:
             ctx.emit(
                 Notice(
@@ -370,6 +371,8 @@ class CommandAgent:
         source = "estimated" if spend.estimated else "plan" if spend.plan else ""
         cost = ctx.charge(model, spend.usage, spend.cost_usd, source)
         source = source or ("reported" if spend.cost_usd is not None else "priced")
+        # The retries the CLI reported since its last charge (their tokens are in its total).
+        retries, adapter.retries = adapter.retries, 0
         if spend.estimated:
             ctx.emit(
                 Notice(
@@ -387,8 +390,25 @@ class CommandAgent:
                 usage=spend.usage,
                 cost_usd=cost,
                 cost_source=source,
+                retries=retries,
             )
         )
+
+    def _uncharged_retries(self, ctx: AgentContext, adapter: OutputAdapter) -> None:
+        """Retries the CLI reported after its last charge (or in a session that reported
+        no usage): journaled for the receipt, with no tokens, as the CLI gave none."""
+        if adapter.retries:
+            retries, adapter.retries = adapter.retries, 0
+            model = getattr(adapter, "model", "") or self.spec.agent.model
+            ctx.emit(
+                AgentTurn(
+                    turn=max(adapter.turns, 1),
+                    stop_reason="api_retries",
+                    model=model,
+                    cost_source="reported",
+                    retries=retries,
+                )
+            )
 
     def _refused_command_line(self, result: CommandResult, adapter: OutputAdapter) -> str | None:
         """What a JSON CLI said when it exited non-zero before printing any JSON."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,14 +15,17 @@ from textual.theme import Theme
 
 from tui.app.config import config_dir, load_config, save_theme
 from tui.app.keymap_check import keymap_conflicts
+from tui.app.screens.compare import CompareScreen
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.confirm_quit import ConfirmQuitScreen
 from tui.app.screens.diff import DiffScreen
 from tui.app.screens.event_log import EventLogScreen
 from tui.app.screens.file_pick import FilePickScreen
+from tui.app.screens.fork_dialog import ForkDialog
 from tui.app.screens.go_to import GoToScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.main import MainScreen
+from tui.app.screens.raise_limit import RaiseLimitScreen
 from tui.app.screens.replay import ReplayScreen
 from tui.app.screens.signal import SignalScreen
 from tui.app.screens.text_edit import TextEditScreen
@@ -31,6 +34,7 @@ from tui.app.themes import DEFAULT_THEME, STATUS_VARIABLES, load_themes
 from tui.app.widgets.goal_text import GoalText
 from tui.engine.commands import Stop
 from tui.engine.connection import InProcessConnection, RunConnection
+from tui.engine.raise_budget import RaiseError, limit_to_raise
 from tui.events import EXIT_CODES, Event, RunFinished
 
 if TYPE_CHECKING:
@@ -56,6 +60,10 @@ def screenshot_folder() -> Path:
 # Exit code when the console closes before the run produced an outcome.
 INTERRUPTED = EXIT_CODES["interrupted"]
 
+# Resumes the run with ``--raise`` values in a new engine process and connects to it
+# (tui.live_cli.resume_raised); RaiseError in one sentence when it cannot.
+ResumeRun = Callable[[list[str]], Awaitable[RunConnection]]
+
 
 def _screen_bindings() -> Iterator[Binding]:
     """Every binding a keymap may name."""
@@ -71,6 +79,9 @@ def _screen_bindings() -> Iterator[Binding]:
         GoToScreen,
         EventLogScreen,
         GoalText,
+        RaiseLimitScreen,
+        ForkDialog,
+        CompareScreen,
     )
     for screen in screens:
         for binding in screen.BINDINGS:
@@ -85,6 +96,8 @@ class ConsoleApp(App[int]):
     in this process) and sends it the human's commands. Otherwise the screen
     shows ``events``. A replay passes its own ``main`` screen. ``follow`` False:
     the connection only takes commands (snapshots, benchmarks of the screen).
+    With ``resume_run``, a run that stops on its budget is offered a raise of the
+    limit it reached, and goes on in this console.
     """
 
     TITLE = "loopconsole"
@@ -99,6 +112,7 @@ class ConsoleApp(App[int]):
         clock: Callable[[], float] = time.time,
         main: MainScreen | None = None,
         follow: bool = True,
+        resume_run: ResumeRun | None = None,
     ) -> None:
         super().__init__()
         if runner is not None:
@@ -108,6 +122,9 @@ class ConsoleApp(App[int]):
         self._events = list(events)
         self._quitting = False
         self._follows = follow  # False: a picture (snapshots) of a run nobody follows
+        self._clock = clock
+        self.resume_run = resume_run
+        self._going_on = False  # a raise is resuming the run
         self.main = main or MainScreen(connection, clock=clock)
         self.config, problem = load_config()
         self._problems = [problem] if problem else []
@@ -195,6 +212,44 @@ class ConsoleApp(App[int]):
             self.main.connection_lost()
         if self._quitting:
             self.exit(self.exit_code_for(self.main.store))
+        elif self.outcome is not None and self.outcome.outcome == "budget":
+            self.offer_raise(self.outcome)
+
+    # -- more budget ----------------------------------------------------------
+    def offer_raise(self, finished: RunFinished) -> None:
+        """Offer to raise the limit the run stopped on and go on (escape declines)."""
+        limit = limit_to_raise(finished.budget)
+        if self.resume_run is None or limit is None or self._going_on:
+            return
+
+        def answer(raised: str | None) -> None:
+            if raised:
+                self.run_worker(self._go_on(raised), group="engine", exit_on_error=False)
+
+        self.push_screen(RaiseLimitScreen(finished.budget, finished.reason, limit), answer)
+
+    async def _go_on(self, raised: str) -> None:
+        """Resume the run with the raise in a new engine process, and follow it here."""
+        assert self.resume_run is not None
+        self.notify(f"Raising {raised.replace('=', ' to ')} and resuming the run…", timeout=5)
+        self._going_on = True
+        try:
+            connection = await self.resume_run([raised])
+        except RaiseError as exc:
+            self.notify(str(exc), title="Not resumed", severity="error", timeout=15)
+            return
+        finally:
+            self._going_on = False
+        old = self.connection
+        self.connection, self.outcome = connection, None
+        # A fresh screen catches up from the journal: the whole run, raise included.
+        self.main = MainScreen(connection, clock=self._clock)
+        await self.switch_screen(self.main)
+        connection.subscribe(self.main.feed)
+        self.run_worker(self._follow(), name="engine", group="engine", exit_on_error=True)
+        close = getattr(old, "close", None)
+        if close is not None:
+            await close()
 
     def exit_code_for(self, store: RunStore) -> int:
         """The process exit code for how the run ended."""
@@ -230,6 +285,15 @@ class ConsoleApp(App[int]):
             title = (binding.tooltip or binding.description).split(" (")[0]
             yield SystemCommand(
                 title, f"key: {self.main.key_for(binding.id)}", self._runner_for(binding.action)
+            )
+
+        finished = self.outcome
+        if finished is not None and finished.outcome == "budget" and self.resume_run is not None:
+            # The offer again, after escape declined it.
+            yield SystemCommand(
+                "More budget",
+                "raise the limit the run stopped on and go on",
+                lambda: self.offer_raise(finished),
             )
 
     def _runner_for(self, action: str) -> Callable[[], object]:

@@ -9,6 +9,7 @@ workspace may be gone (diffs only need the repository's objects).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from tui.engine.checkpoints import CheckpointDiff, CheckpointError, Checkpoints
@@ -18,8 +19,15 @@ from tui.events import FileStat
 class CheckpointReader:
     """Opens a run's checkpoints on first use; thread-safe; call from a worker thread."""
 
-    def __init__(self, run_dir: Path | str | None = None) -> None:
+    def __init__(
+        self,
+        run_dir: Path | str | None = None,
+        *,
+        opener: Callable[[Path], Checkpoints] = Checkpoints.open_readonly,
+    ) -> None:
         self.run_dir = Path(run_dir) if run_dir else None
+        # How the checkpoints are opened (a fork's pair of branches reads both).
+        self._opener = opener
         self._checkpoints: Checkpoints | None = None
         self._lock = threading.Lock()
 
@@ -28,7 +36,7 @@ class CheckpointReader:
             if self._checkpoints is None:
                 if self.run_dir is None:
                     raise CheckpointError("the run has not started yet: no checkpoints to show")
-                self._checkpoints = Checkpoints.open_readonly(self.run_dir)
+                self._checkpoints = self._opener(self.run_dir)
             return self._checkpoints
 
     def diff(self, old: str | None, new: str) -> CheckpointDiff:

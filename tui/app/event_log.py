@@ -201,7 +201,9 @@ class EventLog:
             for said in recent:
                 if said.text == e.reason:  # an error notice already said it
                     said.topic = topic
-            return LogEntry(f"{word}: {e.reason}", severity, topic=topic)
+            # The reason often begins with the outcome's own words ("goal met: ...").
+            text = e.reason if e.reason.startswith(word) else f"{word}: {e.reason}"
+            return LogEntry(text, severity, topic=topic)
         return None
 
 

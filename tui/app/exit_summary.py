@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tui.engine.raise_budget import limit_to_raise, plain, proposed_value
 from tui.events import RunFinished
 from tui.figures import duration
 
@@ -36,4 +37,8 @@ def exit_summary(finished: RunFinished | None, run_dir: str, run_id: str) -> str
         lines.append(f"  replay      loopconsole replay {name}")
         if finished is not None and finished.outcome in ("stopped", "paused", "interrupted"):
             lines.append(f"  resume      loopconsole resume {name}")
+        key = limit_to_raise(finished.budget) if finished is not None else None
+        if finished is not None and finished.outcome == "budget" and key is not None:
+            value = plain(proposed_value(key, finished.budget))
+            lines.append(f"  go on       loopconsole resume {name} --raise {key}={value}")
     return "\n".join(lines)

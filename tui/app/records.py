@@ -12,6 +12,7 @@ from tui.events import (
     Checkpointed,
     Decided,
     FileStat,
+    IterationReceipt,
     SignalRaised,
     ToolCall,
     ToolResult,
@@ -107,6 +108,7 @@ class IterationRecord:
     entries: list[Entry] = field(default_factory=list)
     validators: dict[str, ValidatorRun] = field(default_factory=dict)
     agent: AgentFinished | None = None
+    receipt: IterationReceipt | None = None  # what the agent part spent
     decision: Decided | None = None
     signals: list[SignalRaised] = field(default_factory=list)
     checkpoints: list[Checkpointed] = field(default_factory=list)

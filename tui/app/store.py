@@ -47,6 +47,7 @@ from tui.events import (
     HandedBack,
     HintAdded,
     InstructionSet,
+    IterationReceipt,
     IterationStarted,
     Notice,
     Paused,
@@ -427,6 +428,14 @@ class RunStore:
     def _agent_finished(self, e: AgentFinished) -> None:
         self._rec(e.iteration).agent = e
 
+    def _receipt(self, e: IterationReceipt) -> None:
+        self._rec(e.iteration).receipt = e
+
+    def retries(self) -> tuple[int, float]:
+        """Retried attempts over the run, and what they cost (from the receipts)."""
+        receipts = [r.receipt for r in self.iterations.values() if r.receipt is not None]
+        return sum(r.retries for r in receipts), sum(r.retried_cost_usd for r in receipts)
+
     def _validator_started(self, e: ValidatorStarted) -> None:
         # A re-run (revalidate) replaces the earlier run of the same validator;
         # it is compared with the result it replaces.
@@ -533,4 +542,5 @@ _HANDLERS: dict[type, Callable[[RunStore, Any], None]] = {
     RunFinished: RunStore._run_finished,
     Notice: _ignore,
     SpecReloaded: _ignore,
+    IterationReceipt: RunStore._receipt,
 }

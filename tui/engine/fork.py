@@ -17,6 +17,8 @@ import asyncio
 import json
 import os
 import stat
+import subprocess
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -28,6 +30,7 @@ from pygit2.enums import FileMode
 
 from tui.engine.checkpoints import CheckpointError, Checkpoints
 from tui.engine.large_files import is_placeholder
+from tui.engine.protocol import read_engine_info
 from tui.engine.record import RecordError, RunRecord, load_record
 from tui.engine.rundir import RunDir
 from tui.engine.shadow import ShadowError, open_shadow_readonly
@@ -286,6 +289,7 @@ async def run_branches(
     """Run every branch to its end, at most ``concurrency`` at once (default: the cores)."""
     from tui.agents.base import AgentConfigError
     from tui.agents.registry import create_agent
+    from tui.engine.live import run_served
     from tui.engine.runner import Runner
 
     gate = asyncio.Semaphore(concurrency or os.cpu_count() or 2)
@@ -323,7 +327,8 @@ async def run_branches(
                         runner.add_hint(branch.variant.hint)
 
             runner.subscribe(announce)
-            finished = await runner.run()
+            # Served like any run: the fleet lists it live, consoles attach, controls work.
+            finished = await run_served(runner)
             return BranchResult(branch, finished.exit_code, record=load_record(branch.path))
 
     return list(await asyncio.gather(*(one(b) for b in branches)))
@@ -349,14 +354,57 @@ def ranking_table(results: list[BranchResult]) -> str:
             f"{place:>2}  {r.branch.run_id:<{w}} {outcome.replace('_', ' '):<18} "
             f"{f'{passing}/{total}':>7} {its:>4} {f'${r.cost_usd:.4f}':>9}  "
             f"{r.branch.variant.label()}"
+            + (f"  [{r.branch.status}]" if r.branch.status != "open" else "")
         )
     return "\n".join(lines)
 
 
 def choose(adopted: Branch) -> list[Branch]:
-    """Adopt one branch as the run's continuation; mark the group's others discarded."""
+    """Adopt one branch as the run's continuation; discard the group's others.
+
+    The others still running are stopped (see :func:`discard`).
+    """
     group = branches_of(adopted.path)
     for b in group:
-        b.status = "adopted" if b.path == adopted.path else "discarded"
-        b.save()
+        if b.path == adopted.path:
+            b.status = "adopted"
+            b.save()
+        else:
+            discard(b)
     return group
+
+
+def discard(branch: Branch) -> str:
+    """Mark a branch discarded (its records stay) and stop it if it is running.
+
+    Returns what happened, in words.
+    """
+    branch.status = "discarded"
+    branch.save()
+    if read_engine_info(branch.path) is None:
+        return f"discarded {branch.run_id}"
+    from tui.engine.commands import Stop
+    from tui.engine.fleet import send_to
+
+    reply = asyncio.run(send_to(branch.path, Stop(now=True)))
+    if reply.ok:
+        return f"discarded {branch.run_id} and stopped it"
+    return f"discarded {branch.run_id}; it could not be stopped ({reply.message})"
+
+
+def launch(branches: list[Branch], jobs: int | None = None) -> Path:
+    """Run the branches in a background process of their own; returns its log file.
+
+    The process outlives whoever started it (a console, a shell): each branch
+    is served like any run, so the fleet lists it and consoles can attach.
+    """
+    first = branches[0]
+    log = first.path.parent / f"{first.group}.log"
+    cmd = [sys.executable, "-m", "tui.cli", "_branches", *(str(b.path) for b in branches)]
+    if jobs:
+        cmd += ["--jobs", str(jobs)]
+    with open(log, "ab") as out:
+        subprocess.Popen(  # noqa: S603 - our own entry point
+            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
+        )
+    return log

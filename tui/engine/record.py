@@ -23,6 +23,7 @@ from tui.events import (
     GoalChanged,
     HintAdded,
     InstructionSet,
+    IterationReceipt,
     IterationStarted,
     RunFinished,
     RunStarted,
@@ -55,6 +56,8 @@ class IterationRecord:
     cost_total_usd: float = 0.0  # the run's, as of this iteration
     tokens_by_kind: dict[str, int] = field(default_factory=dict)  # this iteration's
     checkpoint: str | None = None  # the iteration's agent checkpoint
+    # What the agent part spent, retries' share and sources included (None in older journals).
+    receipt: IterationReceipt | None = None
     files_changed: int = 0
     insertions: int = 0
     deletions: int = 0
@@ -116,6 +119,11 @@ class RunRecord:
 
     def signals(self) -> list[SignalRaised]:
         return [s for it in self.iterations for s in it.signals]
+
+    def retries(self) -> tuple[int, float]:
+        """Retried attempts over the run, and what they cost (from the receipts)."""
+        receipts = [it.receipt for it in self.iterations if it.receipt is not None]
+        return sum(r.retries for r in receipts), sum(r.retried_cost_usd for r in receipts)
 
     def interventions(self) -> list[tuple[int, str]]:
         return [(it.iteration, h) for it in self.iterations for h in it.human]
@@ -202,6 +210,8 @@ class _Fold:
             row.validators.append(e.result)
         elif isinstance(e, SignalRaised):
             self.row(n).signals.append(e)
+        elif isinstance(e, IterationReceipt):
+            self.row(n).receipt = e
         elif isinstance(e, Decided):
             row = self.row(n)
             row.action, row.outcome, row.reason = e.action, e.outcome, e.reason

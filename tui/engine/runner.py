@@ -57,6 +57,7 @@ from tui.engine.prompt import (
     read_notes,
     system_prompt,
 )
+from tui.engine.receipt import ReceiptTally
 from tui.engine.reload import SpecReload
 from tui.engine.resume import INTERRUPTED_OUTPUT, ResumeState, WorkspacePrep
 from tui.engine.run_state import RunState, RunStatus
@@ -141,6 +142,8 @@ class Runner:
         self._calls = CallLog()
         # The highest turn number reported in this iteration (AgentTurn).
         self._turns = 0
+        # What this iteration's agent part spent (its receipt).
+        self._receipt = ReceiptTally()
         self._resume = resume
         self._prep = prep
         self._subscribers: list[Subscriber] = []
@@ -303,6 +306,7 @@ class Runner:
             self._calls.see(event)
         elif isinstance(event, AgentTurn):
             self._turns = max(self._turns, event.turn)
+            self._receipt.add(event)
         self.state.apply(event)
         for callback in self._subscribers:
             callback(event)
@@ -536,6 +540,7 @@ class Runner:
             number = self.state.last_iteration + 1
             self._calls = CallLog()
             self._turns = 0
+            self._receipt = ReceiptTally()
             notes = read_notes(self.run_dir.memories, self.spec.memory.max_note_chars)
             prompt = self._next_prompt(number, notes)
             system = system_prompt(self.spec)
@@ -561,6 +566,7 @@ class Runner:
                     tool_calls=result.tool_calls,
                 )
             )
+            self.publish(self._receipt.receipt())
             # Protected paths changed any other way are put back before anyone judges.
             self._tamper_signal = await asyncio.to_thread(self.tamper.check, self.iteration)
             # An API that failed past its retries changed nothing worth judging.

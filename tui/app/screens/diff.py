@@ -55,6 +55,12 @@ class DiffTarget:
     label: str
     files_changed: int = 0  # from the checkpoint's event; 0 when unknown
     files: tuple[FileStat, ...] = ()  # the event's per-file stats, when it has them
+    base: str | None = None  # compared with this checkpoint instead (fork branches)
+    title: str = ""  # the heading instead of "Iteration N"
+
+    @property
+    def heading(self) -> str:
+        return self.title or f"Iteration {self.iteration}"
 
 
 def diff_targets(iteration: int, checkpoints: list[Checkpointed]) -> list[DiffTarget]:
@@ -128,6 +134,8 @@ class DiffScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "other":
             return len(self.targets) > 1 or None
+        if action == "iteration":
+            return bool(self.numbers)  # a fork branch's diff has no iterations to move through
         return True
 
     def _load_iteration(self, iteration: int) -> None:
@@ -144,7 +152,7 @@ class DiffScreen(Screen[None]):
             self.query_one(DiffView).set_patch("")
             return
         target = self.targets[self.index]
-        self._show_title(f"Iteration {target.iteration} · {target.label} · loading…")
+        self._show_title(f"{target.heading} · {target.label} · loading…")
         self.large_files = ()
         if target.files_changed > WHOLE_DIFF_FILES:
             self._fetch_list(target)
@@ -157,15 +165,15 @@ class DiffScreen(Screen[None]):
         counted = len(files) == target.files_changed
         if not counted:
             try:
-                files = await asyncio.to_thread(self.reader.files, None, target.commit)
+                files = await asyncio.to_thread(self.reader.files, target.base, target.commit)
             except CheckpointError as exc:
-                self._show_title(f"Iteration {target.iteration} · {target.label}")
+                self._show_title(f"{target.heading} · {target.label}")
                 self.notify(str(exc), severity="error", timeout=8)
                 return
         self.diff = None
         self.large_files = files
         self._show_title(
-            f"Iteration {target.iteration} · {target.label} · {len(files):,} files changed"
+            f"{target.heading} · {target.label} · {len(files):,} files changed"
             f"{self._more()} · each file's diff loads when highlighted"
         )
         lister = self.query_one("#diff-files", OptionList)
@@ -175,10 +183,10 @@ class DiffScreen(Screen[None]):
             lister.highlighted = 0
 
     @work(exclusive=True, group="patch")
-    async def _fetch_file(self, commit: str, f: FileStat) -> None:
+    async def _fetch_file(self, commit: str, f: FileStat, base: str | None = None) -> None:
         try:
             _stat, patch = await asyncio.to_thread(
-                self.reader.file_diff, None, commit, f.path, f.old_path
+                self.reader.file_diff, base, commit, f.path, f.old_path
             )
         except CheckpointError as exc:
             self.notify(str(exc), severity="error", timeout=8)
@@ -193,9 +201,9 @@ class DiffScreen(Screen[None]):
     @work(exclusive=True, group="diff")
     async def _fetch(self, target: DiffTarget) -> None:
         try:
-            diff = await asyncio.to_thread(self.reader.diff, None, target.commit)
+            diff = await asyncio.to_thread(self.reader.diff, target.base, target.commit)
         except CheckpointError as exc:
-            self._show_title(f"Iteration {target.iteration} · {target.label}")
+            self._show_title(f"{target.heading} · {target.label}")
             self.query_one(DiffView).set_patch("")
             self.notify(str(exc), severity="error", timeout=8)
             return
@@ -203,9 +211,7 @@ class DiffScreen(Screen[None]):
         self._show(target, diff)
 
     def _show(self, target: DiffTarget, diff: CheckpointDiff) -> None:
-        self._show_title(
-            f"Iteration {target.iteration} · {target.label} · {diff.stat.summary()}{self._more()}"
-        )
+        self._show_title(f"{target.heading} · {target.label} · {diff.stat.summary()}{self._more()}")
         files = self.query_one("#diff-files", OptionList)
         files.set_options(Option(file_line(f), id=f.path) for f in diff.stat.files)
         view = self.query_one(DiffView)
@@ -219,7 +225,7 @@ class DiffScreen(Screen[None]):
         if self.large_files:
             if event.option_index < len(self.large_files) and self.targets:
                 target = self.targets[self.index]
-                self._fetch_file(target.commit, self.large_files[event.option_index])
+                self._fetch_file(target.commit, self.large_files[event.option_index], target.base)
             return
         view = self.query_one(DiffView)
         starts = view.file_starts()

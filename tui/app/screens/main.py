@@ -17,6 +17,7 @@ from tui.app.event_log import EventLog
 from tui.app.feed import EventFeed
 from tui.app.messages import EventsWaiting, IterationSelected
 from tui.app.screens.confirm_quit import ConfirmQuitScreen
+from tui.app.screens.fork_actions import ForkActions
 from tui.app.screens.history_actions import HistoryActions
 from tui.app.screens.log_actions import EventLogActions
 from tui.app.screens.pane_actions import NARROW, PaneActions
@@ -88,7 +89,7 @@ _CONTROLS = {
 _TAKE_OVER = {"hand_back", "shell", "edit_file", "watch"}
 
 
-class MainScreen(EventLogActions, PaneActions, TakeOverActions, HistoryActions):
+class MainScreen(EventLogActions, PaneActions, TakeOverActions, HistoryActions, ForkActions):
     """The console: fed by engine events, steering the run through its controls.
 
     Without controls (a replay) the screen only shows; the control keys are hidden.
@@ -134,6 +135,21 @@ class MainScreen(EventLogActions, PaneActions, TakeOverActions, HistoryActions):
             "z", "rewind", "rewind", id="rewind", tooltip="Rewind to the iteration picked (paused)"
         ),
         Binding("d", "diff", "diff", id="diff", tooltip="Show what an iteration changed (diff)"),
+        Binding(
+            "b",
+            "fork",
+            "fork",
+            id="fork",
+            show=False,  # the footer is full: the help and the palette list it
+            tooltip="Fork: best-of-N branches from the iteration picked",
+        ),
+        Binding(
+            "c",
+            "compare",
+            "compare",
+            id="compare",
+            tooltip="Compare the branches of a fork of the run",
+        ),
         Binding("exclamation_mark", "why", "why", id="signal", tooltip="Explain the thrash signal"),
         Binding(
             "f",
@@ -441,6 +457,10 @@ class MainScreen(EventLogActions, PaneActions, TakeOverActions, HistoryActions):
             return bool(self.store.signals)
         if action == "diff":
             return bool(self.store.numbers()) or None
+        if action == "fork":
+            return bool(self.store.numbers()) or None
+        if action == "compare":
+            return self.forked
         return True
 
     def action_pause(self) -> None:

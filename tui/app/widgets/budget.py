@@ -26,6 +26,7 @@ class BudgetPane(Pane, can_focus=True):
         for key in ("iterations", "tokens", "cost", "time"):
             yield BudgetBar(id=f"budget-{key}")
         yield Static(id="budget-sources")
+        yield Static(id="budget-retries")
         yield Static(id="budget-burn")
         yield Static(id="budget-projection")
 
@@ -40,6 +41,18 @@ class BudgetPane(Pane, can_focus=True):
         sources = self.query_one("#budget-sources", Static)
         sources.update(Content.from_markup("[$text-muted]$text", text=cost_sources_text(budget)))
         sources.display = bool(budget.cost_sources) and bool(cost_sources_text(budget))
+        # Attempts that broke and were sent again: part of the cost (the receipts say which).
+        count, usd = self.store.retries()
+        retries = self.query_one("#budget-retries", Static)
+        retries.display = count > 0
+        if count:
+            retries.update(
+                Content.from_markup(
+                    "[$text-muted]retries: $count · $usd of the cost",
+                    count=str(count),
+                    usd=f"${usd:.4f}",
+                )
+            )
         self.query_one("#budget-burn", Static).update(
             Content.from_markup("[$text-muted]$rate$paused", rate=burn_rate(budget), paused=paused)
         )

@@ -83,6 +83,9 @@ class StatePane(Pane):
         with VerticalScroll(id="state-scroll"):
             yield GoalText(id="state-goal")
             yield Static(id="state-decision")
+            adopted = Static(id="state-adopted")
+            adopted.display = False
+            yield adopted
             # Signals before the chart: when one paused the loop, it is what matters.
             yield Static("signals  [dim]! or enter: why[/]", id="state-signals-title")
             yield OptionList(id="state-signals")
@@ -133,6 +136,13 @@ class StatePane(Pane):
             )
         else:
             self._set("state-notes", None)
+
+    def show_adoption(self, words: str | None) -> None:
+        """Which fork branch the run continued in (None: it did not)."""
+        self._set(
+            "state-adopted",
+            Content.from_markup("[b $passed]⎇[/] $words", words=words) if words else None,
+        )
 
     def _decision(self, s: RunStore) -> Content:
         status = s.finished.outcome.replace("_", " ") if s.finished else s.status

@@ -2,7 +2,9 @@
 
 A human checkpoint adds ``✎`` after its iteration; a rewind adds ``↶N``
 (the loop went back to iteration N) and draws the iterations it undid dim
-and struck through, so the fork is visible: ``✗1 ~✗2~ ~!3~ ↶1 ▶4``.
+and struck through, so the fork is visible: ``✗1 ~✗2~ ~!3~ ↶1 ▶4``. A fork
+branch adopted as the run's continuation is marked after the iteration it
+started from: ``✗1 ✗2 ⎇ branch 2 !3``.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class Timeline(Widget, can_focus=True):
         self.hint = hint
         # A replay always shows one iteration: there is no live one to follow.
         self.follows_live = True
+        # (iteration, words): the run continued in an adopted fork branch from there.
+        self.adopted: tuple[int, str] | None = None
 
     def show(self, store: RunStore) -> None:
         """Redraw from the store."""
@@ -76,6 +80,8 @@ class Timeline(Widget, can_focus=True):
             parts.append(("✎", "$accent"))
         if item.rewound_to is not None:
             parts.append((f" ↶{item.rewound_to}", "bold $accent"))
+        if self.adopted is not None and self.adopted[0] == item.number:
+            parts.append((f" ⎇ {self.adopted[1]}", "bold $passed"))
         return item.number, parts
 
     def render(self) -> Content:

@@ -24,6 +24,7 @@ from tui.events import (
     GoalChanged,
     HintAdded,
     InstructionSet,
+    IterationReceipt,
     IterationStarted,
     Paused,
     RunFinished,
@@ -31,6 +32,7 @@ from tui.events import (
     ToolInputDelta,
     ToolResult,
 )
+from tui.spend import receipt_text
 
 # Events that leave a line in the newest iteration (human actions, pauses, the end).
 _NOTED = (
@@ -120,6 +122,13 @@ def agent_note(e: AgentFinished) -> str:
     if e.claims_done:
         parts.append("says it is done")
     return " · ".join(parts)
+
+
+def receipt_note(e: IterationReceipt) -> str | None:
+    """``spent: $0.0123 for 1,820 tokens (...)``; None when nothing was spent or retried."""
+    if not (e.usage.total or e.cost_usd or e.retries):
+        return None
+    return f"spent: {receipt_text(e)}"
 
 
 class TranscriptPane(Pane):
@@ -300,6 +309,10 @@ class TranscriptPane(Pane):
                 )
         elif isinstance(e, AgentFinished):
             await (await self._block(e.iteration)).add_note(agent_note(e), "-agent")
+        elif isinstance(e, IterationReceipt):
+            note = receipt_note(e)
+            if note is not None:
+                await (await self._block(e.iteration)).add_note(note, "-receipt")
         elif isinstance(e, Decided):
             await (await self._block(e.iteration)).add_note(decision_note(e), decision_classes(e))
         elif isinstance(e, _NOTED) and self._blocks:
@@ -347,6 +360,9 @@ class TranscriptPane(Pane):
             notes = []
             if record.agent is not None:
                 notes.append((agent_note(record.agent), "-agent"))
+            spent = receipt_note(record.receipt) if record.receipt is not None else None
+            if spent is not None:
+                notes.append((spent, "-receipt"))
             if record.decision is not None:
                 d = record.decision
                 notes.append((decision_note(d), decision_classes(d)))
