@@ -56,6 +56,7 @@ def _record(rec: IterationRecord) -> dict[str, Any]:
     }
     return {
         "head": (rec.goal, rec.prompt, rec.notes, rec.agent, rec.decision, rec.paused_reason),
+        "receipt": rec.receipt,
         "signals": rec.signals,
         "checkpoints": rec.checkpoints,
         "entries": entries,

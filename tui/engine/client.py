@@ -173,9 +173,9 @@ class SocketConnection:
             data = await self.reader.readexactly(size)
             events = [e for e in map(_event_or_none, data.splitlines()) if e is not None]
         elif self.journal is not None and self.welcome.journal_bytes:
-            self.history, events = await asyncio.to_thread(
-                JournalHistory.read, self.journal, self.welcome.journal_bytes
-            )
+            # In the event loop, as the stream's catch-up is parsed: nothing can be
+            # shown before it, and a thread only slows both down (they share the GIL).
+            self.history, events = JournalHistory.read(self.journal, self.welcome.journal_bytes)
         else:
             return None
         for event in events:
