@@ -537,7 +537,9 @@ def _stdout_gone() -> bool:
     try:
         poll = select.poll()
         poll.register(sys.stdout.fileno(), select.POLLOUT)
-        return any(flags & select.POLLERR for _fd, flags in poll.poll(0))
+        # A pipe's writing end polls as an error (Linux) or a hang-up (BSD, macOS).
+        gone = select.POLLERR | select.POLLHUP
+        return any(flags & gone for _fd, flags in poll.poll(0))
     except (OSError, ValueError, AttributeError):  # no file descriptor (captured in tests)
         return False
 
