@@ -105,6 +105,20 @@ def test_three_branches_ranked_adopted_and_landed(tmp_path: Path, capsys) -> Non
     again = pygit2.Repository(str(tmp_path / "repo"))
     tip = again.revparse_single("best")
     assert (tip.tree / "loop/workspace/state.txt").data == b"good\n"
+    # The branch's work is the source's iteration 1, then its own: both land, in order.
+    runs_of = []
+    commit = tip.peel(pygit2.Commit)
+    while commit.parents:
+        runs_of.append(commit.message.split("Loopconsole-Run: ")[1].split()[0])
+        commit = commit.parents[0]
+    assert runs_of == ["src-fork1-1", "src"]
+    assert (commit.tree / "loop/workspace/state.txt").data == b"bad\n"  # the user's HEAD
+    assert (tip.parents[0].tree / "loop/workspace/state.txt").data == b"meh\n"  # src it 1
+
+    # The source run adopted that branch: landing the source lands the same history.
+    assert main(["land", str(source), "--branch", "via-source"]) == 0
+    again = pygit2.Repository(str(tmp_path / "repo"))
+    assert again.revparse_single("via-source").tree.id == tip.tree.id
     assert (tmp_path / "repo" / ".git" / "HEAD").read_bytes() == head_before
     assert (tmp_path / "repo" / ".git" / "index").read_bytes() == index_before
 

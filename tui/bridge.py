@@ -21,6 +21,7 @@ from tui.engine.client import ConnectError, SocketConnection
 from tui.engine.commands import Command, Reply
 from tui.engine.fleet import FleetRow, send_once
 from tui.engine.protocol import MAX_LINE, read_engine_info
+from tui.fleet_follow import FollowedRows
 
 # The remote side's command; a test (or an odd install) may name another.
 REMOTE = os.environ.get("LOOPCONSOLE_REMOTE", "loopconsole")
@@ -102,13 +103,40 @@ async def open_via(via: str, run: str) -> SocketConnection:
 
 
 class RemoteFleet:
-    """Another machine's fleet, read through ``CMD loopconsole fleet --json``."""
+    """Another machine's fleet, read through ``CMD loopconsole fleet --json --follow``
+    (one process for as long as the fleet is open: tui/fleet_follow.py), or through
+    ``CMD loopconsole fleet --json`` per look when the other side's loopconsole
+    does not know ``--follow``."""
 
     def __init__(self, via: str, paths: list[Path] | None = None) -> None:
         self.via = via
         self.paths = [str(p) for p in paths or []]
+        self._followed: FollowedRows | None = None
+        self._follows = True  # the other side's loopconsole knows --follow
 
     def rows(self) -> list[FleetRow]:
+        if not self._follows:
+            return self._rows_once()
+        if self._followed is None or not self._followed.alive():
+            if self._followed is not None:
+                self._followed.close()
+            command = via_command(self.via, "fleet", *self.paths, "--json", "--follow")
+            self._followed = FollowedRows(command)
+        try:
+            return self._followed.rows()
+        except ConnectError:
+            if "--follow" not in self._followed.error():
+                raise
+            self._follows = False  # an older loopconsole there
+            return self._rows_once()
+
+    def close(self) -> None:
+        """End the process following the other side's fleet."""
+        if self._followed is not None:
+            self._followed.close()
+            self._followed = None
+
+    def _rows_once(self) -> list[FleetRow]:
         import subprocess
 
         command = via_command(self.via, "fleet", *self.paths, "--json")
@@ -121,7 +149,21 @@ class RemoteFleet:
             raise ConnectError(f"{shlex.join(command)} failed: {' '.join(tail)}")
         import json
 
-        return [FleetRow(**row) for row in json.loads(done.stdout)]
+        return [FleetRow.from_json(row) for row in json.loads(done.stdout)]
+
+    def compare(self, branch: Path) -> str:
+        """The ranking of a fork group there, as ``loopconsole compare`` prints it."""
+        import subprocess
+
+        command = via_command(self.via, "compare", str(branch))
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=60, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ConnectError(f"cannot run {shlex.join(command)}: {exc}") from None
+        if done.returncode != 0:
+            tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
+            raise ConnectError(f"{shlex.join(command)} failed: {' '.join(tail)}")
+        return done.stdout.decode(errors="replace")
 
     async def send(self, folder: Path, command: Command) -> Reply:
         try:

@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     fleet.add_argument("paths", type=Path, nargs="*", metavar="PATH", help="more folders to scan")
     fleet.add_argument("--json", action="store_true", help="print the list as JSON and exit")
     fleet.add_argument("--via", metavar="CMD", help="list another machine's runs ('ssh HOST')")
+    fleet.add_argument(
+        "--follow",
+        action="store_true",
+        help="print the list as one JSON line, and again whenever it changes, until stdin closes",
+    )
 
     shell = sub.add_parser("_shell", help=argparse.SUPPRESS)  # `o` over attach --via
     shell.add_argument("run", metavar="RUN")
@@ -450,7 +455,7 @@ def cmd_bridge(args: argparse.Namespace) -> int:
 def cmd_fleet(args: argparse.Namespace) -> int:
     from tui.live_cli import fleet
 
-    return fleet(args.paths, as_json=args.json, via=args.via)
+    return fleet(args.paths, as_json=args.json, via=args.via, follow=args.follow)
 
 
 def cmd_shell(args: argparse.Namespace) -> int:

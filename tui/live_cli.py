@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING
 from tui.engine.protocol import read_engine_info
 
 if TYPE_CHECKING:
+    from tui.bridge import RemoteFleet
     from tui.engine.client import SocketConnection
+    from tui.engine.fleet import Fleet
 
 ENGINE_START_S = 15.0  # how long to wait for a new engine's socket
 
@@ -268,14 +270,37 @@ def stop_engine(run_dir: Path) -> None:
 
 # -- the fleet -----------------------------------------------------------------------
 def fleet(
-    paths: list[Path], *, as_json: bool = False, via: str | None = None, theme: str | None = None
+    paths: list[Path],
+    *,
+    as_json: bool = False,
+    via: str | None = None,
+    theme: str | None = None,
+    follow: bool = False,
 ) -> int:
-    """List every known run ("needs you" first); Enter attaches, then back to the list."""
+    """List every known run ("needs you" first); Enter attaches, then back to the list.
+
+    ``follow``: print the list as one JSON line, and again whenever it
+    changes, until stdin closes (what ``fleet --via`` runs there).
+    """
     from tui.bridge import RemoteFleet
-    from tui.engine.client import ConnectError
     from tui.engine.fleet import Fleet
 
+    if follow and not via:
+        from tui.fleet_follow import follow_json
+
+        return follow_json(Fleet(paths))
     known: Fleet | RemoteFleet = RemoteFleet(via, paths) if via else Fleet(paths)
+    try:
+        return _fleet(known, as_json=as_json, via=via, theme=theme)
+    finally:
+        if isinstance(known, RemoteFleet):
+            known.close()
+
+
+def _fleet(known: Fleet | RemoteFleet, *, as_json: bool, via: str | None, theme: str | None) -> int:
+    from tui.app.fleet_app import FleetApp
+    from tui.engine.client import ConnectError
+
     if as_json:
         import json
 
@@ -285,8 +310,6 @@ def fleet(
             raise LiveError(str(exc)) from None
         print(json.dumps([row.to_json() for row in rows], indent=1))
         return 0
-    from tui.app.fleet_app import FleetApp
-
     while True:
         chosen = FleetApp(known).run()
         if not chosen:

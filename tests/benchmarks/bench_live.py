@@ -11,7 +11,7 @@ Prints, does not assert (not a timed test):
 - CPU of an idle live engine and of the fleet while nothing happens
   (target < 2% of a core each).
 
-Run: python tests/benchmarks/bench_live.py [--quick]
+Run: python tests/benchmarks/bench_live.py [--quick] [--fleet (the fleet's figures only)]
 """
 
 from __future__ import annotations
@@ -161,7 +161,12 @@ def make_fleet(count: int, live: int) -> Path:
     return base
 
 
-async def fleet_first_paint(count: int) -> tuple[float, float]:
+async def fleet_first_paint(count: int, idle_s: float = 10.0) -> tuple[float, float]:
+    """First paint of the fleet screen, then its CPU while nothing happens.
+
+    The idle window starts a second after the paint (the screen's own settling
+    is part of painting, not of idling) and spans several looks at the runs.
+    """
     from textual.widgets import DataTable
 
     from tui.app.fleet_app import FleetApp
@@ -173,11 +178,57 @@ async def fleet_first_paint(count: int) -> tuple[float, float]:
         table = app.query_one(DataTable)
         while table.row_count < count:
             await pilot.pause(0.005)
+        await pilot.pause()
         painted = time.perf_counter() - started
+        await asyncio.sleep(1.0)
         cpu0 = time.process_time()
-        await asyncio.sleep(5.0)
-        idle = (time.process_time() - cpu0) / 5.0
+        await asyncio.sleep(idle_s)
+        idle = (time.process_time() - cpu0) / idle_s
     return painted, idle
+
+
+def fleet_look_ms(looks: int = 20) -> float:
+    """One look at every run when nothing changed (what the fleet does every 2 s)."""
+    from tui.engine.fleet import Fleet
+
+    fleet = Fleet()
+    fleet.rows()
+    cpu0 = time.process_time()
+    for _ in range(looks):
+        fleet.rows()
+    return (time.process_time() - cpu0) / looks * 1000
+
+
+def fleet_via_cpu(*, follow: bool, looks: int = 5, every: float = 2.0) -> float:
+    """CPU (here and there) of ``fleet --via`` looking every 2 s while nothing happens;
+    ``env`` stands in for ssh. ``follow=False``: a process per look, as before --follow."""
+    import resource
+
+    from tui.bridge import RemoteFleet
+
+    os.environ["PATH"] = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+    remote = RemoteFleet("env")
+    remote._follows = follow
+
+    def used() -> float:
+        mine = resource.getrusage(resource.RUSAGE_SELF)
+        gone = resource.getrusage(resource.RUSAGE_CHILDREN)
+        total = mine.ru_utime + mine.ru_stime + gone.ru_utime + gone.ru_stime
+        if remote._followed is not None:
+            fields = Path(f"/proc/{remote._followed.process.pid}/stat").read_text()
+            ticks = fields.rsplit(")", 1)[1].split()
+            total += (int(ticks[11]) + int(ticks[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    remote.rows()  # the first (cold) look
+    time.sleep(1.0)
+    before, started = used(), time.monotonic()
+    for _ in range(looks):
+        time.sleep(every)
+        remote.rows()
+    spent = (used() - before) / (time.monotonic() - started)
+    remote.close()
+    return spent
 
 
 def engine_idle_cpu(seconds: float = 5.0) -> float:
@@ -206,25 +257,33 @@ def engine_idle_cpu(seconds: float = 5.0) -> float:
 
 def main() -> None:
     quick = "--quick" in sys.argv
-    rate, seconds = 20_000, (2.0 if quick else 5.0)
-    delays = asyncio.run(latency(rate, seconds))
-    ms = sorted(d * 1000 for d in delays)
-    p50, p99 = statistics.median(ms), ms[int(len(ms) * 0.99)]
-    print(f"latency, {rate:,} deltas/s, 2 clients: {len(ms):,} deliveries, "
-          f"p50 {p50:.1f} ms (target < 20), p99 {p99:.1f} ms (target < 100)")  # fmt: skip
-    mb, iterations = (10.0, 200) if quick else (50.0, 1000)
-    folder = Path(tempfile.mkdtemp(prefix="lcb"))
-    journal = make_journal(folder / "journal.jsonl", iterations=iterations, mb=mb)
-    for indexed, how in ((True, "through the journal index"), (False, "every event sent")):
-        painted = asyncio.run(attach_first_paint(journal, iterations, indexed=indexed))
-        print(f"attach to a {iterations}-iteration {mb:.0f} MB run, {how}, first paint: "
-              f"{painted:.2f} s (target < 1 s)")  # fmt: skip
+    if "--fleet" not in sys.argv:
+        rate, seconds = 20_000, (2.0 if quick else 5.0)
+        delays = asyncio.run(latency(rate, seconds))
+        ms = sorted(d * 1000 for d in delays)
+        p50, p99 = statistics.median(ms), ms[int(len(ms) * 0.99)]
+        print(f"latency, {rate:,} deltas/s, 2 clients: {len(ms):,} deliveries, "
+              f"p50 {p50:.1f} ms (target < 20), p99 {p99:.1f} ms (target < 100)")  # fmt: skip
+        mb, iterations = (10.0, 200) if quick else (50.0, 1000)
+        folder = Path(tempfile.mkdtemp(prefix="lcb"))
+        journal = make_journal(folder / "journal.jsonl", iterations=iterations, mb=mb)
+        for indexed, how in ((True, "through the journal index"), (False, "every event sent")):
+            painted = asyncio.run(attach_first_paint(journal, iterations, indexed=indexed))
+            print(f"attach to a {iterations}-iteration {mb:.0f} MB run, {how}, first paint: "
+                  f"{painted:.2f} s (target < 1 s)")  # fmt: skip
     make_fleet(200, 20)
-    fleet_paint, fleet_cpu = asyncio.run(fleet_first_paint(200))
+    idle_s = 5.0 if quick else 10.0
+    fleet_paint, fleet_cpu = asyncio.run(fleet_first_paint(200, idle_s))
     print(f"fleet of 200 runs (20 live), first paint: {fleet_paint * 1000:.0f} ms "
           "(target < 500 ms)")  # fmt: skip
-    print(f"fleet idle CPU {fleet_cpu * 100:.1f}% of a core (target < 2%)")
-    print(f"idle live engine CPU: {engine_idle_cpu() * 100:.2f}% of a core (target < 2%)")
+    print(f"fleet idle CPU over {idle_s:.0f} s: {fleet_cpu * 100:.2f}% of a core (target < 2%); "
+          f"one look at the 200 runs: {fleet_look_ms():.1f} ms every 2 s")  # fmt: skip
+    print(f"fleet --via (env for ssh), idle, here and there: "
+          f"{fleet_via_cpu(follow=True) * 100:.2f}% of a core following one process; "
+          f"{fleet_via_cpu(follow=False) * 100:.1f}% with a process per look")  # fmt: skip
+    if "--fleet" not in sys.argv:
+        print(f"idle live engine CPU: {engine_idle_cpu() * 100:.2f}% of a core (target < 2%)")
+    print(f"(load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":

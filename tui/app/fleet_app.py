@@ -1,14 +1,20 @@
 """FleetApp: every run on this machine, "needs you" first; Enter attaches.
 
-The list refreshes itself every two seconds (only what the journals gained is
-read). Pause, resume, step and stop go to a live run without attaching;
-``/`` filters by name or id. Enter closes the fleet with the chosen run, and
-the command line opens the console on it (then comes back here).
+The list looks at the runs every two seconds; a look that finds nothing new
+costs a few ``stat`` calls per run (tui/engine/fleet_watch.py) and redraws
+nothing; a run that changed has only its changed cells redrawn. Pause,
+resume, step and stop go to a live run without attaching; ``/`` filters by
+name or id. Fork branches are listed under their source run, below a line
+for the group; ``c`` on any of them opens the compare screen on the group
+(another machine's: the ranking ``loopconsole compare`` prints). Enter
+closes the fleet with the chosen run, and the command line opens the console
+on it (then comes back here).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar, Protocol
 
@@ -17,22 +23,19 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Input, Static
 
+from tui.app.fleet_lines import COLUMNS, GROUP_KEY, Line, lines_of
+from tui.app.screens.compare import CompareScreen
+from tui.app.screens.fork_ranking import RankingScreen
 from tui.app.terminal_notify import terminal_notify
 from tui.engine.commands import Command, Pause, Reply, Resume, Step, Stop
-from tui.engine.fleet import FleetRow
-from tui.figures import duration
+from tui.engine.fleet import Fleet, FleetRow
+from tui.engine.fleet_groups import ForkGroup, fork_groups
+from tui.engine.fork import ForkError
 
-COLUMNS = (
-    "run",
-    "status",
-    "iter",
-    "checks",
-    "cost",
-    "$/h",
-    "signals",
-    "age",
-    "why / last decision",
-)
+# The list's own actions (not quit): off while another screen is on top.
+_LIST_ACTIONS = {"attach", "command", "compare", "fold", "filter", "clear_filter"}
+# Seconds between redraws of the age cells when nothing else changed.
+AGES_S = 30.0
 
 
 class FleetSource(Protocol):
@@ -40,6 +43,7 @@ class FleetSource(Protocol):
 
     def rows(self) -> list[FleetRow]: ...
     async def send(self, folder: Path, command: Command) -> Reply: ...
+    def compare(self, branch: Path) -> str: ...
 
 
 class FleetApp(App[str | None]):
@@ -58,20 +62,36 @@ class FleetApp(App[str | None]):
         Binding("r", "command('resume')", "resume", id="fleet.resume"),
         Binding("s", "command('step')", "step", id="fleet.step"),
         Binding("x", "command('stop')", "stop", id="fleet.stop"),
+        Binding("c", "compare", "compare fork", id="fleet.compare"),
+        Binding("space", "fold", "fold fork", id="fleet.fold", show=False),
         Binding("slash", "filter", "filter", id="fleet.filter"),
         Binding("escape", "clear_filter", "clear filter", show=False, id="fleet.clear"),
         Binding("q", "quit", "quit", id="fleet.quit"),
     ]
 
-    def __init__(self, fleet: FleetSource, *, refresh_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        fleet: FleetSource,
+        *,
+        refresh_s: float = 2.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__()
         self.fleet = fleet
         self.refresh_s = refresh_s
+        self.clock = clock  # for the ages; tests fix it
         self.rows: list[FleetRow] = []
+        self.groups: dict[str, ForkGroup] = {}
         self.query_text = ""
+        self.lines: list[Line] = []  # as drawn
+        self.folded: set[str] = set()  # fork groups whose branches are hidden
         self._needing: set[str] = set()
         self._first = True
-        self._drawn = 0.0
+        self._aged = 0.0
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The list's keys act only while the list is shown (not under the compare screen)."""
+        return not (action in _LIST_ACTIONS and len(self.screen_stack) > 1)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="fleet-title")
@@ -81,7 +101,8 @@ class FleetApp(App[str | None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns(*COLUMNS)
+        for column in COLUMNS:
+            table.add_column(column, key=column)
         self.refresh_rows()
         self.set_interval(self.refresh_s, self.refresh_rows)
         table.focus()
@@ -96,57 +117,90 @@ class FleetApp(App[str | None]):
         self.call_from_thread(self.show, rows)
 
     def show(self, rows: list[FleetRow], *, force: bool = False) -> None:
-        """Put the rows in the table (keeping the cursor on the same run).
+        """Put the rows in the table, keeping the cursor on the same line.
 
-        Nothing changed: nothing is redrawn, except the ages every half minute.
+        Nothing changed: nothing is redrawn (the ages are looked at every
+        half minute). Otherwise only the cells that changed are written; the
+        table is filled again only when lines came, went or moved.
         """
         now = time.monotonic()
-        if not force and rows == self.rows and now - self._drawn < 30:
+        if not force and rows == self.rows and now - self._aged < AGES_S:
             return
-        self._drawn = now
+        self._aged = now
         self.rows = rows
+        self.groups = fork_groups(rows)
         self._notify_new_needs(rows)
+        lines = lines_of(rows, self.query_text, now=self.clock(), folded=self.folded)
         table = self.query_one(DataTable)
-        current = self.selected()
-        shown = [r for r in rows if self._matches(r)]
-        table.clear()
-        for row in shown:
-            table.add_row(*_cells(row), key=row.folder)
-        if current is not None:
-            keys = [r.folder for r in shown]
-            if current.folder in keys:
-                table.move_cursor(row=keys.index(current.folder))
-        needing = sum(1 for r in rows if r.needs)
-        live = sum(1 for r in rows if r.live)
+        if [line.key for line in lines] == [line.key for line in self.lines]:
+            for old, new in zip(self.lines, lines, strict=True):
+                for column, (was, cell) in enumerate(zip(old.cells, new.cells, strict=True)):
+                    if was != cell:
+                        table.update_cell(new.key, COLUMNS[column], cell, update_width=True)
+        else:
+            current = self._selected_key()
+            table.clear()
+            for line in lines:
+                table.add_row(*line.cells, key=line.key)
+            keys = [line.key for line in lines]
+            if current in keys:
+                table.move_cursor(row=keys.index(current))
+        self.lines = lines
+        self._title()
+
+    def _title(self) -> None:
+        needing = sum(1 for r in self.rows if r.needs)
+        needing += sum(1 for g in self.groups.values() if g.needs())
+        live = sum(1 for r in self.rows if r.live)
+        forks = len(self.groups)
+        forked = f" · {forks} fork{'s' if forks > 1 else ''}" if forks else ""
         self.query_one("#fleet-title", Static).update(
-            f"{len(rows)} runs · {live} live · {needing} need you"
+            f"{len(self.rows)} runs · {live} live{forked} · {needing} need you"
             + (f" · filter: {self.query_text}" if self.query_text else "")
         )
 
     def _notify_new_needs(self, rows: list[FleetRow]) -> None:
-        needing = {r.folder for r in rows if r.needs}
+        needs = {r.folder: (f"{r.name} ({r.run_id})", r.needs) for r in rows if r.needs}
+        for name, group in self.groups.items():
+            if group.needs():
+                needs[GROUP_KEY + name] = (f"fork {name}", group.needs())
         if not self._first:
-            for row in rows:
-                if row.needs and row.folder not in self._needing:
-                    self.notify(f"{row.name} ({row.run_id}): {row.needs}", title="Needs you")
-                    terminal_notify(self, f"{row.name}: needs you", row.needs)
-        self._needing, self._first = needing, False
+            for key, (what, why) in needs.items():
+                if key not in self._needing:
+                    self.notify(f"{what}: {why}", title="Needs you")
+                    terminal_notify(self, f"{what}: needs you", why)
+        self._needing, self._first = set(needs), False
 
-    def _matches(self, row: FleetRow) -> bool:
-        text = self.query_text.lower()
-        where = f"{row.name} {row.run_id} {Path(row.folder).name}".lower()
-        return not text or text in where
-
-    def selected(self) -> FleetRow | None:
+    def _selected_key(self) -> str | None:
         table = self.query_one(DataTable)
         if not table.row_count:
             return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def selected(self) -> FleetRow | None:
+        """The run on the highlighted line (None on a group's header line)."""
+        key = self._selected_key()
         return next((r for r in self.rows if r.folder == key), None)
+
+    def selected_group(self) -> ForkGroup | None:
+        """The fork group of the highlighted line: its header, a branch, or a source run."""
+        key = self._selected_key() or ""
+        if key.startswith(GROUP_KEY):
+            return self.groups.get(key[len(GROUP_KEY) :])
+        row = self.selected()
+        if row is None:
+            return None
+        if row.fork:
+            return self.groups.get(row.fork)
+        forked = [g for g in self.groups.values() if g.source == row.folder]
+        return max(forked, key=lambda g: g.number) if forked else None  # the newest fork
 
     def action_attach(self) -> None:
         # From the filter box too: Enter attaches the highlighted match.
         self.query_one(DataTable).focus()
+        if (self._selected_key() or "").startswith(GROUP_KEY):
+            self.action_compare()
+            return
         row = self.selected()
         if row is None:
             return
@@ -158,6 +212,44 @@ class FleetApp(App[str | None]):
             )
             return
         self.exit(row.folder)
+
+    def action_compare(self) -> None:
+        """The highlighted fork group's branches side by side: the compare screen, or for
+        another machine's runs the ranking ``loopconsole compare`` prints there."""
+        group = self.selected_group()
+        if group is None:
+            self.notify("this run has no fork: `loopconsole fork RUN --from K -n N` makes one")
+            return
+        if not isinstance(self.fleet, Fleet):  # another machine's: its files are not here
+            self._ranking(group)
+            return
+        try:
+            screen = CompareScreen(Path(group.branches[0].folder))  # a branch names its group
+        except ForkError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        self.push_screen(screen)
+
+    def action_fold(self) -> None:
+        """Hide or show the highlighted fork group's branches (its line stays)."""
+        group = self.selected_group()
+        if group is None:
+            return
+        self.folded ^= {group.fork}
+        self.show(self.rows, force=True)
+        keys = [line.key for line in self.lines]
+        if GROUP_KEY + group.fork in keys and group.fork in self.folded:
+            self.query_one(DataTable).move_cursor(row=keys.index(GROUP_KEY + group.fork))
+
+    @work(group="compare", thread=True)
+    def _ranking(self, group: ForkGroup) -> None:
+        title = f"fork {group.number} of {Path(group.source).name}"
+        try:
+            text = self.fleet.compare(Path(group.branches[0].folder))
+        except Exception as exc:  # noqa: BLE001 - one sentence, the list stays
+            self.call_from_thread(self.notify, f"{title}: {exc}", severity="error")
+            return
+        self.call_from_thread(self.push_screen, RankingScreen(title, text))
 
     def action_command(self, name: str) -> None:
         row = self.selected()
@@ -194,21 +286,3 @@ class FleetApp(App[str | None]):
     def _filtered(self, event: Input.Changed) -> None:
         self.query_text = event.value.strip()
         self.show(self.rows, force=True)
-
-
-def _cells(row: FleetRow) -> tuple[str, ...]:
-    limit = f"/{row.max_iterations}" if row.max_iterations else ""
-    status = ("● " if row.live else "  ") + (row.outcome or row.status)
-    age = duration(max(0.0, time.time() - row.started_ts)) if row.started_ts else ""
-    why = ("needs you: " + row.needs) if row.needs else row.last_decision
-    return (
-        f"{row.name} · {row.run_id}",
-        status,
-        f"{row.iteration}{limit}",
-        f"{row.passing}/{row.checks}" if row.checks else "",
-        f"${row.cost_usd:.2f}",
-        f"${row.burn_usd_per_h:.2f}" if row.burn_usd_per_h else "",
-        str(row.signals or ""),
-        age,
-        why[:90],
-    )

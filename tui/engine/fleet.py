@@ -4,33 +4,31 @@ Runs register in the user's state folder when they start (tui/engine/live.py);
 more folders can be scanned. Each run's row comes from its journal, folded
 into the same :class:`~tui.engine.run_state.RunState` the engine keeps, read
 incrementally (only what was appended since the last look) and skipping the
-streamed text, so a fleet of hundreds of runs refreshes in a blink.
+streamed text; a run whose files did not change is not read at all
+(tui/engine/fleet_watch.py), so a fleet of hundreds of runs costs a handful
+of ``stat`` calls per look.
 
 A run needs a human when it waits for one, and the row says why in words:
 paused on a thrash signal (or any pause the engine chose), budget reached,
 every required validator passing while paused, paused for a human in a
-headless run, or crashed (no engine, no ``run_finished``).
+headless run, or crashed (no engine, no ``run_finished``). Fork branches are
+listed under their source run as a group (tui/engine/fleet_groups.py); the
+group needs a human when all its branches are done and none is adopted.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-
-from pydantic import ValidationError
 
 from tui.engine.client import ConnectError, SocketConnection
 from tui.engine.commands import Command, Reply
-from tui.engine.live import registered_runs
+from tui.engine.fleet_groups import arrange
+from tui.engine.fleet_watch import RunFolders, RunWatch
+from tui.engine.fork import Branch
 from tui.engine.protocol import read_engine_info
 from tui.engine.run_state import RunState
-from tui.engine.rundir import running_pid
-from tui.events import parse_event
-
-# Streamed pieces: thousands per iteration, and nothing a fleet row needs.
-_SKIP = (b'"type":"agent_text"', b'"type":"tool_input_delta"', b'"type":"validator_output"')
 
 
 @dataclass
@@ -40,7 +38,7 @@ class FleetRow:
     run_id: str
     folder: str
     name: str = "?"
-    status: str = "starting"  # the run state's status, or "crashed"
+    status: str = "starting"  # the run state's status, "crashed", or "waiting" (a branch)
     live: bool = False  # an engine serves it: consoles can attach, controls work
     iteration: int = 0
     max_iterations: int | None = None
@@ -54,16 +52,24 @@ class FleetRow:
     updated_ts: float = 0.0
     outcome: str = ""
     needs: str = ""  # why it needs a human, in words; "" when it does not
+    # A fork branch: the source run's folder, the group, where it started, its number.
+    fork_of: str = ""
+    fork: str = ""
+    fork_from: int = 0
+    branch: int = 0
+    branch_status: str = ""  # open | adopted | discarded
+    variant: str = ""
+    fork_needs: str = ""  # the group's need (every branch done, none adopted), in words
+    adopted: str = ""  # a source run: the branch adopted as its continuation
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
 
-
-@dataclass
-class _Watched:
-    state: RunState = field(default_factory=RunState)
-    offset: int = 0
-    mtime: float = 0.0
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> FleetRow:
+        """A row from ``fleet --json`` (of this version or another: unknown keys are left)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})  # type: ignore[arg-type]
 
 
 class Fleet:
@@ -71,40 +77,81 @@ class Fleet:
 
     def __init__(self, paths: list[Path] | None = None) -> None:
         self.paths = list(paths or [])
-        self._watched: dict[Path, _Watched] = {}
+        self._folders = RunFolders(self.paths)
+        self._watched: dict[Path, RunWatch] = {}
+        self._rows: dict[Path, FleetRow] = {}
+        self._looked: list[FleetRow] = []  # the rows of the last look, before arranging
+        self._arranged: list[FleetRow] = []
 
     def folders(self) -> list[Path]:
-        """The registered runs, and the runs under the extra paths."""
-        found = dict.fromkeys(registered_runs().values())
-        for path in self.paths:
-            found.update(dict.fromkeys(_runs_under(path)))
-        return list(found)
+        """The registered runs, the runs under the extra paths, and their fork branches."""
+        return [Path(row.folder) for row in self.rows()]
 
-    def rows(self, now: float | None = None) -> list[FleetRow]:
-        """Every run, "needs you" first (oldest wait first), then live, then the rest."""
-        now = time.time() if now is None else now
-        rows = [self._row(folder, now) for folder in self.folders()]
-        return sorted(rows, key=_order)
+    def rows(self) -> list[FleetRow]:
+        """Every run, "needs you" first (oldest wait first), then live, then the rest;
+        fork branches under their source run."""
+        rows = []
+        thorough = self._folders.stale()  # every half minute, everything is looked at
+        for folder in self._folders.folders():
+            row = self._row(folder, thorough)
+            if row is not None:
+                rows.append(row)
+        same = len(rows) == len(self._looked) and all(
+            a is b for a, b in zip(rows, self._looked, strict=True)
+        )
+        if not same:
+            self._looked, self._arranged = rows, arrange(rows)
+        return list(self._arranged)
 
     async def send(self, folder: Path, command: Command) -> Reply:
         """One command to a live run of this machine."""
         return await send_to(folder, command)
 
-    def _row(self, folder: Path, now: float) -> FleetRow:
-        watched = self._watched.setdefault(folder, _Watched())
-        _read_new(folder / "journal.jsonl", watched)
-        return row_of(folder, watched.state, now)
+    def compare(self, branch: Path) -> str:
+        """The ranking of a branch's fork group, as ``loopconsole compare`` prints it."""
+        from tui.engine.fork import branches_of, group_results, ranking_table
+
+        return ranking_table(group_results(branches_of(branch)))
+
+    def _row(self, folder: Path, thorough: bool) -> FleetRow | None:
+        watch = self._watched.get(folder)
+        if watch is None:
+            watch = self._watched[folder] = RunWatch(folder)
+        changed = watch.look(thorough=thorough)
+        if changed is None:  # no journal (yet, or any more)
+            self._rows.pop(folder, None)
+            return None
+        row = self._rows.get(folder)
+        if changed or row is None:
+            row = self._rows[folder] = row_of(
+                folder,
+                watch.state,
+                live=watch.live,
+                running=watch.running,
+                branch=watch.branch,
+                waiting=watch.waiting,
+            )
+        return row
 
 
-def row_of(folder: Path, state: RunState, now: float) -> FleetRow:
-    """A fleet row from a run's folded state."""
+def row_of(
+    folder: Path,
+    state: RunState,
+    *,
+    live: bool,
+    running: bool = False,
+    branch: Branch | None = None,
+    waiting: bool = False,
+) -> FleetRow:
+    """A fleet row from a run's folded state; ``running``: another process holds its lock;
+    ``waiting``: a fork branch that has not started (no journal yet)."""
     started = state.started
     budget = state.budget_state
     row = FleetRow(run_id=folder.name, folder=str(folder))
     if started is not None:
         row.run_id = started.run_id or folder.name
         row.name, row.started_ts = started.name, started.ts
-    row.live = read_engine_info(folder) is not None
+    row.live = live
     row.status = state.status
     row.iteration = state.iteration
     row.signals = len(state.signals)
@@ -121,18 +168,32 @@ def row_of(folder: Path, state: RunState, now: float) -> FleetRow:
     if state.finished is not None:
         row.outcome = state.finished.outcome
         row.updated_ts = state.finished.ts
-    elif not row.live and not running_pid(folder):
+    elif waiting:
+        row.status = "waiting"
+    elif not live and not running:
         row.status = "crashed"
+    if branch is not None:
+        row.fork_of = str(Path(branch.source).resolve())
+        row.fork, row.fork_from = branch.group, branch.iteration
+        row.branch, row.branch_status = branch.number, branch.status
+        row.variant = branch.variant.label()
     row.needs = needs_you(row, state)
     return row
 
 
 def needs_you(row: FleetRow, state: RunState) -> str:
-    """Why this run waits for a human, in words ("" when it does not)."""
+    """Why this run waits for a human, in words ("" when it does not).
+
+    A branch of a fork that is still to be chosen (or was discarded) that
+    ended on its budget or a pause does not need a human by itself: its
+    group does, once every branch is done (tui/engine/fleet_groups.py).
+    """
     finished = state.finished
     if row.status == "crashed":
         return "crashed: the engine is gone and the run did not finish; resume it"
     if finished is not None:
+        if row.fork and row.branch_status != "adopted":
+            return ""
         if finished.outcome == "budget":
             return f"budget reached: {finished.reason}"
         if finished.outcome == "paused":
@@ -145,52 +206,6 @@ def needs_you(row: FleetRow, state: RunState) -> str:
     if not state.paused_by_human:
         return state.pause_reason or "paused by the engine"
     return ""
-
-
-def _order(row: FleetRow) -> tuple[int, float]:
-    if row.needs:
-        return (0, row.updated_ts)
-    if row.live or row.status not in ("finished", "crashed"):
-        return (1, -row.started_ts)
-    return (2, -row.updated_ts)
-
-
-def _read_new(journal: Path, watched: _Watched) -> None:
-    try:
-        info = journal.stat()
-    except OSError:
-        return
-    if info.st_size < watched.offset:  # replaced (a new run in the same folder)
-        watched.state, watched.offset = RunState(), 0
-    if info.st_size == watched.offset:
-        return
-    with open(journal, "rb") as f:
-        f.seek(watched.offset)
-        data = f.read(info.st_size - watched.offset)
-    end = data.rfind(b"\n") + 1  # a line being written is read next time
-    for line in data[:end].splitlines():
-        if not line or any(skip in line[:200] for skip in _SKIP):
-            continue
-        try:
-            watched.state.apply(parse_event(line))
-        except ValidationError:
-            continue
-    watched.offset += end
-    watched.mtime = info.st_mtime
-
-
-def _runs_under(path: Path) -> list[Path]:
-    path = path.expanduser().resolve()
-    if (path / "journal.jsonl").is_file():
-        return [path]
-    candidates = [path, path / ".loopconsole" / "runs"]
-    return sorted(
-        d
-        for root in candidates
-        if root.is_dir()
-        for d in root.iterdir()
-        if (d / "journal.jsonl").is_file()
-    )
 
 
 async def send_to(folder: Path, command: Command) -> Reply:

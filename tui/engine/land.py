@@ -23,12 +23,11 @@ from pygit2.enums import FileMode
 
 from tui.engine.checkpoints import (
     IDENTITY,
-    CheckpointError,
     CheckpointInfo,
-    Checkpoints,
     compose_message,
 )
 from tui.engine.large_files import is_placeholder
+from tui.engine.lineage import LineageError, lineage
 from tui.engine.record import IterationRecord, RunRecord
 from tui.engine.shadow import ShadowError, open_shadow_readonly
 
@@ -63,7 +62,11 @@ def land(
     squash: bool = False,
 ) -> LandResult:
     """Write the run's checkpoints as a new branch; raise LandError on a refusal."""
-    repo, prefix = _open_user_repo(record, repo_path)
+    try:
+        segments = lineage(record)
+    except LineageError as exc:
+        raise LandError(str(exc)) from None
+    repo, prefix = _open_user_repo(segments[0].record, repo_path)
     name = branch or default_branch(record)
     ref = f"refs/heads/{name}"
     if not pygit2.reference_is_valid_name(ref):
@@ -71,16 +74,15 @@ def land(
     if ref in repo.references:
         raise LandError(f"branch {name!r} already exists in {_where(repo)}; choose another name")
     try:
-        shadow = open_shadow_readonly(record.run_dir)
-        infos = Checkpoints.open_readonly(record.run_dir).log()
-    except (ShadowError, CheckpointError) as exc:
+        shadows = [open_shadow_readonly(seg.record.run_dir) for seg in segments]
+    except ShadowError as exc:
         raise LandError(str(exc)) from None
-    start = next((i for i in infos if i.kind == "start"), infos[0] if infos else None)
-    if start is None or start.tree == infos[-1].tree:
+    plan = [
+        (seg, shadow, _steps(seg.infos, seg.start.tree))
+        for seg, shadow in zip(segments, shadows, strict=True)
+    ]
+    if not any(steps for _, _, steps in plan):
         raise LandError(f"run {record.run_id} changed nothing in its workspace; nothing to land")
-    steps = _steps(infos[infos.index(start) + 1 :], start.tree)
-    if squash:
-        steps = [steps[-1]]
 
     base = None if repo.head_is_unborn else repo.head.peel(pygit2.Commit)
     result = LandResult(repo=_where(repo), branch=name, base=str(base.id) if base else None)
@@ -88,37 +90,48 @@ def land(
     index = pygit2.Index()
     if base is not None:
         index.read_tree(base.tree)
-    start_tree = shadow[start.tree]
-    previous = start_tree
     parent = base
-    by_iteration = {it.iteration: it for it in record.iterations}
-    for info in steps:
-        tree = shadow[info.tree]
-        _apply(shadow, repo, index, previous, tree, prefix, result.large)
-        previous = tree
-        message = (
-            _squash_message(record)
-            if squash
-            else _message(record, info, by_iteration.get(info.iteration))
-        )
-        sig = _signature(repo)
-        oid = repo.create_commit(
-            None, sig, sig, message, index.write_tree(repo), [parent.id] if parent else []
-        )
-        parent = repo[oid]  # type: ignore[assignment]
-        result.commits.append(str(oid))
+    changed: set[str] = set()
+    for seg, shadow, steps in plan:
+        start_tree = shadow[seg.start.tree]
+        previous = start_tree
+        by_iteration = {it.iteration: it for it in seg.record.iterations}
+        for info in steps:
+            tree = shadow[info.tree]
+            _apply(shadow, repo, index, previous, tree, prefix, result.large)
+            previous = tree
+            if squash:
+                continue
+            message = _message(seg.record, info, by_iteration.get(info.iteration))
+            parent = _commit(repo, index, message, parent)
+            result.commits.append(str(parent.id))
+        changed.update(_changed_paths(shadow, start_tree, previous))
+    if squash:
+        parent = _commit(repo, index, _squash_message(record), parent)
+        result.commits.append(str(parent.id))
     assert parent is not None
     repo.references.create(ref, parent.id)
-    changed = _changed_paths(shadow, start_tree, previous)
     result.files = len(changed)
     if base is not None:
-        head = base.tree
+        # Paths HEAD changed since the run began: the branch carries the run's version.
+        first = shadows[0][segments[0].start.tree]
         result.moved = [
             p
-            for p in changed
-            if _entry(head, _join(prefix, p)) != _entry(start_tree, p)  # type: ignore[arg-type]
+            for p in sorted(changed)
+            if _entry(base.tree, _join(prefix, p)) != _entry(first, p)  # type: ignore[arg-type]
         ]
     return result
+
+
+def _commit(
+    repo: pygit2.Repository, index: pygit2.Index, message: str, parent: pygit2.Commit | None
+) -> pygit2.Commit:
+    """One commit of the index's tree on ``parent``; no reference moves."""
+    sig = _signature(repo)
+    oid = repo.create_commit(
+        None, sig, sig, message, index.write_tree(repo), [parent.id] if parent else []
+    )
+    return repo[oid]  # type: ignore[return-value]
 
 
 def _steps(infos: list[CheckpointInfo], start_tree: str) -> list[CheckpointInfo]:
