@@ -92,12 +92,14 @@ async def open_via(via: str, run: str) -> SocketConnection:
                 await asyncio.wait_for(process.wait(), 5)
 
     try:
-        return await SocketConnection.handshake(
+        connection = await SocketConnection.handshake(
             process.stdout, process.stdin, local=False, closer=close
         )
     except ConnectError:
         await close()
         raise
+    connection.via = (via, run)
+    return connection
 
 
 class RemoteFleet:

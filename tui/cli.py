@@ -2,13 +2,15 @@
 
 Exit codes of ``run --headless`` and ``resume --headless``: 0 goal met, 1
 stopped without meeting it, 2 bad spec or usage, 3 paused for a human,
-130 interrupted.
+130 interrupted. Output cut short by its reader (``| head -1``) ends
+quietly with 141, as a Unix tool ended by SIGPIPE does.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import select
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +20,7 @@ from tui.engine.preflight import RunFolderRefused, preflight
 from tui.spec import LoopSpec, SpecError, load_spec
 
 USAGE_ERROR = 2
+STDOUT_GONE = 128 + 13  # the shell's code for a command ended by SIGPIPE
 
 
 class UsageError(Exception):
@@ -64,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the list as one JSON line, and again whenever it changes, until stdin closes",
     )
+
+    shell = sub.add_parser("_shell", help=argparse.SUPPRESS)  # `o` over attach --via
+    shell.add_argument("run", metavar="RUN")
 
     engine = sub.add_parser("_engine", help=argparse.SUPPRESS)  # the process `run` starts
     engine.add_argument("run_dir", type=Path)
@@ -452,6 +458,12 @@ def cmd_fleet(args: argparse.Namespace) -> int:
     return fleet(args.paths, as_json=args.json, via=args.via, follow=args.follow)
 
 
+def cmd_shell(args: argparse.Namespace) -> int:
+    from tui.live_cli import find_run, workspace_shell
+
+    return workspace_shell(find_run(args.run))
+
+
 def cmd_engine(args: argparse.Namespace) -> int:
     from tui.live_cli import engine_main
 
@@ -466,6 +478,7 @@ COMMANDS = {
     "fleet": cmd_fleet,
     "bridge": cmd_bridge,
     "_engine": cmd_engine,
+    "_shell": cmd_shell,
     "check": cmd_check,
     "runs": cmd_runs,
     "replay": cmd_replay,
@@ -492,7 +505,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv or ["fleet"])  # no arguments: the fleet
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a reader that went away (`| head`) shows here, not at exit
+        return code
+    except BrokenPipeError:
+        if not _stdout_gone():
+            raise  # a pipe of our own broke: a bug, not the reader's choice
+        from tui.headless import silence_stdout
+
+        silence_stdout()
+        return STDOUT_GONE
     except SpecError as exc:
         for line in exc.messages:
             print(line, file=sys.stderr)
@@ -513,6 +535,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("loopconsole: interrupted", file=sys.stderr)
         return 130
+
+
+def _stdout_gone() -> bool:
+    """Nobody reads our stdout any more (the pipe's reading end is closed)."""
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        # A pipe's writing end polls as an error (Linux) or a hang-up (BSD, macOS).
+        gone = select.POLLERR | select.POLLHUP
+        return any(flags & gone for _fd, flags in poll.poll(0))
+    except (OSError, ValueError, AttributeError):  # no file descriptor (captured in tests)
+        return False
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ can reach and see, and every output is redacted before anyone reads it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,15 @@ from pathlib import Path
 from tui.process import CommandResult, run_command
 from tui.redaction import Redactor
 from tui.sandbox import Sandbox
+
+# What an agent CLI needs to reach its model, passed to it even when sandboxed.
+AGENT_CLI_NAMES = (
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_BASE_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+)
 
 
 @dataclass
@@ -68,3 +78,12 @@ class Confinement:
         )
         result.output = redact(result.output)
         return result
+
+    def agent_cli_env(self) -> dict[str, str]:
+        """The environment of a sandboxed agent CLI: the children's, plus what reaches
+        its model (:data:`AGENT_CLI_NAMES`, from loopconsole's own environment)."""
+        env = dict(self.env)
+        for name in AGENT_CLI_NAMES:
+            if name in os.environ:
+                env[name] = os.environ[name]
+        return env

@@ -174,11 +174,11 @@ class ReaderGone:
             self.printer(event)
         except BrokenPipeError:
             self.gone = True
-            _silence_stdout()
+            silence_stdout()
             self.on_gone()
 
 
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
     """Point stdout at /dev/null, so the interpreter's last flush cannot fail."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)

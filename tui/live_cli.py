@@ -139,6 +139,28 @@ def find_run(text: str) -> Path:
     )
 
 
+def workspace_shell(run_dir: Path) -> int:
+    """The user's shell in a run's workspace, in this terminal (``o`` during a take-over
+    over ``attach --via`` runs ``CMD loopconsole _shell RUN`` on the run's machine)."""
+    import shlex
+
+    from tui.events import RunStarted, parse_event
+
+    try:
+        with open(run_dir / "journal.jsonl", "rb") as journal:
+            started = parse_event(journal.readline())
+    except (OSError, ValueError):
+        started = None
+    if not isinstance(started, RunStarted) or not Path(started.workspace).is_dir():
+        raise LiveError(f"run {run_dir.name} has no workspace to open a shell in")
+    shell = shlex.split(os.environ.get("SHELL") or "/bin/sh")
+    os.chdir(started.workspace)
+    try:
+        os.execvp(shell[0], [*shell, "-i"])  # interactive even when no terminal came along
+    except OSError as exc:
+        raise LiveError(f"cannot start the shell {shell[0]}: {exc.strerror or exc}") from None
+
+
 # -- consoles -------------------------------------------------------------------------
 def attach(run_dir: Path, *, theme: str | None = None) -> int:
     """Open the console on the live run in ``run_dir``; return the exit code."""
@@ -151,8 +173,9 @@ def attach(run_dir: Path, *, theme: str | None = None) -> int:
             f"`loopconsole resume {run_dir}` carries it on"
         )
 
+    journal = run_dir / "journal.jsonl"  # read here, through its index: a fast catch-up
     return _console(
-        lambda: SocketConnection.open(Path(info.socket)),
+        lambda: SocketConnection.open(Path(info.socket), journal=journal),
         theme,
         resume_run=lambda raises: resume_raised(run_dir, raises),
     )
@@ -177,7 +200,7 @@ async def resume_raised(run_dir: Path, raises: list[str]) -> SocketConnection:
         info = read_engine_info(run_dir)
         if info is None:
             raise LiveError(f"the run's engine stopped at once; see {run_dir / 'engine.log'}")
-        return await SocketConnection.open(Path(info.socket))
+        return await SocketConnection.open(Path(info.socket), journal=run_dir / "journal.jsonl")
     except (LiveError, RunDirError, ConnectError) as exc:
         raise RaiseError(str(exc)) from None
 

@@ -32,8 +32,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui.agents.base import AgentConfigError
-from tui.spec import LoopSpec
+from tui.spec import AgentConfigError, LoopSpec
 
 # The HOME commands see inside the sandbox: on its private /tmp.
 SANDBOX_HOME = "/tmp/home"

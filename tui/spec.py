@@ -287,6 +287,16 @@ class SpecError(Exception):
         super().__init__("\n".join(messages))
 
 
+class AgentConfigError(Exception):
+    """The run cannot start as configured: its agent (no API key, CLI not found)
+    or its sandbox (bwrap cannot start here).
+
+    Reported before the run starts; the command line exits 2. Defined with the
+    spec, below the agents and the sandbox, so both raise it
+    (``tui.agents.base`` offers it to the agents).
+    """
+
+
 def _known_keys(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items() if not f.exclude]
 

@@ -42,6 +42,8 @@ class StillConnection:
 
     local = True
     detachable = False
+    history = None
+    via = None
 
     def __init__(self) -> None:
         self.asked: list[str] = []

@@ -17,18 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from tui.events import Notice, ToolCall, ToolResult, Usage
+from tui.spec import AgentConfigError
 
 if TYPE_CHECKING:
     from tui.agents.tools import Toolbox
     from tui.events import Event
     from tui.spec import LoopSpec
-
-
-class AgentConfigError(Exception):
-    """The agent cannot start as configured (no API key, CLI not found).
-
-    Reported before the run starts; the command line exits 2.
-    """
 
 
 class MissingCredential(AgentConfigError):

@@ -320,12 +320,10 @@ class CommandAgent:
         stdin: bytes | None,
     ) -> Awaitable[CommandResult]:
         """``[agent] sandbox = true``: the run's sandbox, network on, the allow-listed env."""
-        from tui.engine.trust import agent_cli_env
-
         confinement = getattr(ctx.tools, "confinement", None)
         if confinement is None:
             raise AgentFatal("[agent] sandbox = true needs the run's sandbox; none was set up.")
-        cli_env = agent_cli_env(self.spec, confinement)
+        cli_env = confinement.agent_cli_env()
         cli_env.update({k: v for k, v in env.items() if k.startswith("LOOPCONSOLE_")})
         prompt_folder = Path(env["LOOPCONSOLE_PROMPT_FILE"]).parent
         return confinement.run(

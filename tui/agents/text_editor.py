@@ -272,11 +272,26 @@ class TextEditor:
         return confine(self.root, path)
 
     def _write(self, file: Path, path: str, text: str) -> None:
+        self._refuse_write(file, path)
+        write_in(self.root, file, text)
+
+    def _refuse_write(self, file: Path, path: str) -> None:
         refuse_git(self.root, file, path)
         rel = "/".join(parts_in(self.root, file))
         if self.protected is not None and self.protected(rel):
             raise ToolError(self.PROTECTED.format(path=path))
-        write_in(self.root, file, text)
+
+    # -- for a human (a take-over from another machine)
+
+    def writable(self, path: str) -> Path:
+        """The real path of ``path``, refused exactly as a write to it would be."""
+        file = self._resolve(path)
+        self._refuse_write(file, path)
+        return file
+
+    def read_text(self, path: str) -> str:
+        """The whole text of a file (refused: missing, not a file, too big, not UTF-8)."""
+        return self._read(self._resolve(path), path)
 
     def _select(
         self, text: str, path: str, view_range: tuple[int, int] | None

@@ -7,6 +7,11 @@ take-over) is the engine's own fold, :class:`tui.engine.run_state.RunState`,
 kept in ``store.run``; the store adds what only the console needs (the
 transcript per iteration, the timeline). Nothing here imports Textual, so the
 store is tested on plain event lists.
+
+Attached to a long run, the store may have been caught up through the
+journal index (:mod:`tui.engine.catch_up`): older iterations then hold what
+the summary panes need but not their transcript, until :meth:`RunStore.load_history`
+reads one in full.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from tui.app.records import (
     ValidatorRun,
 )
 from tui.app.timeline_model import TimelineItem, build_timeline
+from tui.engine.catch_up import JournalHistory
 from tui.engine.decide import summarize_checks
 from tui.engine.journal_index import IterationStatus, iteration_status
 from tui.engine.run_state import RunState, RunStatus
@@ -82,6 +88,8 @@ class RunStore:
     """The state of one run as the console shows it; fed with :meth:`apply`."""
 
     def __init__(self) -> None:
+        # Older iterations left in the journal by an indexed catch-up (see load_history).
+        self.history: JournalHistory | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -182,6 +190,23 @@ class RunStore:
     def record(self, number: int) -> IterationRecord | None:
         return self.iterations.get(number)
 
+    def load_history(self, number: int) -> None:
+        """Read iteration ``number`` in full when the catch-up left its bulk in the journal.
+
+        Its record is built again from every event of the iteration, exactly
+        as a full catch-up would have built it.
+        """
+        history = self.history
+        if history is None or number not in history.partial:
+            return
+        whole = RunStore()
+        for event in history.events(number):
+            whole.apply(event)
+        record = whole.iterations.get(number)
+        if record is not None:
+            self.iterations[number] = record
+        history.partial.discard(number)
+
     def numbers(self) -> list[int]:
         return sorted(self.iterations)
 
@@ -213,21 +238,25 @@ class RunStore:
 
         A re-checked iteration counts with its re-run's results.
         """
-        rows = []
-        for n, r in sorted(self.iterations.items()):
-            if r.decision is None:
-                continue
-            passing, total = r.decision.passing_checks, r.decision.total_checks
-            finished = all(run.result is not None for run in r.validators.values())
-            if r.rechecked and finished:
-                passing, total = summarize_checks(r.results())
-            rows.append((n, passing, total))
-        return rows
+        return [
+            (n, *self._checks_of(n, r))
+            for n, r in sorted(self.iterations.items())
+            if r.decision is not None
+        ]
+
+    def _checks_of(self, number: int, rec: IterationRecord) -> tuple[int, int]:
+        """(passing, total) checks of a decided iteration, its re-run's when finished."""
+        assert rec.decision is not None
+        if rec.rechecked and all(run.result is not None for run in rec.validators.values()):
+            return summarize_checks(rec.results())
+        return rec.decision.passing_checks, rec.decision.total_checks
 
     def checks_now(self) -> tuple[int, int] | None:
         """(passing, total) checks of the newest decided iteration, re-runs included."""
-        history = self.passing_history()
-        return history[-1][1:] if history else None
+        for n in sorted(self.iterations, reverse=True):
+            if self.iterations[n].decision is not None:
+                return self._checks_of(n, self.iterations[n])
+        return None
 
     def goal_met_now(self) -> bool:
         """While paused: a re-run of the current iteration passes every required validator."""

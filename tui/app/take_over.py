@@ -12,6 +12,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from textual.app import App, SuspendNotSupported
@@ -77,6 +78,32 @@ def open_editor(app: App, workspace: Path, rel_path: str) -> int:
     if not target.is_relative_to(workspace.resolve()):
         raise TakeOverError(f"{rel_path} is outside the workspace")
     return run_suspended(app, editor_command(str(target)), workspace)
+
+
+def open_remote_shell(app: App, via: str, run: str) -> int:
+    """A shell in the workspace of a run on another machine, through ``via``
+    (``CMD loopconsole _shell RUN``), until they exit it."""
+    from tui.bridge import via_command
+
+    where = f"run {run}'s workspace, through {via}"
+    return run_suspended(
+        app, via_command(via, "_shell", run), Path.cwd(), BANNER.format(path=where, what="shell")
+    )
+
+
+def edit_copy(app: App, rel_path: str, text: str) -> str:
+    """$EDITOR on a local copy of a file of a workspace on another machine; its text after."""
+    folder = Path(tempfile.mkdtemp(prefix="loopconsole-edit-"))
+    try:
+        copy = folder / (Path(rel_path).name or "file")
+        copy.write_text(text, encoding="utf-8", newline="")
+        run_suspended(app, editor_command(str(copy)), folder)
+        with open(copy, encoding="utf-8", newline="") as edited:
+            return edited.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TakeOverError(f"cannot edit a copy of {rel_path}: {exc}") from None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def changes_text(lines: list[str]) -> str:

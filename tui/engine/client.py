@@ -3,8 +3,12 @@
 Over the run's Unix socket (``attach``, ``run``), or over any pair of streams
 (``attach --via``: a command's stdin and stdout running ``loopconsole bridge``).
 Events arrive in order, first the journal's then live ones; replies are
-matched to commands by id. When the engine goes away the connection ends at
-once (the socket's end of file), so a console can say so.
+matched to commands by id. A client on the run's machine may read the
+journal itself, through its index (``journal``): it then hands out a short
+catch-up (:mod:`tui.engine.catch_up`) and keeps the older iterations' bulk
+in :attr:`SocketConnection.history`, read when a view asks for one. When
+the engine goes away the connection ends at once (the socket's end of
+file), so a console can say so.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from tui.engine.catch_up import JournalHistory
 from tui.engine.commands import Command, Reply
 from tui.engine.connection import Subscriber
 from tui.engine.protocol import MAX_LINE, Hello, Welcome, message_line
@@ -39,6 +45,7 @@ class SocketConnection:
         *,
         local: bool = True,
         closer: Callable[[], Awaitable[None]] | None = None,
+        journal: Path | None = None,
     ) -> None:
         self.reader = reader
         self.writer = writer
@@ -50,19 +57,37 @@ class SocketConnection:
         self._replies: dict[str, asyncio.Future[Reply]] = {}
         self._ids = itertools.count(1)
         self._closer = closer
+        self.journal = journal  # read by this client for the catch-up (None: sent by the engine)
+        # (the command, the run there) when the run is on another machine (attach --via)
+        self.via: tuple[str, str] | None = None
+        # The older iterations of an indexed catch-up, read on demand.
+        self.history: JournalHistory | None = None
 
     @classmethod
     async def open(
-        cls, path: Path, client: str = "console", *, catch_up: bool = True
+        cls,
+        path: Path,
+        client: str = "console",
+        *,
+        catch_up: bool = True,
+        journal: Path | None = None,
     ) -> SocketConnection:
-        """Connect to the socket at ``path`` and say hello."""
+        """Connect to the socket at ``path`` and say hello.
+
+        ``journal``: the run's journal, on this machine: the catch-up reads it
+        through its index instead of receiving every event.
+        """
         try:
             reader, writer = await asyncio.open_unix_connection(str(path), limit=MAX_LINE)
         except (FileNotFoundError, ConnectionRefusedError):
             raise ConnectError("the run's engine is not running (its socket is gone)") from None
         except OSError as exc:
             raise ConnectError(f"cannot reach the run's engine: {exc.strerror or exc}") from None
-        return await cls.handshake(reader, writer, client=client, catch_up=catch_up)
+        if journal is not None and not os.access(journal, os.R_OK):
+            journal = None  # cannot read it here: the engine sends it
+        return await cls.handshake(
+            reader, writer, client=client, catch_up=catch_up, journal=journal
+        )
 
     @classmethod
     async def handshake(
@@ -74,9 +99,12 @@ class SocketConnection:
         catch_up: bool = True,
         local: bool = True,
         closer: Callable[[], Awaitable[None]] | None = None,
+        journal: Path | None = None,
     ) -> SocketConnection:
+        """Say hello over an open pair of streams and read the welcome."""
+        hello = Hello(client=client, catch_up=catch_up, read_journal=journal is not None)
         try:
-            writer.write(message_line(Hello(client=client, catch_up=catch_up)))
+            writer.write(message_line(hello))
             await writer.drain()
             line = await asyncio.wait_for(reader.readline(), timeout=10)
         except TimeoutError:
@@ -88,7 +116,7 @@ class SocketConnection:
         except ValidationError:
             reason = _bye_reason(line) or "it did not speak loopconsole's protocol"
             raise ConnectError(f"the run's engine refused the connection: {reason}") from None
-        return cls(reader, writer, welcome, local=local, closer=closer)
+        return cls(reader, writer, welcome, local=local, closer=closer, journal=journal)
 
     def subscribe(self, callback: Subscriber) -> None:
         self._subscribers.append(callback)
@@ -125,6 +153,8 @@ class SocketConnection:
                         continue  # a newer engine's event kind: skip it, keep following
                     if isinstance(event, RunFinished):
                         finished = event
+                    if self.history is not None:
+                        self.history.saw(event)
                     for callback in self._subscribers:
                         callback(event)
         except (ConnectionError, OSError, asyncio.IncompleteReadError):
@@ -139,10 +169,15 @@ class SocketConnection:
     async def _catch_up(self) -> RunFinished | None:
         """The journal before we joined, read and handed out as one batch."""
         size = self.welcome.catch_up_bytes
-        if not size:
+        if size:
+            data = await self.reader.readexactly(size)
+            events = [e for e in map(_event_or_none, data.splitlines()) if e is not None]
+        elif self.journal is not None and self.welcome.journal_bytes:
+            # In the event loop, as the stream's catch-up is parsed: nothing can be
+            # shown before it, and a thread only slows both down (they share the GIL).
+            self.history, events = JournalHistory.read(self.journal, self.welcome.journal_bytes)
+        else:
             return None
-        data = await self.reader.readexactly(size)
-        events = [e for e in map(_event_or_none, data.splitlines()) if e is not None]
         for event in events:
             for callback in self._subscribers:
                 callback(event)

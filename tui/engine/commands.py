@@ -155,6 +155,37 @@ class Watch(_Command):
     revalidate: bool
 
 
+class ListFiles(_Command):
+    """During a take-over: the workspace's files (a console on another machine picks one)."""
+
+    type: Literal["list_files"] = "list_files"
+
+
+class ReadFile(_Command):
+    """During a take-over: a workspace file's text, for a human's editor on another machine.
+
+    Refused for a path the agent's editor may not write either (protected,
+    ``.git/``, outside the workspace). The reply's data: ``text``, ``exists``
+    and ``sha`` (what WriteFile expects back).
+    """
+
+    type: Literal["read_file"] = "read_file"
+    path: str
+
+
+class WriteFile(_Command):
+    """During a take-over: the human's edit of a workspace file, from another machine.
+
+    ``expected``: the ``sha`` ReadFile gave ("" for a new file), so an edit
+    made meanwhile (another console, a shell) is never overwritten.
+    """
+
+    type: Literal["write_file"] = "write_file"
+    path: str
+    text: str
+    expected: str = ""
+
+
 Command = Annotated[
     Pause
     | Resume
@@ -175,7 +206,10 @@ Command = Annotated[
     | TakeOver
     | HandBack
     | RecordChanges
-    | Watch,
+    | Watch
+    | ListFiles
+    | ReadFile
+    | WriteFile,
     Field(discriminator="type"),
 ]
 

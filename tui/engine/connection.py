@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from tui.engine.catch_up import JournalHistory
 from tui.engine.commands import Command, Reply
 from tui.events import Event, RunFinished
 
@@ -29,6 +30,12 @@ class RunConnection(Protocol):
     local: bool
     # The run goes on without this console (an engine process): quitting may leave it running.
     detachable: bool
+    # Iterations the catch-up handed out without their bulk, read when asked for
+    # (tui.engine.catch_up); None: every event was handed out.
+    history: JournalHistory | None
+    # The run is on another machine, reached through (the command, the run there):
+    # a shell there runs through the same command (attach --via); None: local.
+    via: tuple[str, str] | None
 
     def subscribe(self, callback: Subscriber) -> None:
         """Call ``callback`` with every event of the run, from the first on, in order."""
@@ -45,6 +52,8 @@ class InProcessConnection:
 
     local = True
     detachable = False
+    history: JournalHistory | None = None
+    via: tuple[str, str] | None = None
 
     def __init__(self, runner: _Runner) -> None:
         self.runner = runner

@@ -10,7 +10,9 @@ never race the agent or the validators.
 Take-over is the engine's too: ``TakeOver`` pauses (after the current step
 when running) and hands the workspace to the human; ``RecordChanges`` and
 ``HandBack`` checkpoint what they changed for the next prompt; resuming or
-stepping during a take-over hands back first, whoever asks.
+stepping during a take-over hands back first, whoever asks. A human on
+another machine edits through ``ListFiles``, ``ReadFile`` and ``WriteFile``
+(:mod:`tui.engine.take_over_files`), refused as the agent's editor refuses.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from tui.engine.commands import (
     FinishGoalMet,
     HandBack,
     Interrupt,
+    ListFiles,
     Pause,
     RaiseThreshold,
+    ReadFile,
     RecordChanges,
     Recover,
     ReloadSpec,
@@ -44,9 +48,11 @@ from tui.engine.commands import (
     Stop,
     TakeOver,
     Watch,
+    WriteFile,
     refused,
 )
 from tui.engine.decide import recovery_start
+from tui.engine.take_over_files import FileCommands
 from tui.engine.validators import run_validators
 from tui.events import (
     ChangesRecorded,
@@ -82,6 +88,7 @@ class Controls:
 
     def __init__(self, runner: Runner) -> None:
         self.runner = runner
+        self.files = FileCommands(runner)
         # Commands applied at once, without waiting for anything.
         self._now: dict[type, NowHandler] = {
             Pause: self._pause,
@@ -107,6 +114,9 @@ class Controls:
             HandBack: self._hand_back,
             RecordChanges: self._record_changes,
             Watch: self._watch,
+            ListFiles: self.files.list,
+            ReadFile: self.files.read,
+            WriteFile: self.files.write,
         }
 
     async def handle(self, command: Command) -> Reply:

@@ -59,8 +59,17 @@ _ROW_EVENTS = frozenset(
 )
 # Events the index notes without parsing: a re-run starts, where spending stood.
 _MARKERS = frozenset({b"iteration_started", b"budget_updated"})
+# Events that stream by the thousand; only their own iteration's transcript reads
+# them (a catch-up skips them for every iteration but the newest: tui.engine.catch_up).
+BULK_KINDS = frozenset(
+    {b"agent_text", b"tool_input_delta", b"tool_call", b"tool_result", b"validator_output",
+     b"agent_turn"}
+)  # fmt: skip
 _CHUNK = 8 * 1024 * 1024
 _CACHED_ITERATIONS = 8
+
+# A line kept for a catch-up: (file offset, iteration, type, the line or its parsed event).
+KeptLine = tuple[int, int, bytes, "bytes | Event"]
 
 
 @dataclass
@@ -156,14 +165,23 @@ class JournalIndex:
         self._touched: set[int] = set()
         self._cache: OrderedDict[int, list[Event]] = OrderedDict()
         self._lock = threading.RLock()
+        # Every line that is not bulk, when asked for (build(keep=True)).
+        self.kept: list[KeptLine] | None = None
 
     # -- building -----------------------------------------------------------
     @classmethod
-    def build(cls, path: Path) -> JournalIndex:
-        """Index a journal in one pass (raises OSError when it cannot be read)."""
+    def build(cls, path: Path, *, end: int | None = None, keep: bool = False) -> JournalIndex:
+        """Index a journal in one pass (raises OSError when it cannot be read).
+
+        ``end``: index only the first ``end`` bytes (a live run's journal as it
+        stood when a client joined; more lines come to it live). ``keep``: also
+        keep every line that is not bulk (:data:`BULK_KINDS`) in ``kept``.
+        """
         index = cls(path)
+        if keep:
+            index.kept = []
         with open(path, "rb") as f:
-            index._scan(f)
+            index._scan(f, end)
         return index
 
     def refresh(self) -> bool:
@@ -189,12 +207,14 @@ class JournalIndex:
                 self._scan(f)
             return (self.size, self._lines, len(self.warnings)) != before
 
-    def _scan(self, f: BinaryIO) -> None:
-        """Index from ``self.size`` to the end of the file as it is now."""
+    def _scan(self, f: BinaryIO, limit: int | None = None) -> None:
+        """Index from ``self.size`` to the end of the file as it is now (or ``limit``)."""
         if self._torn is not None:
             self.warnings.remove(self._torn)
             self._torn = None
         end = os.fstat(f.fileno()).st_size
+        if limit is not None:
+            end = min(end, limit)
         pos, want = self.size, _CHUNK
         self._cur = None  # new lines start a new range, so their iteration's cache drops
         while pos < end:
@@ -236,6 +256,8 @@ class JournalIndex:
                     continue
                 self._add(it, base + start, base + pos)
                 self._row_event(event)
+                if self.kept is not None:
+                    self.kept.append((base + start, it, kind, event))
             else:
                 cur = self._cur
                 if it == self._cur_it and cur is not None and cur[1] == base + start:
@@ -244,6 +266,8 @@ class JournalIndex:
                     self._add(it, base + start, base + pos)
                 if kind in _MARKERS:
                     self._marker(it, kind, data, start, pos)
+                if self.kept is not None and kind not in BULK_KINDS:
+                    self.kept.append((base + start, it, kind, data[start:pos]))
         if last is not None:
             if self.first_ts is None:
                 self.first_ts = _ts(data, _LINE.search(data, 0, end).start())  # type: ignore[union-attr]
@@ -286,6 +310,8 @@ class JournalIndex:
         """Index one line already parsed."""
         self._add(event.iteration, start, end)
         kind = event.type.encode()
+        if self.kept is not None and kind not in BULK_KINDS:
+            self.kept.append((start, event.iteration, kind, event))
         if kind in _ROW_EVENTS:
             self._row_event(event)
         elif kind in _MARKERS:
@@ -403,21 +429,31 @@ class JournalIndex:
         return self.events(0)
 
     def _read(self, iteration: int) -> list[Event]:
-        events: list[Event] = []
+        return [event for _offset, event in self.located_events(iteration)]
+
+    def located_events(self, iteration: int) -> list[tuple[int, Event]]:
+        """Every event of ``iteration`` with the file offset of its line, in journal order.
+
+        Read from the file each time (not cached); lines that are not events
+        are skipped with a warning, as :meth:`events` does.
+        """
+        events: list[tuple[int, Event]] = []
         ranges = self._ranges.get(iteration)
         if not ranges:
             return events
         with open(self.path, "rb") as f:
             for start, end, first in ranges:
                 f.seek(start)
+                offset = start
                 lines = f.read(end - start).split(b"\n")
                 if lines and not lines[-1]:
                     lines.pop()
                 for number, line in enumerate(lines, start=first):
+                    at, offset = offset, offset + len(line) + 1
                     if not line.strip():
                         continue
                     try:
-                        events.append(parse_event(line))
+                        events.append((at, parse_event(line)))
                     except (ValidationError, ValueError):
                         warning = f"{self.path}: line {number} is not a valid event; it was skipped"
                         if warning not in self.warnings:

@@ -7,7 +7,10 @@ a line:
   (:mod:`tui.engine.commands`), each with an ``id`` the reply echoes.
 - engine → client: ``{"type": "welcome", "protocol": 1, "run_id": ..., "run_dir": ...}``;
   then the run's events from its first (the journal, as written), then live
-  ones as they happen, with no gap and no duplicate; ``reply`` messages
+  ones as they happen, with no gap and no duplicate. A client on the same
+  machine may ask to read the journal itself (``read_journal``): then the
+  welcome says how long the journal was (``journal_bytes``) and only live
+  events follow, from exactly that point. ``reply`` messages
   among them; ``{"type": "bye", "reason": ...}`` when the engine drops a
   client (too slow to read) or refuses it (a newer protocol).
 
@@ -45,6 +48,10 @@ class Hello(BaseModel):
     protocol: int = PROTOCOL
     client: str = ""  # "console", "fleet", "bridge": for the engine's log
     catch_up: bool = True  # False: no journal, only what happens from now on (the fleet)
+    # True: the client reads the journal itself (it is on the same machine, through
+    # the journal index): the engine sends no catch-up bytes, only where live events
+    # begin (Welcome.journal_bytes). An engine that predates this sends the bytes.
+    read_journal: bool = False
 
 
 class Welcome(BaseModel):
@@ -56,6 +63,7 @@ class Welcome(BaseModel):
     run_dir: str
     pid: int
     catch_up_bytes: int = 0  # the journal's bytes that follow, before the live events
+    journal_bytes: int = 0  # the journal's length when the client joined: live events follow it
 
 
 class Bye(BaseModel):

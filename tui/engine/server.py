@@ -1,10 +1,10 @@
 """The live run's socket: events out to every client, commands in (see protocol.py).
 
 One :class:`RunServer` per engine. A client catches up from the journal (the
-bytes written before it joined) and then follows the live events queued for
-it since that moment: the journal writer and this server are subscribers of
-the same synchronous publish, so the split point is exact (no gap, no
-duplicate). Each client's queue is bounded; a client that stops reading is
+bytes written before it joined, sent to it or read by itself) and then follows
+the live events queued for it since that moment: the journal writer and this
+server are subscribers of the same synchronous publish, so the split point is
+exact (no gap, no duplicate). Each client's queue is bounded; a client that stops reading is
 dropped with a ``bye`` and can attach again. Commands from every client go
 through one queue, in arrival order, to the engine's controls (a stop does
 not wait behind a slow revalidation); bad input gets an error reply and
@@ -132,7 +132,8 @@ class RunServer:
             return
         # No await from here to the registration: the journal's end and the
         # client's first live event meet exactly.
-        offset = self.runner.journal_offset() if hello.catch_up else 0
+        journal = self.runner.journal_offset() if hello.catch_up else 0
+        offset = 0 if hello.read_journal else journal
         client = _Client(self, writer, offset)
         self.clients.add(client)
         if self.finished:
@@ -142,6 +143,7 @@ class RunServer:
             run_dir=str(self.run_dir),
             pid=os.getpid(),
             catch_up_bytes=offset,
+            journal_bytes=journal,
         )
         client.start(message_line(welcome))
         try:

@@ -6,7 +6,6 @@ tool, the validators and (with ``[agent] sandbox = true``) the agent CLI share i
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from tui.confinement import Confinement
@@ -17,15 +16,6 @@ from tui.events import SignalRaised
 from tui.redaction import Redactor, allowed_env
 from tui.sandbox import SANDBOX_HOME, Sandbox, require_bwrap
 from tui.spec import LoopSpec, ThrashSpec
-
-# What an agent CLI needs to reach its model, passed to it even when sandboxed.
-AGENT_CLI_NAMES = (
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_AUTH_TOKEN",
-    "ANTHROPIC_BASE_URL",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-)
 
 
 def protected_paths(spec: LoopSpec, run: RunDir) -> ProtectedPaths:
@@ -50,15 +40,6 @@ def confinement_for(spec: LoopSpec, run: RunDir, protected: ProtectedPaths) -> C
         exposed=[Path(p).expanduser().resolve() for p in spec.sandbox.readable],
     )
     return Confinement(sandbox, _env(spec, SANDBOX_HOME), redactor)
-
-
-def agent_cli_env(spec: LoopSpec, confinement: Confinement) -> dict[str, str]:
-    """The environment of a sandboxed agent CLI: the children's, plus what reaches its model."""
-    env = dict(confinement.env)
-    for name in AGENT_CLI_NAMES:
-        if name in os.environ:
-            env[name] = os.environ[name]
-    return env
 
 
 def _env(spec: LoopSpec, home: str) -> dict[str, str]:
@@ -147,7 +128,6 @@ def secrets_in_patch(redactor: Redactor, patch: str) -> list[str]:
 __all__ = [
     "Confinement",
     "TamperCheck",
-    "agent_cli_env",
     "confinement_for",
     "protected_paths",
     "secrets_in_patch",

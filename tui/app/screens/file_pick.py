@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import ClassVar
 
@@ -14,26 +13,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-# Folders never offered (tools' caches, repositories, the run's own files).
-SKIPPED = {".git", ".hg", ".svn", ".loopconsole", "__pycache__", "node_modules", ".venv", "venv"}
-# Files listed at most; typing narrows the list.
-MAX_FILES = 5_000
-SHOWN = 200
+from tui.engine.take_over_files import workspace_files
 
+__all__ = ["FilePickScreen", "workspace_files"]
 
-def workspace_files(root: Path, limit: int = MAX_FILES) -> list[str]:
-    """Relative paths of the files under ``root``, sorted, skipping tool folders."""
-    out: list[str] = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED and not d.endswith(".egg-info"))
-        rel = Path(folder).relative_to(root)
-        for name in sorted(files):
-            if name.endswith((".pyc", ".swp")):
-                continue
-            out.append((rel / name).as_posix())
-            if len(out) >= limit:
-                return out
-    return out
+SHOWN = 200  # files listed at once; typing narrows the list
 
 
 class FilePickScreen(ModalScreen[str | None]):
@@ -47,10 +31,11 @@ class FilePickScreen(ModalScreen[str | None]):
         Binding("up", "move(-1)", "previous", show=False),
     ]
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, files: list[str] | None = None) -> None:
+        """``files``: the list to pick from when ``root`` is on another machine."""
         super().__init__()
         self.root = root
-        self.files = workspace_files(root)
+        self.files = workspace_files(root) if files is None else files
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):

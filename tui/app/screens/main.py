@@ -55,6 +55,7 @@ from tui.events import Event
 
 # A batch this big is a catch-up (attaching to a long run): the panes draw only
 # its newest iteration; the store has them all for the timeline and history.
+# (A catch-up through the journal index is known as one whatever its size.)
 CATCH_UP_EVENTS = 2_000
 
 
@@ -287,13 +288,17 @@ class MainScreen(EventLogActions, PaneActions, TakeOverActions, HistoryActions, 
         if not events:
             return
         before = self.store.version
+        catch_up = len(events) > CATCH_UP_EVENTS
+        if self.store.history is None and self.connection is not None:
+            self.store.history = self.connection.history
+            catch_up = catch_up or self.store.history is not None
         for event in events:
             self.store.apply(event)
         if self.reader.run_dir is None and self.store.run_dir:
             self.reader.run_dir = self.checkpoints_dir()
         if not self.is_attached:  # the app is closing; the store is enough
             return
-        shown = _newest_only(events) if len(events) > CATCH_UP_EVENTS else events
+        shown = _newest_only(events) if catch_up else events
         self.query_one(TranscriptPane).feed(shown)
         self.query_one(ValidatorsPane).feed(shown)
         if self.store.version != before:
@@ -386,6 +391,8 @@ class MainScreen(EventLogActions, PaneActions, TakeOverActions, HistoryActions, 
     def select_iteration(self, number: int | None) -> None:
         """Show iteration ``number`` in the transcript and validators (None: follow live)."""
         self.selected = number
+        if number is not None:
+            self.store.load_history(number)
         self.query_one(TranscriptPane).show(number)
         self.query_one(ValidatorsPane).show(number)
 

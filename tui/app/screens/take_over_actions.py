@@ -6,7 +6,10 @@ workspace to the engineer; the panel shows while the run state says so, in
 every attached console. Watch mode lists what they change, ``o`` opens
 $SHELL there and ``e`` $EDITOR on a file (the console suspends meanwhile;
 then the engine checkpoints the changes), ``w`` re-runs the validators on
-every save. ``t`` again hands back: the changes become a "human" checkpoint
+every save. On a run on another machine (``attach --via``) the shell runs
+through the same command, and the editor opens a local copy of the file
+the engine reads and writes back (refusing what the agent's editor
+refuses). ``t`` again hands back: the changes become a "human" checkpoint
 and the next prompt tells the agent. Resuming or stepping while taking over
 hands back first (the engine does it, whoever asks).
 """
@@ -19,9 +22,26 @@ from pathlib import Path
 from tui.app.screens.console_base import ConsoleBase
 from tui.app.screens.file_pick import FilePickScreen, workspace_files
 from tui.app.screens.text_edit import TextEditScreen
-from tui.app.take_over import TakeOverError, changes_text, open_editor, open_shell
+from tui.app.take_over import (
+    TakeOverError,
+    changes_text,
+    edit_copy,
+    open_editor,
+    open_remote_shell,
+    open_shell,
+)
 from tui.app.widgets.take_over_panel import TakeOverPanel
-from tui.engine.commands import Drive, HandBack, RecordChanges, Reply, TakeOver, Watch
+from tui.engine.commands import (
+    Drive,
+    HandBack,
+    ListFiles,
+    ReadFile,
+    RecordChanges,
+    Reply,
+    TakeOver,
+    Watch,
+    WriteFile,
+)
 from tui.events import Event, HandedBack
 
 
@@ -78,10 +98,23 @@ class TakeOverActions(ConsoleBase):
 
         self.send(HandBack(), done)
 
+    def _via(self) -> tuple[str, str] | None:
+        """(the command, the run there) when the workspace is on another machine."""
+        connection = self.connection
+        return None if connection is None or connection.local else connection.via
+
     def action_shell(self) -> None:
-        self._run_in_terminal(lambda: open_shell(self.app, self._workspace()))
+        via = self._via()
+        if via is not None:
+            self._run_in_terminal(lambda: open_remote_shell(self.app, *via))
+        else:
+            self._run_in_terminal(lambda: open_shell(self.app, self._workspace()))
 
     def action_edit_file(self) -> None:
+        if self._via() is not None:
+            self._edit_remote_file()
+            return
+
         def chosen(path: str | None) -> None:
             if path:
                 self._run_in_terminal(lambda: open_editor(self.app, self._workspace(), path))
@@ -90,7 +123,7 @@ class TakeOverActions(ConsoleBase):
 
     def _run_in_terminal(self, run: Callable[[], int]) -> None:
         """Suspend, run the shell or editor, then have the engine checkpoint what changed."""
-        if self.connection is not None and not self.connection.local:
+        if self.connection is not None and not self.connection.local and self._via() is None:
             self.notify(
                 "The workspace is on another machine: edit it there, then hand back (t).",
                 severity="warning",
@@ -102,12 +135,40 @@ class TakeOverActions(ConsoleBase):
         except TakeOverError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return
+        self._record_changes()
 
+    def _record_changes(self) -> None:
         def recorded(reply: Reply) -> None:
             lines = list(reply.data.get("changes", []))
             self.notify(changes_text(lines), title="Back from the workspace", timeout=8)
 
         self.send(RecordChanges(), recorded)
+
+    def _edit_remote_file(self) -> None:
+        """Pick a file from the engine's list, edit a local copy, send the text back."""
+
+        def opened(reply: Reply) -> None:
+            path, before = str(reply.data["path"]), str(reply.data["text"])
+            try:
+                after = edit_copy(self.app, path, before)
+            except TakeOverError as exc:
+                self.notify(str(exc), severity="error", timeout=8)
+                return
+            if after == before:
+                self.notify(changes_text([]), title="Back from the editor", timeout=6)
+                return
+            write = WriteFile(path=path, text=after, expected=str(reply.data["sha"]))
+            self.send(write, lambda _reply: self._record_changes())
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.send(ReadFile(path=path), opened)
+
+        def listed(reply: Reply) -> None:
+            files = [str(f) for f in reply.data.get("files", [])]
+            self.app.push_screen(FilePickScreen(self._workspace(), files), chosen)
+
+        self.send(ListFiles(), listed)
 
     def action_watch(self) -> None:
         panel = self.query_one(TakeOverPanel)

@@ -28,6 +28,31 @@ class ConsoleFooter(Footer):
 
     # Actions dropped first when the keys do not fit (each is also explained elsewhere).
     DROP_ORDER: ClassVar[tuple[str, ...]] = ("why", "diff", "add_hint", "edit_goal", "stop")
+    _composed: tuple[object, ...] | None = None  # what the keys shown were composed from
+
+    async def recompose(self) -> None:
+        """Compose the keys again only when what they show would change.
+
+        Focus moves, resizes and every change of the bindings ask for a
+        recompose, and each mounts every key again: opening the console on a
+        run asked for about ten in its first second, for the same keys.
+        """
+        state = self._state()
+        if state == self._composed and self.children:
+            return
+        self._composed = state
+        await super().recompose()
+
+    def _state(self) -> tuple[object, ...]:
+        """Everything :meth:`compose` reads."""
+        if not self._bindings_ready:
+            return ()
+        bindings = tuple(
+            (binding.key, binding.action, binding.description, binding.show, enabled, tooltip)
+            for _node, binding, enabled, tooltip in self.screen.active_bindings.values()
+        )
+        first = tuple(getattr(self.screen, "footer_first", list)())
+        return (bindings, first, self.app.size.width, self.show_command_palette, self.compact)
 
     def compose(self) -> ComposeResult:
         items = list(super().compose())
