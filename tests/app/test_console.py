@@ -11,6 +11,7 @@ from tests.app import sample_events as sample
 from tests.app.helpers import wait_for
 from tui.app.app import ConsoleApp
 from tui.app.config import load_config
+from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.widgets.iteration_block import IterationBlock
 from tui.app.widgets.timeline import Timeline
@@ -386,3 +387,21 @@ async def test_a_spec_reload_is_announced() -> None:
         await pilot.pause()
         strip = str(app.main.query_one("#event-strip").strip_text())
         assert "loop.toml changed: goal, budget apply from the next iteration" in strip
+
+
+async def test_a_dialog_keeps_its_own_size_after_another_was_shown() -> None:
+    # Each dialog's stylesheet styles #dialog; a screen's CSS is the whole app's, so
+    # unscoped rules of one dialog (the confirm dialog's 60 columns) narrowed the next.
+    app = ConsoleApp(events=sample.running())
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        wide = app.screen.query_one("#dialog").outer_size.width
+        await pilot.press("escape")
+        app.push_screen(ConfirmScreen("Sure?", "A question.", "Yes"))
+        await pilot.pause()
+        assert app.screen.query_one("#dialog").outer_size.width == 60
+        await pilot.press("escape")
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert app.screen.query_one("#dialog").outer_size.width == wide == 110
