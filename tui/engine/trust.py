@@ -11,6 +11,7 @@ from pathlib import Path
 from tui.confinement import Confinement
 from tui.engine.decide import Verdict
 from tui.engine.protect import FileState, ProtectedPaths, spec_patterns, tamper_evidence
+from tui.engine.protocol import socket_path
 from tui.engine.rundir import RunDir, state_runs_root
 from tui.events import SignalRaised
 from tui.redaction import Redactor, allowed_env
@@ -33,7 +34,9 @@ def confinement_for(spec: LoopSpec, run: RunDir, protected: ProtectedPaths) -> C
     sandbox = Sandbox(
         bwrap=require_bwrap(),
         workspace=run.workspace,
-        hidden_dirs=[run.path, state_runs_root()],
+        # The run's record, every run's, and the engines' control sockets (a socket
+        # on a read-only mount still takes a connection: the agent could command the run).
+        hidden_dirs=[run.path, state_runs_root(), socket_path(run.path).parent],
         hidden_files=hidden_files,
         read_only=protected.read_only(),
         network=spec.sandbox.network,
