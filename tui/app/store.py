@@ -474,9 +474,7 @@ class RunStore:
             self.dismissed_keys.add(e.key)
 
     def _signal_recovered(self, e: SignalRecovered) -> None:
-        self.recovered[e.key] = e
-        if e.note:
-            self.hints.append(e.note)
+        self.recovered[e.key] = e  # the note is queued by the run's fold
 
     def _threshold_raised(self, e: ThresholdRaised) -> None:
         self.thresholds[e.kind] = e.threshold
