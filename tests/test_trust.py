@@ -429,3 +429,19 @@ def test_a_validators_python_is_loopconsoles_own_even_in_a_venv_under_tmp(tmp_pa
     assert done.returncode == 0, done.stdout + done.stderr
     journal = (tmp_path / "run" / "journal.jsonl").read_text()
     assert str(venv) in journal  # the validator's python was the venv's
+
+
+def test_only_pytests_table_of_pyproject_is_protected(tmp_path: Path) -> None:
+    from tui.engine.protect import PYTEST_TABLES, ProtectedPaths
+
+    project = tmp_path / "pyproject.toml"
+    project.write_text('[project]\nname = "x"\n\n[tool.pytest.ini_options]\naddopts = "-q"\n')
+    protected = ProtectedPaths(tmp_path, [], PYTEST_TABLES)
+    start = protected.snapshot()
+    project.write_text(project.read_text() + "\n[tool.ruff]\nline-length = 99\n")
+    assert protected.compare(start)[0] == []  # the project's own settings: the agent's to edit
+    project.write_text(project.read_text().replace('"-q"', '"--collect-only"'))
+    changes, _ = protected.compare(start)
+    assert [(c.path, c.what) for c in changes] == [("pyproject.toml", "modified")]
+    assert protected.restore(start, changes) == []
+    assert 'addopts = "-q"' in project.read_text() and "tool.ruff" not in project.read_text()
