@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui.engine.protocol import read_engine_info
+from tui.errors import UserError
 
 if TYPE_CHECKING:
     from tui.bridge import RemoteFleet
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 ENGINE_START_S = 15.0  # how long to wait for a new engine's socket
 
 
-class LiveError(Exception):
+class LiveError(UserError):
     """A live run cannot be started or reached; one sentence for the user."""
 
 

@@ -34,13 +34,14 @@ from tui.engine.protocol import read_engine_info
 from tui.engine.record import RecordError, RunRecord, load_record
 from tui.engine.rundir import RunDir
 from tui.engine.shadow import ShadowError, open_shadow_readonly
+from tui.errors import UserError
 from tui.events import Event, Notice, RunStarted
 from tui.spec import LoopSpec, SpecError, spec_from_text
 
 FORK_FILE = "fork.json"
 
 
-class ForkError(Exception):
+class ForkError(UserError):
     """A fork cannot be made (one sentence, exit 2)."""
 
 

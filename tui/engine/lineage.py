@@ -20,12 +20,13 @@ from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints
 from tui.engine.fork import FORK_FILE, Branch, ForkError, fork_groups
 from tui.engine.record import RecordError, RunRecord, load_record
 from tui.engine.shadow import ShadowError
+from tui.errors import UserError
 
 # Forks of forks of forks: deep enough for any real use, short of a loop in the records.
 MAX_DEPTH = 32
 
 
-class LineageError(Exception):
+class LineageError(UserError):
     """A run's lineage cannot be followed (one sentence)."""
 
 

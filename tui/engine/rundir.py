@@ -23,13 +23,14 @@ from pathlib import Path
 import platformdirs
 
 from tui.engine import runlock
+from tui.errors import UserError
 from tui.spec import LoopSpec, spec_path
 
 # Where earlier versions kept runs, under the spec's folder (still read).
 RUNS_FOLDER = Path(".loopconsole") / "runs"
 
 
-class RunDirError(Exception):
+class RunDirError(UserError):
     """The run directory cannot be used (exists and is not empty, unwritable)."""
 
 
