@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tui.errors import UserError
+from tui.figures import some
 from tui.spec import LoopSpec, SpecError, load_spec
 
 USAGE_ERROR = 2
@@ -315,17 +316,14 @@ def cmd_land(args: argparse.Namespace) -> int:
     if result.large:
         print(
             f"loopconsole: note: {len(result.large)} file(s) over the checkpoint size limit "
-            f"were not landed, their content was never stored ({', '.join(result.large[:3])}"
-            + (", ..." if len(result.large) > 3 else "")
-            + ")",
+            f"were not landed, their content was never stored ({some(result.large)})",
             file=sys.stderr,
         )
     if result.moved:
         print(
             f"loopconsole: note: {len(result.moved)} file(s) the run changed also changed in "
-            f"your HEAD since the run started ({', '.join(result.moved[:3])}"
-            + (", ..." if len(result.moved) > 3 else "")
-            + "); the branch has the run's version",
+            f"your HEAD since the run started ({some(result.moved)}); "
+            "the branch has the run's version",
             file=sys.stderr,
         )
     return 0
