@@ -137,33 +137,28 @@ class RemoteFleet:
             self._followed = None
 
     def _rows_once(self) -> list[FleetRow]:
-        import subprocess
-
-        command = via_command(self.via, "fleet", *self.paths, "--json")
-        try:
-            done = subprocess.run(command, capture_output=True, timeout=30, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ConnectError(f"cannot run {shlex.join(command)}: {exc}") from None
-        if done.returncode != 0:
-            tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
-            raise ConnectError(f"{shlex.join(command)} failed: {' '.join(tail)}")
         import json
 
-        return [FleetRow.from_json(row) for row in json.loads(done.stdout)]
+        out = self._run_there(30, "fleet", *self.paths, "--json")
+        return [FleetRow.from_json(row) for row in json.loads(out)]
 
     def compare(self, branch: Path) -> str:
         """The ranking of a fork group there, as ``loopconsole compare`` prints it."""
+        return self._run_there(60, "compare", str(branch)).decode(errors="replace")
+
+    def _run_there(self, timeout: float, *args: str) -> bytes:
+        """``loopconsole ARGS`` on the other side; its output, or ConnectError saying why not."""
         import subprocess
 
-        command = via_command(self.via, "compare", str(branch))
+        command = via_command(self.via, *args)
         try:
-            done = subprocess.run(command, capture_output=True, timeout=60, check=False)
+            done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise ConnectError(f"cannot run {shlex.join(command)}: {exc}") from None
         if done.returncode != 0:
             tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
             raise ConnectError(f"{shlex.join(command)} failed: {' '.join(tail)}")
-        return done.stdout.decode(errors="replace")
+        return done.stdout
 
     async def send(self, folder: Path, command: Command) -> Reply:
         try:
