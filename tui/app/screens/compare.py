@@ -308,21 +308,13 @@ class CompareScreen(Screen[None]):
         if chosen is None:
             return
         b = chosen.branch
-        source = Path(b.source).name
-
-        def answer(yes: bool | None) -> None:
-            if yes:
-                self._choose(b, adopt=True)
-
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Adopt branch {b.number}?",
-                f"Run {source} continues in {b.run_id} from iteration {b.iteration}: its "
-                "timeline says so, and `loopconsole resume` on the branch goes on. The other "
-                "branches are discarded (stopped if they run; their records stay).",
-                "Adopt",
-            ),
-            answer,
+        self._confirm(
+            b,
+            True,
+            f"Adopt branch {b.number}?",
+            f"Run {Path(b.source).name} continues in {b.run_id} from iteration {b.iteration}: "
+            "its timeline says so, and `loopconsole resume` on the branch goes on. The other "
+            "branches are discarded (stopped if they run; their records stay).",
         )
 
     def action_discard(self) -> None:
@@ -333,20 +325,23 @@ class CompareScreen(Screen[None]):
         if b.status == "discarded":
             self.notify(f"Branch {b.number} is discarded already.", timeout=4)
             return
+        self._confirm(
+            b,
+            False,
+            f"Discard branch {b.number}?",
+            f"{b.run_id} is marked discarded and stopped if it runs; its journal, "
+            "checkpoints and workspace stay.",
+        )
+
+    def _confirm(self, b: Branch, adopt: bool, question: str, explanation: str) -> None:
+        """Ask, then adopt or discard ``b``."""
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self._choose(b, adopt=False)
+                self._choose(b, adopt=adopt)
 
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Discard branch {b.number}?",
-                f"{b.run_id} is marked discarded and stopped if it runs; its journal, "
-                "checkpoints and workspace stay.",
-                "Discard",
-            ),
-            answer,
-        )
+        verb = "Adopt" if adopt else "Discard"
+        self.app.push_screen(ConfirmScreen(question, explanation, verb), answer)
 
     @work(group="choose", exit_on_error=False)
     async def _choose(self, branch: Branch, *, adopt: bool) -> None:
