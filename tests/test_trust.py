@@ -270,6 +270,7 @@ async def test_an_agent_cli_can_run_sandboxed(
     outside.mkdir()
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-for-the-cli-0123")
     monkeypatch.setenv("UNRELATED_SETTING", "not-for-the-cli")
+    monkeypatch.setenv("LOOPCONSOLE_USERS_OWN", "not-for-the-cli-either")
     command = (
         f"cat {{prompt_file}} > seen.txt; echo x > {outside}/written.txt; "
         "env > env.txt; ls $LOOPCONSOLE_RUN_DIR > runs.txt 2>&1; true"
@@ -287,7 +288,8 @@ async def test_an_agent_cli_can_run_sandboxed(
     assert not (outside / "written.txt").exists()
     env = (ws / "env.txt").read_text()
     assert "ANTHROPIC_API_KEY=sk-ant-for-the-cli-0123" in env  # it calls its model
-    assert "UNRELATED_SETTING" not in env
+    assert "UNRELATED_SETTING" not in env and "LOOPCONSOLE_USERS_OWN" not in env
+    assert "LOOPCONSOLE_ITERATION=1" in env  # the loop's own variables do reach it
     assert "journal.jsonl" not in (ws / "runs.txt").read_text()  # the record stays hidden
 
 

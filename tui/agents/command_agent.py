@@ -124,6 +124,16 @@ def fill_placeholders(command: str, values: dict[str, str]) -> str:
     return command
 
 
+# The variables a CLI gets from the loop (see CommandAgent._loop_vars).
+LOOP_VARS = (
+    "LOOPCONSOLE_ITERATION",
+    "LOOPCONSOLE_WORKSPACE",
+    "LOOPCONSOLE_RUN_DIR",
+    "LOOPCONSOLE_PROMPT_FILE",
+    "LOOPCONSOLE_SPEC_DIR",
+)
+
+
 class _LineReader:
     """Turns output chunks into complete lines for the adapter."""
 
@@ -324,7 +334,8 @@ class CommandAgent:
         if confinement is None:
             raise AgentFatal("[agent] sandbox = true needs the run's sandbox; none was set up.")
         cli_env = confinement.agent_cli_env()
-        cli_env.update({k: v for k, v in env.items() if k.startswith("LOOPCONSOLE_")})
+        # The loop's own variables only: other LOOPCONSOLE_* of the user's stay outside.
+        cli_env.update({k: env[k] for k in LOOP_VARS})
         prompt_folder = Path(env["LOOPCONSOLE_PROMPT_FILE"]).parent
         return confinement.run(
             command,
@@ -340,6 +351,7 @@ class CommandAgent:
         )
 
     def _loop_vars(self, ctx: AgentContext, prompt_file: Path) -> dict[str, str]:
+        """What the CLI is told of the loop (the names are :data:`LOOP_VARS`)."""
         return dict(
             LOOPCONSOLE_ITERATION=str(ctx.iteration),
             LOOPCONSOLE_WORKSPACE=str(ctx.workspace),
