@@ -104,7 +104,7 @@ def phase_rounds(ws: str, run: str, files: int, rounds: int) -> dict:
             times.append(time.perf_counter() - t)
             assert info.stat is not None and info.stat.files_changed == 3, info.stat
         cps.FEED_MIN_FILES = 10**9  # the full scan, for reference
-        cps._feed = None
+        cps._staging.feed = None
         full = []
         for r in range(rounds + 1, rounds + 6):
             change(root, files, r)

@@ -28,7 +28,7 @@ import pygit2
 from pygit2.enums import RepositoryOpenFlag
 
 from tui.engine.large_files import DEFAULT_MAX_FILE_BYTES
-from tui.engine.shadow import SHADOW_DIR
+from tui.engine.shadow import SHADOW_DIR, config_value
 
 
 @dataclass(frozen=True)
@@ -64,20 +64,13 @@ def previous_shadow(run_dir: Path, workspace: Path, limit_key: str, limit: int) 
             repo = pygit2.Repository(str(gitdir), RepositoryOpenFlag.NO_SEARCH)
             config = repo.config
             same = config["loopconsole.workspace"] == str(workspace)
-            same = same and int(_get(config, limit_key) or DEFAULT_MAX_FILE_BYTES) == limit
+            same = same and int(config_value(config, limit_key) or DEFAULT_MAX_FILE_BYTES) == limit
             repo.free()
         except (pygit2.GitError, KeyError, ValueError):
             continue
         if same:
             candidates.append(((gitdir / "index").stat().st_mtime_ns, gitdir))
     return max(candidates)[1] if candidates else None
-
-
-def _get(config: pygit2.Config, key: str) -> str | None:
-    try:
-        return config[key]
-    except KeyError:
-        return None
 
 
 def reuse(old: Path, new_gitdir: Path, index: pygit2.Index) -> Reused | None:

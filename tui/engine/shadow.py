@@ -22,6 +22,8 @@ from tui.engine.large_files import DEFAULT_MAX_FILE_BYTES
 from tui.engine.pack_writer import PackWriter
 
 SHADOW_DIR = "checkpoints.git"
+# The shadow config key remembering the run's size limit (see size_limit).
+LIMIT_KEY = "loopconsole.maxFileBytes"
 # From this many changed files on, a scan writes one pack instead of loose objects.
 BULK_FILES = 256
 PACK_FILES = 25_000
@@ -128,12 +130,29 @@ def _configure(repo: pygit2.Repository, workspace: Path) -> None:
     config = repo.config
     wanted = {**_CONFIG, "loopconsole.workspace": str(workspace)}
     for key, value in wanted.items():
-        try:
-            current = config[key]
-        except KeyError:
-            current = None
-        if current != value:  # write only on change: each write rewrites the file
+        if config_value(config, key) != value:  # write only on change: each write rewrites the file
             config[key] = value
+
+
+def size_limit(repo: pygit2.Repository, wanted: int | None) -> int:
+    """The run's size limit: ``wanted`` (remembered in the shadow config), else the stored one."""
+    config = repo.config
+    if wanted is not None:
+        if config_value(config, LIMIT_KEY) != str(wanted):
+            config[LIMIT_KEY] = str(wanted)
+        return wanted
+    try:
+        return int(str(config[LIMIT_KEY]))
+    except (KeyError, ValueError):
+        return DEFAULT_MAX_FILE_BYTES
+
+
+def config_value(config: pygit2.Config, key: str) -> str | None:
+    """``key``'s value in ``config``, or None when it is not set."""
+    try:
+        return config[key]
+    except KeyError:
+        return None
 
 
 def _pattern(rel: str) -> str:
