@@ -34,14 +34,15 @@ import sys
 import threading
 import time
 import uuid
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
-Turn = dict[str, Any]
-Responder = Callable[[dict[str, Any]], Turn]
+if not __package__:  # run as a script: python tests/fake_messages_server.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.fake_http import FakeHandler, FakeHTTPServer, FakeServer, Responder, Turn  # noqa: E402
 
 # The API looks back this many blocks from a breakpoint for an earlier cache entry.
 CACHE_LOOKBACK = 20
@@ -308,30 +309,18 @@ def sse_events(message: dict[str, Any], chunk: int = 12) -> list[tuple[str, dict
     return events
 
 
-def _sse(name: str, data: dict[str, Any]) -> bytes:
-    return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
-
-
 # -- the server -------------------------------------------------------------------
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-    # Idle keep-alive connections end after this, so shutdown never hangs.
-    timeout = 10
+class _Handler(FakeHandler):
+    server: FakeHTTPServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass  # keep test output quiet
+    def reply_headers(self) -> dict[str, str]:
+        return {"request-id": f"req_{uuid.uuid4().hex[:20]}"}
 
     def do_POST(self) -> None:  # noqa: N802
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length)
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        fake = self.server.fake
+        raw, body = self.read_body()
+        fake: FakeMessagesServer = self.server.fake
         headers = {k.lower(): v for k, v in self.headers.items()}
         record = RecordedRequest("POST", self.path, headers, body, raw)
         fake._record(record)
@@ -356,7 +345,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._html()
         if turn_.get("fault") == "status":
             kind = turn_.get("error_type") or _ERROR_TYPES.get(turn_["status"], "api_error")
-            extra = {}
+            extra: dict[str, str] = {}
             if turn_.get("retry_after") is not None:
                 extra["retry-after"] = str(turn_["retry_after"])
             return self._error(turn_["status"], kind, turn_.get("message") or kind, extra)
@@ -366,19 +355,8 @@ class _Handler(BaseHTTPRequestHandler):
         record.usage = usage
         message = _message(turn_, body.get("model", "claude-test"), usage)
         if not body.get("stream"):
-            return self._json(200, message)
+            return self.send_json(200, message)
         self._stream(message, turn_)
-
-    def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None):
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.send_header("request-id", f"req_{uuid.uuid4().hex[:20]}")
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
 
     def _html(self) -> None:
         data = b"<!DOCTYPE html><html><body><h1>Sign in to the Wi-Fi</h1></body></html>"
@@ -390,60 +368,42 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _error(self, status: int, kind: str, message: str, headers: dict[str, str] | None = None):
         body = {"type": "error", "error": {"type": kind, "message": message}}
-        self._json(status, body, headers)
-
-    def _chunk(self, data: bytes) -> None:
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-        self.wfile.flush()
+        self.send_json(status, body, headers)
 
     def _stream(self, message: dict[str, Any], turn_: Turn) -> None:
-        fake = self.server.fake
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream; charset=utf-8")
-        self.send_header("cache-control", "no-cache")
-        self.send_header("transfer-encoding", "chunked")
-        self.send_header("request-id", f"req_{uuid.uuid4().hex[:20]}")
-        self.end_headers()
+        fake: FakeMessagesServer = self.server.fake
+        self.start_stream("text/event-stream; charset=utf-8", {"cache-control": "no-cache"})
         events = sse_events(message, fake.chunk)
         fault = turn_.get("fault")
         if fault in ("sse_error", "drop", "bad_json"):
             events = events[: turn_.get("after", 4)]
         if fault == "pings":
             events = events[:2]
-        try:
+        with self.client_may_leave():
             for name, data in events:
-                self._chunk(_sse(name, data))
+                self.send_event(name, data)
                 if fake.event_delay:
                     time.sleep(fake.event_delay)
             if fault == "bad_json":
-                self._chunk(b'event: content_block_delta\ndata: {"type": "content_blo\n\n')
+                self.send_chunk(b'event: content_block_delta\ndata: {"type": "content_blo\n\n')
             if fault == "pings":
                 while not fake.stopping.wait(turn_.get("every", 0.05)):
-                    self._chunk(_sse("ping", {"type": "ping"}))
+                    self.send_event("ping", {"type": "ping"})
                 self.close_connection = True
                 return
             if fault == "sse_error":
                 kind = turn_.get("error_type", "overloaded_error")
                 err = {"type": "error", "error": {"type": kind, "message": "Overloaded"}}
-                self._chunk(_sse("error", err))
+                self.send_event("error", err)
             if fault == "drop" and not turn_.get("clean"):
                 # Cut the socket without the final chunk: an incomplete body.
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+            self.end_stream()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    fake: FakeMessagesServer
-
-
-class FakeMessagesServer:
+class FakeMessagesServer(FakeServer[RecordedRequest]):
     """A Messages API on 127.0.0.1 (random port) in a background thread.
 
     ``script`` is a list of turns (each request takes the next) or a callable
@@ -451,6 +411,8 @@ class FakeMessagesServer:
     other key a 401. ``chunk`` is the length of each streamed delta and
     ``event_delay`` a pause between events (to watch streaming happen).
     """
+
+    handler = _Handler
 
     def __init__(
         self,
@@ -460,82 +422,22 @@ class FakeMessagesServer:
         chunk: int = 12,
         event_delay: float = 0.0,
     ) -> None:
-        self._responder: Responder | None = script if callable(script) else None
-        self._script: deque[Turn] = deque([] if callable(script) else script)
+        super().__init__(script)
         self.api_key = api_key
         self.chunk = chunk
         self.event_delay = event_delay
         self.cache = PromptCache()
-        # Set by stop(): requests that hang on purpose give up.
-        self.stopping = threading.Event()
-        self.requests: list[RecordedRequest] = []
-        self._lock = threading.Lock()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle
-
-    def start(self) -> FakeMessagesServer:
-        """Listen on a free port and serve in a daemon thread."""
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.fake = self
-        # A short poll interval: shutdown() waits up to one interval.
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the listening socket."""
-        self.stopping.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> FakeMessagesServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
         """The base URL to give the client (ANTHROPIC_BASE_URL)."""
-        assert self._httpd is not None, "start() the server first"
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    # -- script and records
-
-    def add(self, *turns: Turn) -> None:
-        """Append turns to the script."""
-        with self._lock:
-            self._script.extend(turns)
-
-    @property
-    def remaining(self) -> int:
-        """Scripted turns not yet played."""
-        return len(self._script)
+        return self.origin
 
     @property
     def message_requests(self) -> list[dict[str, Any]]:
         """Bodies of the POST /v1/messages requests, in order."""
         with self._lock:
             return [r.body for r in self.requests if r.path.startswith("/v1/messages") and r.body]
-
-    def _record(self, request: RecordedRequest) -> None:
-        with self._lock:
-            self.requests.append(request)
-
-    def _next_turn(self, body: dict[str, Any]) -> Turn:
-        if self._responder is not None:
-            return self._responder(body)
-        with self._lock:
-            if not self._script:
-                raise LookupError("no scripted turn left for this request")
-            return self._script.popleft()
 
 
 def load_script(path: str) -> list[Turn]:
@@ -555,11 +457,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delay", type=float, default=0.02, help="seconds between events")
     args = parser.parse_args(argv)
     fake = FakeMessagesServer(load_script(args.script), event_delay=args.delay)
-    fake._httpd = _Server(("127.0.0.1", args.port), _Handler)
-    fake._httpd.fake = fake
+    fake.start(args.port)
     print(f"ANTHROPIC_BASE_URL={fake.url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
-        fake._httpd.serve_forever()
+        fake.stopping.wait()
+    fake.stop()
     return 0
 
 

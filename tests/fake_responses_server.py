@@ -25,17 +25,13 @@ Codex is pointed at it with a custom provider (``OPENAI_BASE_URL`` is ignored)::
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
-from collections import deque
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-Turn = dict[str, Any]
-Responder = Callable[[dict[str, Any]], Turn]
+from tests.fake_http import FakeHandler, FakeHTTPServer, FakeServer, Turn
+from tests.fake_http import Responder as Responder  # re-exported, as before
 
 
 def message(text: str) -> dict[str, Any]:
@@ -143,129 +139,53 @@ def sse_events(turn_: Turn, model: str) -> list[dict[str, Any]]:
     return events
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-    timeout = 10
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
+class _Handler(FakeHandler):
+    server: FakeHTTPServer
 
     def do_GET(self) -> None:  # noqa: N802
         self.server.fake._record(RecordedRequest("GET", self.path, dict(self.headers), None))
-        self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
+        self.send_json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
 
     def do_POST(self) -> None:  # noqa: N802
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length)
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        fake = self.server.fake
+        _, body = self.read_body()
+        fake: FakeResponsesServer = self.server.fake
         fake._record(RecordedRequest("POST", self.path, dict(self.headers), body))
         if self.path.split("?")[0].rstrip("/") != "/v1/responses":
-            return self._json(404, {"error": {"message": f"no route {self.path}"}})
+            return self.send_json(404, {"error": {"message": f"no route {self.path}"}})
         if not isinstance(body, dict):
-            return self._json(400, {"error": {"message": "body must be a JSON object"}})
+            return self.send_json(400, {"error": {"message": "body must be a JSON object"}})
         try:
             turn_ = fake._next_turn(body)
         except LookupError as exc:
-            return self._json(500, {"error": {"message": f"fake server: {exc}"}})
+            return self.send_json(500, {"error": {"message": f"fake server: {exc}"}})
         if turn_.get("delay_s"):
             time.sleep(turn_["delay_s"])
         if turn_.get("fault") == "status":
             status = int(turn_["status"])
             text = turn_.get("message") or f"fake status {status}"
-            return self._json(status, {"error": {"message": text, "type": "error"}})
-        self._stream(sse_events(turn_, str(body.get("model", "gpt-test"))))
-
-    def _json(self, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _stream(self, events: list[dict[str, Any]]) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("transfer-encoding", "chunked")
-        self.end_headers()
-        try:
-            for event in events:
-                data = f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                self.wfile.flush()
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+            return self.send_json(status, {"error": {"message": text, "type": "error"}})
+        self.start_stream("text/event-stream")
+        with self.client_may_leave():
+            for event in sse_events(turn_, str(body.get("model", "gpt-test"))):
+                self.send_event(event["type"], event)
+            self.end_stream()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    fake: FakeResponsesServer
-
-
-class FakeResponsesServer:
+class FakeResponsesServer(FakeServer[RecordedRequest]):
     """A Responses API on 127.0.0.1 (random port) in a background thread."""
 
-    def __init__(self, script: Iterable[Turn] | Responder = ()) -> None:
-        self._responder: Responder | None = script if callable(script) else None
-        self._script: deque[Turn] = deque([] if callable(script) else script)
-        self.requests: list[RecordedRequest] = []
-        self._lock = threading.Lock()
-        self._httpd: _Server | None = None
-
-    def start(self) -> FakeResponsesServer:
-        """Listen on a free port and serve in a daemon thread."""
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.fake = self
-        threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the listening socket."""
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> FakeResponsesServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    handler = _Handler
 
     @property
     def url(self) -> str:
         """The provider's base URL (ends in /v1)."""
-        assert self._httpd is not None, "start() the server first"
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"{self.origin}/v1"
 
     @property
     def response_requests(self) -> list[dict[str, Any]]:
         """Bodies of the POST /v1/responses requests, in order."""
         with self._lock:
             return [r.body for r in self.requests if r.path.startswith("/v1/responses")]
-
-    def _record(self, request: RecordedRequest) -> None:
-        with self._lock:
-            self.requests.append(request)
-
-    def _next_turn(self, body: dict[str, Any]) -> Turn:
-        if self._responder is not None:
-            return self._responder(body)
-        with self._lock:
-            if not self._script:
-                raise LookupError("no scripted turn left for this request")
-            return self._script.popleft()
 
 
 def codex_provider_args(url: str, name: str = "local") -> list[str]:

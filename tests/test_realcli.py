@@ -69,6 +69,17 @@ def test_real_claude_without_verbose_is_a_usage_error() -> None:
     assert adapter.objects_seen == 0 and "requires --verbose" in adapter.stray_lines[0]
 
 
+async def run_stops_early_on_a_rejected_key(tmp_path: Path, command: str, adapter: str) -> None:
+    """Run ``command`` against an API that rejects the key: an error within 30 s, no validator."""
+    spec = write_cli_loop(tmp_path / "loop", command, adapter, timeout_s=300)
+    runner, seen = runner_for(spec, tmp_path, interactive=False)
+    started = time.monotonic()
+    finished = await runner.run()
+    assert time.monotonic() - started < 30
+    assert finished.outcome == "error" and "rejected the key" in finished.reason
+    assert of(seen, ValidatorStarted) == []
+
+
 @needs_claude
 async def test_real_claude_with_a_rejected_key_stops_the_run_early(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -78,13 +89,7 @@ async def test_real_claude_with_a_rejected_key_stops_the_run_early(
         monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-wrong")
         command = " ".join(record_clis.CLAUDE[:5]) + " --permission-mode acceptEdits"
-        spec = write_cli_loop(tmp_path / "loop", command, "claude-stream-json", timeout_s=300)
-        runner, seen = runner_for(spec, tmp_path, interactive=False)
-        started = time.monotonic()
-        finished = await runner.run()
-    assert time.monotonic() - started < 30
-    assert finished.outcome == "error" and "rejected the key" in finished.reason
-    assert of(seen, ValidatorStarted) == []
+        await run_stops_early_on_a_rejected_key(tmp_path, command, "claude-stream-json")
 
 
 @needs_codex
@@ -96,13 +101,7 @@ async def test_real_codex_with_a_rejected_key_stops_the_run_early(
     monkeypatch.setenv("LOCAL_API_KEY", "sk-wrong")
     with fr.FakeResponsesServer(lambda _body: fr.status_error(401, "invalid api key")) as server:
         args = " ".join(record_clis.CODEX + fr.codex_provider_args(server.url))
-        spec = write_cli_loop(tmp_path / "loop", f"{args} -", "codex-json", timeout_s=300)
-        runner, seen = runner_for(spec, tmp_path, interactive=False)
-        started = time.monotonic()
-        finished = await runner.run()
-    assert time.monotonic() - started < 30
-    assert finished.outcome == "error" and "rejected the key" in finished.reason
-    assert of(seen, ValidatorStarted) == []
+        await run_stops_early_on_a_rejected_key(tmp_path, f"{args} -", "codex-json")
 
 
 @needs_claude
