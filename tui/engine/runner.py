@@ -28,7 +28,6 @@ from tui.engine.commands import (
     Command,
     DismissSignal,
     Drive,
-    FinishGoalMet,
     Interrupt,
     Pause,
     RaiseThreshold,
@@ -65,7 +64,6 @@ from tui.events import (
 )
 from tui.spec import LoopSpec
 
-Status = RunStatus
 Subscriber = Callable[[Event], None]
 
 
@@ -152,14 +150,6 @@ class Runner:
         return self.state.goal
 
     @property
-    def hints(self) -> list[str]:
-        return list(self.state.hints)
-
-    @property
-    def instruction(self) -> str | None:
-        return self.state.instruction
-
-    @property
     def human_changes(self) -> list[str]:
         return list(self.state.human_changes)
 
@@ -170,13 +160,6 @@ class Runner:
     @property
     def summaries(self) -> list[IterationSummary]:
         return self.state.summaries
-
-    def goal_met_now(self) -> bool:
-        """Every required validator passed in the latest results (a re-run counts)."""
-        return self.state.goal_met_now()
-
-    def finish_goal_met(self) -> Reply:
-        return self.controls.now(FinishGoalMet())
 
     # -- watch mode (the take-over's) ------------------------------------------
     def start_watch(self, revalidate: bool = False, debounce_ms: int = 400) -> None:
