@@ -294,3 +294,22 @@ def test_an_older_loopconsole_there_is_asked_once_per_look(
     assert [r.run_id for r in remote.rows()] == ["r"]  # fields it does not know are left
     assert [r.folder for r in remote.rows()] == ["/there/r"]
     remote.close()
+
+
+def test_a_journal_replaced_by_a_longer_one_is_read_from_its_start(tmp_path: Path) -> None:
+    from tui.engine.fleet_watch import RunWatch
+
+    folder = _run(tmp_path, "replaced", sample.running())
+    watch = RunWatch(folder)
+    watch.look()
+    assert watch.state.finished is None
+    # Another run's journal put in its place (a new file), longer than what was read.
+    other = folder / "journal.new"
+    events = sample.succeeded()
+    events[0] = events[0].model_copy(update={"name": "other", "goal": "x" * 4_000})
+    other.write_text("".join(dump_event(e) + "\n" for e in events))
+    os.replace(other, folder / "journal.jsonl")
+    watch.look()
+    assert watch.state.started is not None and watch.state.started.name == "other"
+    assert watch.state.finished is not None and watch.state.finished.outcome == "goal_met"
+    assert watch.offset == (folder / "journal.jsonl").stat().st_size

@@ -396,3 +396,52 @@ async def test_the_run_folder_and_spec_are_hidden_wherever_they_live(tmp_path: P
         assert listing.split() == [".", "..", "workspace"]  # the run folder looks empty
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_validators_python_is_loopconsoles_own_even_in_a_venv_under_tmp(tmp_path: Path) -> None:
+    # The sandbox empties /tmp; loopconsole installed in a venv there (a fresh clone
+    # under /tmp, as a user trying it out does) must still be `python` in a validator.
+    import site
+    import sysconfig
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    packages = Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
+    here = Path(__file__).resolve().parents[1]
+    (packages / "loopconsole-test.pth").write_text(
+        "\n".join([str(here), *site.getsitepackages()]) + "\n"
+    )
+    spec = write_loop(
+        tmp_path / "loop",
+        script="[[iteration]]\ndone = true\n",
+        validators=(
+            '[[validators]]\nname = "py"\nrun = "python -c \'import sys; print(sys.prefix)\'"\n'
+        ),
+        budget="max_iterations = 1",
+    )
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "tui.cli", "run", str(spec), "--headless"]
+        + ["--run-dir", str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    journal = (tmp_path / "run" / "journal.jsonl").read_text()
+    assert str(venv) in journal  # the validator's python was the venv's
+
+
+def test_only_pytests_table_of_pyproject_is_protected(tmp_path: Path) -> None:
+    from tui.engine.protect import PYTEST_TABLES, ProtectedPaths
+
+    project = tmp_path / "pyproject.toml"
+    project.write_text('[project]\nname = "x"\n\n[tool.pytest.ini_options]\naddopts = "-q"\n')
+    protected = ProtectedPaths(tmp_path, [], PYTEST_TABLES)
+    start = protected.snapshot()
+    project.write_text(project.read_text() + "\n[tool.ruff]\nline-length = 99\n")
+    assert protected.compare(start)[0] == []  # the project's own settings: the agent's to edit
+    project.write_text(project.read_text().replace('"-q"', '"--collect-only"'))
+    changes, _ = protected.compare(start)
+    assert [(c.path, c.what) for c in changes] == [("pyproject.toml", "modified")]
+    assert protected.restore(start, changes) == []
+    assert 'addopts = "-q"' in project.read_text() and "tool.ruff" not in project.read_text()

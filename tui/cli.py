@@ -15,15 +15,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tui.agents.base import AgentConfigError
-from tui.engine.preflight import RunFolderRefused, preflight
+from tui.errors import UserError
+from tui.figures import some
 from tui.spec import LoopSpec, SpecError, load_spec
 
 USAGE_ERROR = 2
 STDOUT_GONE = 128 + 13  # the shell's code for a command ended by SIGPIPE
 
 
-class UsageError(Exception):
+class UsageError(UserError):
     """A mistake on the command line; printed as one line, exit 2."""
 
 
@@ -189,6 +189,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.path)
     # The same preflight as `run`; only a missing key is a note (it is the shell's).
+    from tui.engine.preflight import preflight
+
     ready = preflight(spec, args.run_dir, need_key=False)
     print(describe_spec(spec))
     print(f"  sandbox     {describe_sandbox(spec)}")
@@ -200,6 +202,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _prepare_agent(spec: LoopSpec):  # type: ignore[no-untyped-def]
+    from tui.engine.preflight import preflight
+
     return preflight(spec).agent
 
 
@@ -213,6 +217,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if headless and args.detach:
         raise UsageError("--detach runs without a console already; drop --headless or --detach")
     spec = load_spec(args.path)
+    from tui.engine.preflight import preflight
+
     agent = preflight(spec, args.run_dir).agent
     run = create_run(spec, args.run_dir)
     if not headless and spec.path is not None:
@@ -310,17 +316,14 @@ def cmd_land(args: argparse.Namespace) -> int:
     if result.large:
         print(
             f"loopconsole: note: {len(result.large)} file(s) over the checkpoint size limit "
-            f"were not landed, their content was never stored ({', '.join(result.large[:3])}"
-            + (", ..." if len(result.large) > 3 else "")
-            + ")",
+            f"were not landed, their content was never stored ({some(result.large)})",
             file=sys.stderr,
         )
     if result.moved:
         print(
             f"loopconsole: note: {len(result.moved)} file(s) the run changed also changed in "
-            f"your HEAD since the run started ({', '.join(result.moved[:3])}"
-            + (", ..." if len(result.moved) > 3 else "")
-            + "); the branch has the run's version",
+            f"your HEAD since the run started ({some(result.moved)}); "
+            "the branch has the run's version",
             file=sys.stderr,
         )
     return 0
@@ -494,14 +497,6 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``loopconsole`` script; returns the exit code."""
-    from tui.engine.fork import ForkError
-    from tui.engine.land import LandError
-    from tui.engine.raise_budget import RaiseError
-    from tui.engine.record import RecordError
-    from tui.engine.resume import ResumeError
-    from tui.engine.rundir import RunDirError
-    from tui.live_cli import LiveError
-
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv or ["fleet"])  # no arguments: the fleet
     try:
@@ -519,18 +514,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in exc.messages:
             print(line, file=sys.stderr)
         return USAGE_ERROR
-    except (
-        AgentConfigError,
-        ForkError,
-        LandError,
-        RaiseError,
-        RecordError,
-        ResumeError,
-        RunDirError,
-        LiveError,
-        RunFolderRefused,
-        UsageError,
-    ) as exc:
+    except UserError as exc:
         return _error(str(exc))
     except KeyboardInterrupt:
         print("loopconsole: interrupted", file=sys.stderr)

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui.engine.protocol import read_engine_info
+from tui.errors import UserError
+from tui.figures import some
 
 if TYPE_CHECKING:
     from tui.bridge import RemoteFleet
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 ENGINE_START_S = 15.0  # how long to wait for a new engine's socket
 
 
-class LiveError(Exception):
+class LiveError(UserError):
     """A live run cannot be started or reached; one sentence for the user."""
 
 
@@ -131,7 +133,7 @@ def find_run(text: str) -> Path:
     if len(matches) == 1:
         return runs[matches[0]]
     if matches:
-        shown = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
+        shown = some(matches, 5)
         raise LiveError(f"{text!r} matches {len(matches)} runs ({shown}); give more of the id")
     raise LiveError(
         f"no run {text!r}: give a run folder, a run id or a prefix of one "

@@ -140,10 +140,12 @@ class Sandbox:
         if home != Path("/") and home.is_dir():
             args += ["--tmpfs", str(home)]
             covered.append(home)
-            for keep in _interpreter_paths():
-                if keep.is_relative_to(home):
-                    args += ["--ro-bind", str(keep), str(keep)]
-                    shown.append(keep)
+        # loopconsole's own environment (a venv under HOME or /tmp) is what
+        # ``python`` in a validator runs: it stays readable.
+        for keep in _interpreter_paths():
+            if any(keep.is_relative_to(c) for c in covered):
+                args += ["--ro-bind", str(keep), str(keep)]
+                shown.append(keep)
         args += ["--dir", SANDBOX_HOME]
         for folder in self.exposed:
             if folder.exists():

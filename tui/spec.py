@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from tui.errors import UserError
+
 Backend = Literal["anthropic", "command", "scripted"]
 ThrashAction = Literal["pause", "hint", "stop", "ignore", "recover"]
 OutputFormat = Literal["text", "claude-stream-json", "codex-json"]
@@ -287,7 +289,7 @@ class SpecError(Exception):
         super().__init__("\n".join(messages))
 
 
-class AgentConfigError(Exception):
+class AgentConfigError(UserError):
     """The run cannot start as configured: its agent (no API key, CLI not found)
     or its sandbox (bwrap cannot start here).
 

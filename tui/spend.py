@@ -47,12 +47,7 @@ def estimate_note(budget: BudgetState) -> str:
 
 
 # A receipt names each source in a word or two.
-_SHORT = {
-    "priced": "priced from API usage",
-    "reported": "reported by the CLI",
-    "estimated": "estimated",
-    "plan": "on a subscription plan",
-}
+_SHORT = {**_WORDS, "estimated": "estimated", "plan": "on a subscription plan"}
 
 
 def tokens_by_kind(usage: Usage) -> str:

@@ -24,6 +24,7 @@ from tui.events import (
     Paused,
     Resumed,
     SignalDismissed,
+    SignalRecovered,
     ToolCall,
     ToolInputDelta,
     ValidatorOutput,
@@ -256,3 +257,10 @@ def test_tool_calls_do_not_redraw_the_summary_panes() -> None:
     assert store.record(2).tool_block("c9") is not None  # the transcript still gets it
     store.apply(Paused(reason="r", iteration=2, by_human=True))
     assert store.version == before + 1
+
+
+def test_a_recovery_note_is_queued_once_for_the_next_prompt() -> None:
+    store = fed(
+        [*sample.running(), SignalRecovered(kind="oscillation", to_iteration=0, note="try B")]
+    )
+    assert store.hints == ["try B"]

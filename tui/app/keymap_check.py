@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from textual.binding import Binding
+from textual.screen import Screen
 
 
 def _keys(spec: str) -> list[str]:
@@ -35,3 +37,12 @@ def keymap_conflicts(bindings: Iterable[Binding], keymap: Mapping[str, str]) -> 
             f"keymap: {key!r} is bound to both {named}; give one of them another key in config.toml"
         )
     return problems
+
+
+def shown_key(screen: Screen[Any], binding_id: str) -> str:
+    """The key a screen's binding has after the user's keymap, as the footer shows it."""
+    for binding in screen.BINDINGS:
+        if isinstance(binding, Binding) and binding.id == binding_id:
+            key = screen.app._keymap.get(binding_id, binding.key).split(",")[0].strip()
+            return screen.app.get_key_display(Binding(key, binding.action))
+    return binding_id

@@ -96,7 +96,6 @@ class RunStore:
         """Forget everything (a replay loads another iteration into the same store)."""
         self.run = RunState()
         self.notes = ""
-        self.budget = BudgetState()
         self.budget_ts: float | None = None
         self.iterations: dict[int, IterationRecord] = {}
         self.current = 0
@@ -123,6 +122,11 @@ class RunStore:
     @property
     def started(self) -> RunStarted | None:
         return self.run.started
+
+    @property
+    def budget(self) -> BudgetState:
+        """The latest budget figures (when ``budget_ts`` says)."""
+        return self.run.budget_state or BudgetState()
 
     @property
     def finished(self) -> RunFinished | None:
@@ -397,7 +401,6 @@ class RunStore:
         block.add_partial(e.text)
 
     def _run_started(self, e: RunStarted) -> None:
-        self.budget = e.budget
         self.budget_ts = e.ts
 
     def _iteration_started(self, e: IterationStarted) -> None:
@@ -452,7 +455,6 @@ class RunStore:
         run.result = e.result
 
     def _budget(self, e: BudgetUpdated) -> None:
-        self.budget = e.budget
         self.budget_ts = e.ts
 
     def _checkpointed(self, e: Checkpointed) -> None:
@@ -474,9 +476,7 @@ class RunStore:
             self.dismissed_keys.add(e.key)
 
     def _signal_recovered(self, e: SignalRecovered) -> None:
-        self.recovered[e.key] = e
-        if e.note:
-            self.hints.append(e.note)
+        self.recovered[e.key] = e  # the note is queued by the run's fold
 
     def _threshold_raised(self, e: ThresholdRaised) -> None:
         self.thresholds[e.kind] = e.threshold
@@ -502,7 +502,6 @@ class RunStore:
         self.edited = []
 
     def _run_finished(self, e: RunFinished) -> None:
-        self.budget = e.budget
         self.budget_ts = e.ts
 
 

@@ -103,8 +103,11 @@ class RunWatch:
         self.waiting = False
         changed = journal != self.journal
         if changed:
-            if self.journal is not None and journal[1] < self.offset:
-                self.state, self.offset = RunState(), 0  # replaced: a new run in the folder
+            if self.journal is not None and (
+                journal[0] != self.journal[0] or journal[1] < self.offset
+            ):
+                # Replaced (another file) or cut: a new run in the folder, read from its start.
+                self.state, self.offset = RunState(), 0
             read_journal(self._journal, self, journal[1])
             self.journal = journal
         if not changed and not (self.live or self.running or thorough):

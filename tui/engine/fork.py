@@ -32,15 +32,16 @@ from tui.engine.checkpoints import CheckpointError, Checkpoints
 from tui.engine.large_files import is_placeholder
 from tui.engine.protocol import read_engine_info
 from tui.engine.record import RecordError, RunRecord, load_record
-from tui.engine.rundir import RunDir
+from tui.engine.rundir import RunDir, spec_of
 from tui.engine.shadow import ShadowError, open_shadow_readonly
+from tui.errors import UserError
 from tui.events import Event, Notice, RunStarted
 from tui.spec import LoopSpec, SpecError, spec_from_text
 
 FORK_FILE = "fork.json"
 
 
-class ForkError(Exception):
+class ForkError(UserError):
     """A fork cannot be made (one sentence, exit 2)."""
 
 
@@ -250,8 +251,8 @@ def group_results(branches: list[Branch]) -> list[BranchResult]:
 
 def load_branch_spec(branch: Branch) -> LoopSpec:
     text = (branch.path / "spec.toml").read_text()
-    source_spec = load_record(Path(branch.source)).started.spec_path
-    return spec_from_text(text, Path(source_spec) if source_spec else branch.path / "spec.toml")
+    # The spec's own path (its folder anchors relative paths): the source's journal's first line.
+    return spec_from_text(text, spec_of(Path(branch.source)) or branch.path / "spec.toml")
 
 
 # -- running and ranking ------------------------------------------------------

@@ -30,9 +30,10 @@ from tui.engine.large_files import is_placeholder
 from tui.engine.lineage import LineageError, lineage
 from tui.engine.record import IterationRecord, RunRecord
 from tui.engine.shadow import ShadowError, open_shadow_readonly
+from tui.errors import UserError
 
 
-class LandError(Exception):
+class LandError(UserError):
     """The run cannot be landed (one sentence, exit 2)."""
 
 

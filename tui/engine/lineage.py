@@ -17,15 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.engine.checkpoints import CheckpointError, CheckpointInfo, Checkpoints
-from tui.engine.fork import FORK_FILE, Branch, ForkError, fork_groups
+from tui.engine.fork import FORK_FILE, Branch, ForkError
+from tui.engine.fork_compare import adoption_of
 from tui.engine.record import RecordError, RunRecord, load_record
 from tui.engine.shadow import ShadowError
+from tui.errors import UserError
 
 # Forks of forks of forks: deep enough for any real use, short of a loop in the records.
 MAX_DEPTH = 32
 
 
-class LineageError(Exception):
+class LineageError(UserError):
     """A run's lineage cannot be followed (one sentence)."""
 
 
@@ -66,7 +68,7 @@ def _before(run_dir: Path, depth: int) -> list[Segment]:
 def _onwards(record: RunRecord, depth: int) -> list[Segment]:
     """The run's own checkpoints, and the branch it adopted from where it forked."""
     _guard(depth, record.run_dir)
-    adopted = _adopted(record.run_dir)
+    adopted = adoption_of(record.run_dir)
     if adopted is None:
         return [_segment(record)]
     try:
@@ -76,15 +78,6 @@ def _onwards(record: RunRecord, depth: int) -> list[Segment]:
             f"run {record.run_id} adopted branch {adopted.run_id}, which cannot be read ({exc})"
         ) from None
     return [_segment(record, upto=adopted.iteration)] + _onwards(branch, depth + 1)
-
-
-def _adopted(run_dir: Path) -> Branch | None:
-    """The branch this run was continued in, if it adopted one."""
-    for group in fork_groups(run_dir):
-        for branch in group:
-            if branch.status == "adopted" and Path(branch.source) == run_dir:
-                return branch
-    return None
 
 
 def _segment(record: RunRecord, upto: int | None = None) -> Segment:

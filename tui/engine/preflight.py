@@ -13,10 +13,11 @@ from pathlib import Path
 
 from tui.agents.base import Agent, MissingCredential
 from tui.agents.registry import create_agent
+from tui.errors import UserError
 from tui.spec import LoopSpec
 
 
-class RunFolderRefused(Exception):
+class RunFolderRefused(UserError):
     """``--run-dir`` cannot hold this run; the message is one sentence."""
 
 

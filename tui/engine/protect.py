@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import stat
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,8 +74,13 @@ def _literal_prefix(pattern: str) -> str:
     return "/".join(parts)
 
 
-# With a pytest validator: files pytest loads that could make every test pass.
-PYTEST_FILES = ["conftest.py", "pytest.ini"]
+# With a pytest validator: files pytest loads that could make every test pass
+# (its configuration can add `addopts = "--collect-only"` or load a plugin).
+PYTEST_FILES = ["conftest.py", "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg"]
+# pyproject.toml is the project's, so only the table pytest reads from it is protected.
+PYTEST_TABLES = {"pyproject.toml": ("tool", "pytest")}
+# `python -m NAME` runs the first NAME.py on the path, and the working folder is first.
+_RUN_MODULE = re.compile(r"(?:^|\s)-m\s*([A-Za-z_]\w*)")
 
 
 def spec_patterns(spec: LoopSpec) -> list[str]:
@@ -86,11 +92,35 @@ def spec_patterns(spec: LoopSpec) -> list[str]:
     patterns = list(spec.protect.paths) + ALWAYS
     if any(is_pytest(validator.run) for validator in spec.validators):
         patterns += PYTEST_FILES
+    patterns += shadow_patterns(spec)
     named = [spec.path, spec.agent.script]
     for file in named:
         if file is not None and file.is_relative_to(spec.workspace):
             patterns.append(file.relative_to(spec.workspace).as_posix())
     return patterns
+
+
+def shadow_patterns(spec: LoopSpec) -> list[str]:
+    """A module a validator runs with ``python -m``, as the workspace would shadow it.
+
+    ``python -m unittest`` in the workspace imports ``./unittest.py`` (or a
+    ``unittest/`` package) before the real one: a file the agent writes there
+    would be the judge. Protected when the workspace does not have it at the
+    start (then it is the project's own code, run on purpose).
+    """
+    names = {m for v in spec.validators for m in _RUN_MODULE.findall(v.run)}
+    out = []
+    for name in sorted(names):
+        if not any(os.path.lexists(spec.workspace / p) for p in (name, f"{name}.py")):
+            out += [f"{name}.py", name]
+    return out
+
+
+def spec_tables(spec: LoopSpec) -> dict[str, tuple[str, ...]]:
+    """TOML tables a spec protects inside files the agent may otherwise edit."""
+    if any(is_pytest(validator.run) for validator in spec.validators):
+        return dict(PYTEST_TABLES)
+    return {}
 
 
 @dataclass(frozen=True)
@@ -114,9 +144,16 @@ class Change:
 class ProtectedPaths:
     """The protected paths of one workspace."""
 
-    def __init__(self, workspace: Path, patterns: list[str]) -> None:
+    def __init__(
+        self,
+        workspace: Path,
+        patterns: list[str],
+        tables: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self.workspace = workspace
         self.patterns = [p for p in patterns if p.strip()]
+        # Files of which only one TOML table is protected: compared, never read-only.
+        self.tables = dict(tables or {})
         self._regexes = [glob_regex(p) for p in self.patterns + GIT_COMPARED]
 
     def matches(self, rel: str) -> bool:
@@ -159,8 +196,9 @@ class ProtectedPaths:
         """Every protected file as it is now."""
         kept = 0
         states: dict[str, FileState] = {}
-        for rel in sorted(self._all_matches()):
-            state = _state(self.workspace / rel, keep=kept < KEEP_BYTES)
+        for rel in sorted(self._all_matches() | set(self.tables)):
+            keep = kept < KEEP_BYTES or rel in self.tables
+            state = _state(self.workspace / rel, keep=keep)
             if state is not None:
                 kept += len(state.data or b"")
                 states[rel] = state
@@ -169,9 +207,18 @@ class ProtectedPaths:
     def compare(self, start: dict[str, FileState]) -> tuple[list[Change], dict[str, FileState]]:
         """What changed since ``start``, and the protected files as they are now."""
         now = self.snapshot()
-        changes = [Change(rel, "deleted") for rel in start if rel not in now]
+        changes = [
+            Change(rel, "deleted")
+            for rel in start
+            if rel not in now
+            and (rel not in self.tables or _table(self.tables[rel], start[rel]) is not None)
+        ]
         for rel, state in now.items():
             before = start.get(rel)
+            if rel in self.tables:
+                if _table(self.tables[rel], before) != _table(self.tables[rel], state):
+                    changes.append(Change(rel, "added" if before is None else "modified"))
+                continue
             if before is None:
                 changes.append(Change(rel, "added"))
             elif (before.kind, before.mode, before.digest) != (
@@ -261,6 +308,21 @@ def _state(path: Path, *, keep: bool) -> FileState | None:
         return None
     mode = stat.S_IMODE(info.st_mode)
     return FileState("file", mode, hashlib.sha256(data).hexdigest(), data if keep else None)
+
+
+def _table(keys: tuple[str, ...], state: FileState | None) -> object:
+    """A file's protected TOML table (None: no file or no table; unreadable TOML: its hash)."""
+    if state is None:
+        return None
+    if state.kind != "file" or state.data is None:
+        return state.digest
+    try:
+        value: object = tomllib.loads(state.data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return state.digest
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def _remove(path: Path) -> None:

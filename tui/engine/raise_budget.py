@@ -21,6 +21,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from tui.engine.resume import ResumeState
+from tui.errors import UserError
 from tui.events import BudgetState
 from tui.spec import BudgetSpec, LoopSpec
 
@@ -35,7 +36,7 @@ _USED: dict[str, Callable[[BudgetState], float]] = {
 }
 
 
-class RaiseError(Exception):
+class RaiseError(UserError):
     """A ``--raise`` the run cannot take (one sentence, exit 2)."""
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui.engine.journal import iter_journal
+from tui.errors import UserError
 from tui.events import (
     BudgetUpdated,
     Checkpointed,
@@ -34,7 +35,7 @@ from tui.events import (
 )
 
 
-class RecordError(Exception):
+class RecordError(UserError):
     """The run folder holds no readable run (one sentence)."""
 
 

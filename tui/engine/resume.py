@@ -46,6 +46,7 @@ from tui.engine.recovery import RecoveryLog
 from tui.engine.reload import RELOADABLE
 from tui.engine.run_state import RunState
 from tui.engine.shadow import ShadowError
+from tui.errors import UserError
 from tui.events import (
     BudgetState,
     Event,
@@ -62,7 +63,7 @@ from tui.spec import LoopSpec, SpecError, load_spec, read_spec_text, spec_from_t
 INTERRUPTED_OUTPUT = "interrupted: the run stopped before this call finished; it was not run again"
 
 
-class ResumeError(Exception):
+class ResumeError(UserError):
     """A run that cannot be resumed; the message is one sentence for the user."""
 
 

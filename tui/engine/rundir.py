@@ -23,13 +23,14 @@ from pathlib import Path
 import platformdirs
 
 from tui.engine import runlock
+from tui.errors import UserError
 from tui.spec import LoopSpec, spec_path
 
 # Where earlier versions kept runs, under the spec's folder (still read).
 RUNS_FOLDER = Path(".loopconsole") / "runs"
 
 
-class RunDirError(Exception):
+class RunDirError(UserError):
     """The run directory cannot be used (exists and is not empty, unwritable)."""
 
 
@@ -70,7 +71,7 @@ def runs_root(spec: LoopSpec) -> Path:
     return state_runs_root()
 
 
-def _spec_of(run_dir: Path) -> Path | None:
+def spec_of(run_dir: Path) -> Path | None:
     """The spec file a run was started from (its journal's first event)."""
     try:
         with (run_dir / "journal.jsonl").open("rb") as journal:
@@ -134,7 +135,7 @@ def find_runs(path: Path) -> list[Path]:
     state = state_runs_root()
     if state.is_dir():
         for run in state.iterdir():
-            spec = _spec_of(run) if run.is_dir() else None
+            spec = spec_of(run) if run.is_dir() else None
             if spec is not None and belongs(spec):
                 runs.append(run)
     return sorted(runs, key=lambda d: d.name)

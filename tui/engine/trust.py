@@ -10,7 +10,13 @@ from pathlib import Path
 
 from tui.confinement import Confinement
 from tui.engine.decide import Verdict
-from tui.engine.protect import FileState, ProtectedPaths, spec_patterns, tamper_evidence
+from tui.engine.protect import (
+    FileState,
+    ProtectedPaths,
+    spec_patterns,
+    spec_tables,
+    tamper_evidence,
+)
 from tui.engine.protocol import socket_path
 from tui.engine.rundir import RunDir, state_runs_root
 from tui.events import SignalRaised
@@ -21,7 +27,7 @@ from tui.spec import LoopSpec, ThrashSpec
 
 def protected_paths(spec: LoopSpec, run: RunDir) -> ProtectedPaths:
     """The run workspace's protected paths (the spec's globs and the always-protected)."""
-    return ProtectedPaths(run.workspace, spec_patterns(spec))
+    return ProtectedPaths(run.workspace, spec_patterns(spec), spec_tables(spec))
 
 
 def confinement_for(spec: LoopSpec, run: RunDir, protected: ProtectedPaths) -> Confinement:

@@ -28,6 +28,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from tui.app.checkpoint_reader import CheckpointReader
+from tui.app.keymap_check import shown_key
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.diff import DiffScreen, DiffTarget
 from tui.engine.fork import Branch, BranchResult, ForkError, choose, discard, rank
@@ -364,11 +365,7 @@ class CompareScreen(Screen[None]):
 
     def key(self, binding_id: str) -> str:
         """The key a binding has after the user's keymap."""
-        for binding in self.BINDINGS:
-            if isinstance(binding, Binding) and binding.id == binding_id:
-                key = self.app._keymap.get(binding_id, binding.key).split(",")[0].strip()
-                return self.app.get_key_display(Binding(key, binding.action))
-        return binding_id
+        return shown_key(self, binding_id)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "other_fork":

@@ -9,6 +9,7 @@ from __future__ import annotations
 from textual import events
 from textual.binding import Binding
 
+from tui.app.keymap_check import shown_key
 from tui.app.screens.console_base import ConsoleBase
 from tui.app.screens.help import HelpScreen
 from tui.app.widgets.pane import Pane
@@ -23,11 +24,7 @@ class PaneActions(ConsoleBase):
 
     def key_for(self, binding_id: str) -> str:
         """The key bound to ``binding_id`` as the footer shows it (the user's keymap applied)."""
-        for binding in self.BINDINGS:
-            if isinstance(binding, Binding) and binding.id == binding_id:
-                key = self.app._keymap.get(binding_id, binding.key).split(",")[0].strip()
-                return self.app.get_key_display(Binding(key, binding.action))
-        return binding_id
+        return shown_key(self, binding_id)
 
     def action_show_pane(self, pane: str) -> None:
         """Keys 1-4: go to a pane (in a narrow terminal, show it in place of the others)."""
